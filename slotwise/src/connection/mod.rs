@@ -1,0 +1,1 @@
+//! One node: connect, handshake, multiplexing, timeouts and reconnects.

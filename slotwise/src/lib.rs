@@ -1,0 +1,23 @@
+//! slotwise: a Redis Cluster client.
+//!
+//! The async core runs on tokio. It speaks RESP2 and RESP3 through its own codec
+//! ([`protocol`]), keeps one multiplexed, automatically pipelined connection per node
+//! ([`connection`]), and routes every command to the node that owns its slot.
+//!
+//! # Layout
+//!
+//! - [`protocol`]: RESP values, the incremental decoder, the command encoder, conversions.
+//! - [`connection`]: one node: connect, handshake, multiplexing, timeouts, reconnects.
+//! - [`Error`]: the one error type, with a matchable [`ErrorKind`].
+//!
+//! # Features
+//!
+//! - `tls`: `rediss://` connections with rustls.
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, unreachable_pub)]
+
+pub mod connection;
+mod error;
+pub mod protocol;
+
+pub use error::{Error, ErrorKind, Redirect, Result};

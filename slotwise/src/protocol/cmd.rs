@@ -1,0 +1,358 @@
+//! Encoding: a command as an array of bulk strings ([`Cmd`]), and any [`Value`] in RESP3 form
+//! ([`encode_value`], for tests and scripted peers).
+//!
+//! A `Cmd` writes each argument straight into one buffer as it is added, so building a command
+//! costs one growing allocation however many arguments it has, and sending it is a copy of that
+//! buffer behind a `*N` header. This module does not know how a command is routed or sent.
+
+use std::fmt;
+
+use bytes::{BufMut, BytesMut};
+
+use super::to_args::ToArgs;
+use super::value::Value;
+
+/// A command: its name and arguments, already encoded as RESP bulk strings.
+///
+/// ```
+/// use slotwise::protocol::Cmd;
+///
+/// let cmd = Cmd::new("SET").arg("key").arg(42).arg(&["a", "b"][..]);
+/// assert_eq!(cmd.argc(), 5);
+/// let args: Vec<&[u8]> = cmd.args().collect();
+/// assert_eq!(args[2], b"42");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cmd {
+    /// The arguments, each as `$len\r\ndata\r\n`.
+    buf: Vec<u8>,
+    argc: usize,
+}
+
+impl Cmd {
+    /// Starts a command with its name (e.g. `"GET"`), which may be several words given as a
+    /// slice (`&["CLUSTER", "INFO"][..]`).
+    pub fn new(name: impl ToArgs) -> Cmd {
+        let mut cmd = Cmd {
+            buf: Vec::with_capacity(64),
+            argc: 0,
+        };
+        name.write_args(&mut cmd);
+        cmd
+    }
+
+    /// Adds arguments (one, or several for a slice) and returns the command.
+    #[must_use]
+    pub fn arg(mut self, arg: impl ToArgs) -> Cmd {
+        arg.write_args(&mut self);
+        self
+    }
+
+    /// Adds arguments in place.
+    pub fn push_arg(&mut self, arg: impl ToArgs) -> &mut Cmd {
+        arg.write_args(self);
+        self
+    }
+
+    /// Adds one argument from raw bytes. [`ToArgs`] implementations end here.
+    pub fn push_bytes(&mut self, data: &[u8]) {
+        self.buf.reserve(data.len() + 24);
+        self.buf.put_u8(b'$');
+        write_decimal(&mut self.buf, data.len() as u64);
+        self.buf.extend_from_slice(b"\r\n");
+        self.buf.extend_from_slice(data);
+        self.buf.extend_from_slice(b"\r\n");
+        self.argc += 1;
+    }
+
+    /// Adds one argument: a signed integer in decimal.
+    pub fn push_int(&mut self, n: i64) {
+        let mut digits = [0u8; 20];
+        let text = format_i64(n, &mut digits);
+        self.push_bytes(text);
+    }
+
+    /// Adds one argument: an unsigned integer in decimal.
+    pub fn push_uint(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let text = format_u64(n, &mut digits);
+        self.push_bytes(text);
+    }
+
+    /// Adds one argument: a float, as the server parses it (`inf` and `-inf` included).
+    pub fn push_float(&mut self, x: f64) {
+        let text = if x.is_infinite() {
+            if x > 0.0 {
+                "+inf".to_owned()
+            } else {
+                "-inf".to_owned()
+            }
+        } else {
+            x.to_string()
+        };
+        self.push_bytes(text.as_bytes());
+    }
+
+    /// The number of arguments, the name included.
+    pub fn argc(&self) -> usize {
+        self.argc
+    }
+
+    /// The arguments, the name first.
+    pub fn args(&self) -> Args<'_> {
+        Args {
+            rest: &self.buf,
+            left: self.argc,
+        }
+    }
+
+    /// The argument at `index` (0 is the command name).
+    pub fn arg_at(&self, index: usize) -> Option<&[u8]> {
+        self.args().nth(index)
+    }
+
+    /// The command name (its first argument) as sent.
+    pub fn name(&self) -> &[u8] {
+        self.arg_at(0).unwrap_or_default()
+    }
+
+    /// Appends the whole command (`*N` header and arguments) to `out`.
+    pub fn encode(&self, out: &mut BytesMut) {
+        out.reserve(self.buf.len() + 16);
+        out.put_u8(b'*');
+        write_decimal_bytes(out, self.argc as u64);
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&self.buf);
+    }
+
+    /// The encoded size in bytes of the arguments (without the array header).
+    pub fn encoded_len(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+/// Iterator over a [`Cmd`]'s arguments.
+#[derive(Debug, Clone)]
+pub struct Args<'a> {
+    rest: &'a [u8],
+    left: usize,
+}
+
+impl<'a> Iterator for Args<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.left == 0 {
+            return None;
+        }
+        // The buffer is written only by `push_bytes`, so each entry is `$len\r\ndata\r\n`.
+        let cr = self.rest.iter().position(|&b| b == b'\r')?;
+        let len: usize = std::str::from_utf8(self.rest.get(1..cr)?)
+            .ok()?
+            .parse()
+            .ok()?;
+        let data = self.rest.get(cr + 2..cr + 2 + len)?;
+        self.rest = self.rest.get(cr + 4 + len..)?;
+        self.left -= 1;
+        Some(data)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl fmt::Debug for Cmd {
+    /// Shows the command name and argument count only: arguments may hold secrets
+    /// (`AUTH`, `HELLO … AUTH`, `MIGRATE … AUTH`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cmd")
+            .field("name", &String::from_utf8_lossy(self.name()))
+            .field("argc", &self.argc)
+            .finish()
+    }
+}
+
+fn format_u64(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    &digits[i..]
+}
+
+fn format_i64(n: i64, digits: &mut [u8; 20]) -> &[u8] {
+    if n >= 0 {
+        return format_u64(n as u64, digits);
+    }
+    // |i64::MIN| has 19 digits, so the sign always fits in the 20-byte buffer.
+    let len = format_u64(n.unsigned_abs(), digits).len();
+    let start = digits.len() - len - 1;
+    digits[start] = b'-';
+    &digits[start..]
+}
+
+fn write_decimal(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    out.extend_from_slice(format_u64(n, &mut digits));
+}
+
+fn write_decimal_bytes(out: &mut BytesMut, n: u64) {
+    let mut digits = [0u8; 20];
+    out.extend_from_slice(format_u64(n, &mut digits));
+}
+
+fn write_signed(out: &mut BytesMut, n: i64) {
+    let mut digits = [0u8; 20];
+    out.extend_from_slice(format_i64(n, &mut digits));
+}
+
+fn write_header(out: &mut BytesMut, tag: u8, len: usize) {
+    out.put_u8(tag);
+    write_decimal_bytes(out, len as u64);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn write_blob(out: &mut BytesMut, tag: u8, data: &[u8]) {
+    write_header(out, tag, data.len());
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A line-typed string can carry neither CR nor LF; such text goes out in the bulk form.
+fn fits_line(data: &[u8]) -> bool {
+    !data.iter().any(|&b| b == b'\r' || b == b'\n')
+}
+
+/// Appends `value` to `out` in RESP3 form (RESP2 forms where RESP3 has none).
+///
+/// Used by scripted peers and tests; decoding the output gives back an equal value.
+pub fn encode_value(value: &Value, out: &mut BytesMut) {
+    match value {
+        Value::Nil => out.extend_from_slice(b"_\r\n"),
+        Value::SimpleString(s) if fits_line(s) => {
+            out.put_u8(b'+');
+            out.extend_from_slice(s);
+            out.extend_from_slice(b"\r\n");
+        }
+        // A simple string that cannot be a line has no exact RESP form; send it as bulk.
+        Value::SimpleString(s) => write_blob(out, b'$', s),
+        Value::Error(e) if fits_line(e.as_bytes()) => {
+            out.put_u8(b'-');
+            out.extend_from_slice(e.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        Value::Error(e) => write_blob(out, b'!', e.as_bytes()),
+        Value::Int(n) => {
+            out.put_u8(b':');
+            write_signed(out, *n);
+            out.extend_from_slice(b"\r\n");
+        }
+        Value::Bulk(b) => write_blob(out, b'$', b),
+        Value::Array(items) => encode_list(out, b'*', items),
+        Value::Set(items) => encode_list(out, b'~', items),
+        Value::Push(items) => encode_list(out, b'>', items),
+        Value::Map(pairs) => encode_pairs(out, b'%', pairs),
+        Value::Double(d) => {
+            out.put_u8(b',');
+            let text = if d.is_nan() {
+                "nan".to_owned()
+            } else if d.is_infinite() {
+                if *d > 0.0 { "inf" } else { "-inf" }.to_owned()
+            } else {
+                format!("{d:?}")
+            };
+            out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+        Value::BigNumber(digits) => {
+            out.put_u8(b'(');
+            out.extend_from_slice(digits);
+            out.extend_from_slice(b"\r\n");
+        }
+        Value::Verbatim { format, text } => {
+            write_header(out, b'=', text.len() + 4);
+            out.extend_from_slice(format);
+            out.put_u8(b':');
+            out.extend_from_slice(text);
+            out.extend_from_slice(b"\r\n");
+        }
+        Value::Attribute { attributes, value } => {
+            encode_pairs(out, b'|', attributes);
+            encode_value(value, out);
+        }
+    }
+}
+
+fn encode_list(out: &mut BytesMut, tag: u8, items: &[Value]) {
+    write_header(out, tag, items.len());
+    for item in items {
+        encode_value(item, out);
+    }
+}
+
+fn encode_pairs(out: &mut BytesMut, tag: u8, pairs: &[(Value, Value)]) {
+    write_header(out, tag, pairs.len());
+    for (k, v) in pairs {
+        encode_value(k, out);
+        encode_value(v, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_command() {
+        let cmd = Cmd::new("SET").arg("key").arg(b"v\r\n".as_slice()).arg(-12);
+        let mut out = BytesMut::new();
+        cmd.encode(&mut out);
+        assert_eq!(
+            &out[..],
+            b"*4\r\n$3\r\nSET\r\n$3\r\nkey\r\n$3\r\nv\r\n\r\n$3\r\n-12\r\n"
+        );
+        assert_eq!(cmd.name(), b"SET");
+        assert_eq!(cmd.arg_at(2), Some(&b"v\r\n"[..]));
+        assert_eq!(cmd.arg_at(4), None);
+    }
+
+    #[test]
+    fn integer_edges() {
+        let cmd = Cmd::new("X")
+            .arg(i64::MIN)
+            .arg(i64::MAX)
+            .arg(u64::MAX)
+            .arg(0);
+        let args: Vec<&[u8]> = cmd.args().collect();
+        assert_eq!(args[1], i64::MIN.to_string().as_bytes());
+        assert_eq!(args[2], i64::MAX.to_string().as_bytes());
+        assert_eq!(args[3], u64::MAX.to_string().as_bytes());
+        assert_eq!(args[4], b"0");
+    }
+
+    #[test]
+    fn floats_as_the_server_reads_them() {
+        let cmd = Cmd::new("ZADD")
+            .arg(1.5)
+            .arg(f64::INFINITY)
+            .arg(f64::NEG_INFINITY)
+            .arg(3.0);
+        let args: Vec<&[u8]> = cmd.args().collect();
+        assert_eq!(&args[1..], [&b"1.5"[..], b"+inf", b"-inf", b"3"]);
+    }
+
+    #[test]
+    fn debug_hides_arguments() {
+        let cmd = Cmd::new("AUTH").arg("user").arg("hunter2");
+        let shown = format!("{cmd:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("AUTH"), "{shown}");
+    }
+}

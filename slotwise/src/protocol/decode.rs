@@ -1,0 +1,746 @@
+//! The incremental RESP2/RESP3 decoder.
+//!
+//! [`Decoder::decode`] takes bytes from the front of a `BytesMut` as they arrive. Every complete
+//! element is split off the buffer at once (bulk data become zero-copy `Bytes` slices) and
+//! aggregates under construction are kept on a stack, so when a reply arrives in pieces the
+//! decoder resumes where it stopped instead of scanning the reply again from its start.
+//!
+//! Hostile input is bounded: a bulk or aggregate length over the cap and nesting deeper than the
+//! cap are protocol errors reported before anything is allocated for them, and aggregate capacity
+//! is reserved only in proportion to bytes actually received.
+//!
+//! This module does not know about commands or connections.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::value::{ServerError, Value};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The default largest bulk string accepted: 512 MiB, the server's own limit.
+pub const DEFAULT_MAX_BULK_LEN: usize = 512 * 1024 * 1024;
+/// The default deepest nesting of aggregates accepted.
+pub const DEFAULT_MAX_DEPTH: usize = 128;
+
+/// An incremental RESP decoder. One per connection: it holds the partial reply between reads.
+#[derive(Debug)]
+pub struct Decoder {
+    max_bulk_len: usize,
+    max_depth: usize,
+    stack: Vec<Partial>,
+    /// Where to resume looking for the CRLF of a line that was incomplete at the last call.
+    line_scan_from: usize,
+}
+
+/// An aggregate still waiting for elements.
+#[derive(Debug)]
+enum Partial {
+    List {
+        kind: ListKind,
+        remaining: usize,
+        items: Vec<Value>,
+    },
+    Pairs {
+        is_attribute: bool,
+        remaining: usize,
+        pairs: Vec<(Value, Value)>,
+        key: Option<Value>,
+    },
+    /// An attribute was read; it attaches to the next value.
+    Attributed { attributes: Vec<(Value, Value)> },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ListKind {
+    Array,
+    Set,
+    Push,
+}
+
+/// What the element at the front of the buffer turned out to be.
+enum Element {
+    Value(Value),
+    Open(Partial),
+}
+
+impl Default for Decoder {
+    fn default() -> Decoder {
+        Decoder::new()
+    }
+}
+
+impl Decoder {
+    /// A decoder with the default caps (512 MiB bulk strings, nesting depth 128).
+    pub fn new() -> Decoder {
+        Decoder {
+            max_bulk_len: DEFAULT_MAX_BULK_LEN,
+            max_depth: DEFAULT_MAX_DEPTH,
+            stack: Vec::new(),
+            line_scan_from: 0,
+        }
+    }
+
+    /// Sets the largest bulk string (and aggregate length) accepted. Default is 512 MiB.
+    pub fn max_bulk_len(mut self, len: usize) -> Decoder {
+        self.max_bulk_len = len;
+        self
+    }
+
+    /// Sets the deepest nesting of aggregates accepted. Default is 128.
+    pub fn max_depth(mut self, depth: usize) -> Decoder {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Forgets any partially decoded reply (after an error, before reusing the decoder).
+    pub fn reset(&mut self) {
+        self.stack.clear();
+        self.line_scan_from = 0;
+    }
+
+    /// True while a reply has been started but not finished.
+    pub fn is_mid_reply(&self) -> bool {
+        !self.stack.is_empty()
+    }
+
+    /// Decodes the next complete value from the front of `buf`.
+    ///
+    /// Returns `Ok(None)` when more bytes are needed; the bytes of elements already complete
+    /// have then been taken from `buf` and are kept by the decoder. On `Err` the stream is
+    /// unusable: the caller closes the connection (or calls [`Decoder::reset`] on fresh input).
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Value>> {
+        loop {
+            let element = match self.element(buf)? {
+                Some(e) => e,
+                None => return Ok(None),
+            };
+            let mut value = match element {
+                Element::Value(v) => v,
+                Element::Open(partial) => {
+                    if self.stack.len() >= self.max_depth {
+                        return Err(protocol_error(format!(
+                            "aggregates nested deeper than {}",
+                            self.max_depth
+                        )));
+                    }
+                    self.stack.push(partial);
+                    continue;
+                }
+            };
+            // Hand the finished value to the innermost open aggregate, closing every aggregate
+            // it completes.
+            loop {
+                let Some(top) = self.stack.last_mut() else {
+                    return Ok(Some(value));
+                };
+                match top.add(value) {
+                    Added::Pending => break,
+                    Added::Done(v) => {
+                        self.stack.pop();
+                        value = v;
+                    }
+                    Added::Attributes(attributes) => {
+                        // The attribute map is done: it now waits for the value it describes.
+                        *top = Partial::Attributed { attributes };
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parses one element at the front of `buf`, taking its bytes only when it is complete.
+    fn element(&mut self, buf: &mut BytesMut) -> Result<Option<Element>> {
+        let Some(&tag) = buf.first() else {
+            return Ok(None);
+        };
+        let Some(line_end) = self.find_line_end(buf)? else {
+            return Ok(None);
+        };
+        self.line_scan_from = 0;
+        // `line` is buf[1..line_end]; the element's header occupies line_end + 2 bytes.
+        let header_len = line_end + 2;
+        let element = match tag {
+            b'+' => Element::Value(Value::SimpleString(take_line(buf, line_end))),
+            b'-' => Element::Value(Value::Error(ServerError::new(take_line(buf, line_end)))),
+            b':' => {
+                let n = parse_int(&buf[1..line_end])?;
+                buf.advance(header_len);
+                Element::Value(Value::Int(n))
+            }
+            b'$' | b'!' | b'=' => {
+                let len = parse_int(&buf[1..line_end])?;
+                if len == -1 && tag == b'$' {
+                    buf.advance(header_len);
+                    return Ok(Some(Element::Value(Value::Nil)));
+                }
+                let len = self.checked_len(len, tag)?;
+                let Some(data) = take_blob(buf, header_len, len)? else {
+                    return Ok(None);
+                };
+                Element::Value(match tag {
+                    b'$' => Value::Bulk(data),
+                    b'!' => Value::Error(ServerError::new(data)),
+                    _ => verbatim(data)?,
+                })
+            }
+            b'*' | b'~' | b'>' => {
+                let len = parse_int(&buf[1..line_end])?;
+                buf.advance(header_len);
+                if len == -1 && tag == b'*' {
+                    return Ok(Some(Element::Value(Value::Nil)));
+                }
+                let len = self.checked_len(len, tag)?;
+                let kind = match tag {
+                    b'*' => ListKind::Array,
+                    b'~' => ListKind::Set,
+                    _ => ListKind::Push,
+                };
+                if len == 0 {
+                    Element::Value(kind.finish(Vec::new()))
+                } else {
+                    Element::Open(Partial::List {
+                        kind,
+                        remaining: len,
+                        items: Vec::with_capacity(reserve_for(len, buf.len())),
+                    })
+                }
+            }
+            b'%' | b'|' => {
+                let len = parse_int(&buf[1..line_end])?;
+                buf.advance(header_len);
+                let len = self.checked_len(len, tag)?;
+                let is_attribute = tag == b'|';
+                match (len, is_attribute) {
+                    (0, false) => Element::Value(Value::Map(Vec::new())),
+                    (0, true) => Element::Open(Partial::Attributed {
+                        attributes: Vec::new(),
+                    }),
+                    _ => Element::Open(Partial::Pairs {
+                        is_attribute,
+                        remaining: len.saturating_mul(2),
+                        pairs: Vec::with_capacity(reserve_for(len, buf.len() / 2)),
+                        key: None,
+                    }),
+                }
+            }
+            b'_' => {
+                if line_end != 1 {
+                    return Err(protocol_error("null with a payload"));
+                }
+                buf.advance(header_len);
+                Element::Value(Value::Nil)
+            }
+            b'#' => {
+                let v = match &buf[1..line_end] {
+                    b"t" => true,
+                    b"f" => false,
+                    other => {
+                        return Err(protocol_error(format!(
+                            "invalid boolean {:?}",
+                            other.escape_ascii().to_string()
+                        )))
+                    }
+                };
+                buf.advance(header_len);
+                Element::Value(Value::Boolean(v))
+            }
+            b',' => {
+                let d = parse_double(&buf[1..line_end])?;
+                buf.advance(header_len);
+                Element::Value(Value::Double(d))
+            }
+            b'(' => {
+                let digits = &buf[1..line_end];
+                let unsigned = digits.strip_prefix(b"-").unwrap_or(digits);
+                if unsigned.is_empty() || !unsigned.iter().all(u8::is_ascii_digit) {
+                    return Err(protocol_error("invalid big number"));
+                }
+                Element::Value(Value::BigNumber(take_line(buf, line_end)))
+            }
+            other => {
+                return Err(protocol_error(format!(
+                    "invalid type byte 0x{other:02x} ({:?})",
+                    char::from(other)
+                )))
+            }
+        };
+        Ok(Some(element))
+    }
+
+    /// Finds the `\r` of the first line's CRLF, or `None` if the line is not complete yet.
+    fn find_line_end(&mut self, buf: &[u8]) -> Result<Option<usize>> {
+        let from = self.line_scan_from.max(1);
+        match buf[from.min(buf.len())..].iter().position(|&b| b == b'\r') {
+            Some(offset) => {
+                let cr = from + offset;
+                match buf.get(cr + 1) {
+                    Some(b'\n') => Ok(Some(cr)),
+                    Some(_) => Err(protocol_error("CR not followed by LF")),
+                    None => {
+                        self.line_scan_from = cr;
+                        Ok(None)
+                    }
+                }
+            }
+            None => {
+                if buf.len() > self.max_bulk_len {
+                    return Err(protocol_error(format!(
+                        "line longer than {} bytes",
+                        self.max_bulk_len
+                    )));
+                }
+                self.line_scan_from = buf.len();
+                Ok(None)
+            }
+        }
+    }
+
+    fn checked_len(&self, len: i64, tag: u8) -> Result<usize> {
+        if len < 0 {
+            return Err(protocol_error(format!(
+                "negative length {len} for type {:?}",
+                char::from(tag)
+            )));
+        }
+        match usize::try_from(len) {
+            Ok(n) if n <= self.max_bulk_len => Ok(n),
+            _ => Err(protocol_error(format!(
+                "length {len} exceeds the limit of {} bytes",
+                self.max_bulk_len
+            ))),
+        }
+    }
+}
+
+enum Added {
+    Pending,
+    Done(Value),
+    Attributes(Vec<(Value, Value)>),
+}
+
+impl Partial {
+    /// Adds one element; when it completes the aggregate, returns the finished value.
+    fn add(&mut self, value: Value) -> Added {
+        match self {
+            Partial::List {
+                kind,
+                remaining,
+                items,
+            } => {
+                items.push(value);
+                *remaining -= 1;
+                if *remaining == 0 {
+                    Added::Done(kind.finish(std::mem::take(items)))
+                } else {
+                    Added::Pending
+                }
+            }
+            Partial::Pairs {
+                is_attribute,
+                remaining,
+                pairs,
+                key,
+            } => {
+                match key.take() {
+                    None => *key = Some(value),
+                    Some(k) => pairs.push((k, value)),
+                }
+                *remaining -= 1;
+                match (*remaining, *is_attribute) {
+                    (0, true) => Added::Attributes(std::mem::take(pairs)),
+                    (0, false) => Added::Done(Value::Map(std::mem::take(pairs))),
+                    _ => Added::Pending,
+                }
+            }
+            Partial::Attributed { attributes } => Added::Done(Value::Attribute {
+                attributes: std::mem::take(attributes),
+                value: Box::new(value),
+            }),
+        }
+    }
+}
+
+impl ListKind {
+    fn finish(self, items: Vec<Value>) -> Value {
+        match self {
+            ListKind::Array => Value::Array(items),
+            ListKind::Set => Value::Set(items),
+            ListKind::Push => Value::Push(items),
+        }
+    }
+}
+
+fn protocol_error(detail: impl Into<std::borrow::Cow<'static, str>>) -> Error {
+    Error::new(ErrorKind::Protocol, detail)
+}
+
+/// Takes a whole line element and returns its text (between the tag and the CRLF).
+fn take_line(buf: &mut BytesMut, line_end: usize) -> Bytes {
+    buf.advance(1);
+    let text = buf.split_to(line_end - 1).freeze();
+    buf.advance(2);
+    text
+}
+
+/// Takes `len` bytes of data after a header of `header_len` bytes, checking the final CRLF.
+fn take_blob(buf: &mut BytesMut, header_len: usize, len: usize) -> Result<Option<Bytes>> {
+    let total = header_len + len + 2;
+    if buf.len() < total {
+        // Make room for the rest now so the socket reads straight into place.
+        buf.reserve(total - buf.len());
+        return Ok(None);
+    }
+    if &buf[total - 2..total] != b"\r\n" {
+        return Err(protocol_error("bulk data not followed by CRLF"));
+    }
+    buf.advance(header_len);
+    let data = buf.split_to(len).freeze();
+    buf.advance(2);
+    Ok(Some(data))
+}
+
+fn verbatim(data: Bytes) -> Result<Value> {
+    if data.len() < 4 || data[3] != b':' {
+        return Err(protocol_error("verbatim string without a format prefix"));
+    }
+    let format = [data[0], data[1], data[2]];
+    Ok(Value::Verbatim {
+        format,
+        text: data.slice(4..),
+    })
+}
+
+/// Capacity to reserve for an aggregate of `len` elements: never more than the bytes already
+/// received could hold (each element takes at least 3 bytes), so a hostile length allocates
+/// nothing up front.
+fn reserve_for(len: usize, available: usize) -> usize {
+    len.min(available / 3 + 1)
+}
+
+fn parse_int(digits: &[u8]) -> Result<i64> {
+    let (negative, body) = match digits.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, digits),
+    };
+    if body.is_empty() || body.len() > 19 {
+        return Err(bad_int(digits));
+    }
+    let mut n: i64 = 0;
+    for &b in body {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(bad_int(digits));
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| {
+                if negative {
+                    n.checked_sub(i64::from(d))
+                } else {
+                    n.checked_add(i64::from(d))
+                }
+            })
+            .ok_or_else(|| bad_int(digits))?;
+    }
+    Ok(n)
+}
+
+fn bad_int(digits: &[u8]) -> Error {
+    protocol_error(format!(
+        "invalid integer {:?}",
+        digits.escape_ascii().to_string()
+    ))
+}
+
+fn parse_double(text: &[u8]) -> Result<f64> {
+    let bad = || {
+        protocol_error(format!(
+            "invalid double {:?}",
+            text.escape_ascii().to_string()
+        ))
+    };
+    let s = std::str::from_utf8(text).map_err(|_| bad())?;
+    if s.is_empty() || s.starts_with(|c: char| c.is_whitespace()) {
+        return Err(bad());
+    }
+    s.parse::<f64>().map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::encode_value;
+
+    fn b(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    /// Every reply type, as wire bytes and the value it decodes to.
+    fn samples() -> Vec<(&'static [u8], Value)> {
+        vec![
+            (b"+OK\r\n", Value::SimpleString(b("OK"))),
+            (b"+\r\n", Value::SimpleString(b(""))),
+            (
+                b"-ERR unknown command\r\n",
+                Value::Error(ServerError::new(b("ERR unknown command"))),
+            ),
+            (b":0\r\n", Value::Int(0)),
+            (b":-9223372036854775808\r\n", Value::Int(i64::MIN)),
+            (b":+12\r\n", Value::Int(12)),
+            (b"$5\r\nhello\r\n", Value::Bulk(b("hello"))),
+            (b"$0\r\n\r\n", Value::Bulk(b(""))),
+            (b"$4\r\na\r\nb\r\n", Value::Bulk(b("a\r\nb"))),
+            (b"$-1\r\n", Value::Nil),
+            (b"*-1\r\n", Value::Nil),
+            (b"_\r\n", Value::Nil),
+            (b"*0\r\n", Value::Array(vec![])),
+            (
+                b"*3\r\n:1\r\n$1\r\nx\r\n*1\r\n+y\r\n",
+                Value::Array(vec![
+                    Value::Int(1),
+                    Value::Bulk(b("x")),
+                    Value::Array(vec![Value::SimpleString(b("y"))]),
+                ]),
+            ),
+            (
+                b"%2\r\n+a\r\n:1\r\n+b\r\n%0\r\n",
+                Value::Map(vec![
+                    (Value::SimpleString(b("a")), Value::Int(1)),
+                    (Value::SimpleString(b("b")), Value::Map(vec![])),
+                ]),
+            ),
+            (
+                b"~2\r\n:1\r\n:2\r\n",
+                Value::Set(vec![Value::Int(1), Value::Int(2)]),
+            ),
+            (b",1.5\r\n", Value::Double(1.5)),
+            (b",-0.25e2\r\n", Value::Double(-25.0)),
+            (b",inf\r\n", Value::Double(f64::INFINITY)),
+            (b",-inf\r\n", Value::Double(f64::NEG_INFINITY)),
+            (b"#t\r\n", Value::Boolean(true)),
+            (b"#f\r\n", Value::Boolean(false)),
+            (
+                b"(3492890328409238509324850943850943825024385\r\n",
+                Value::BigNumber(b("3492890328409238509324850943850943825024385")),
+            ),
+            (b"(-12\r\n", Value::BigNumber(b("-12"))),
+            (
+                b"=15\r\ntxt:Some string\r\n",
+                Value::Verbatim {
+                    format: *b"txt",
+                    text: b("Some string"),
+                },
+            ),
+            (
+                b"!21\r\nSYNTAX invalid syntax\r\n",
+                Value::Error(ServerError::new(b("SYNTAX invalid syntax"))),
+            ),
+            (
+                b">3\r\n+message\r\n+ch\r\n$2\r\nhi\r\n",
+                Value::Push(vec![
+                    Value::SimpleString(b("message")),
+                    Value::SimpleString(b("ch")),
+                    Value::Bulk(b("hi")),
+                ]),
+            ),
+            (
+                b"|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*2\r\n:2039123\r\n:9543892\r\n",
+                Value::Attribute {
+                    attributes: vec![(
+                        Value::SimpleString(b("key-popularity")),
+                        Value::Map(vec![(Value::Bulk(b("a")), Value::Double(0.19))]),
+                    )],
+                    value: Box::new(Value::Array(vec![Value::Int(2039123), Value::Int(9543892)])),
+                },
+            ),
+            (
+                b"*2\r\n|1\r\n+ttl\r\n:3\r\n$1\r\nv\r\n:5\r\n",
+                Value::Array(vec![
+                    Value::Attribute {
+                        attributes: vec![(Value::SimpleString(b("ttl")), Value::Int(3))],
+                        value: Box::new(Value::Bulk(b("v"))),
+                    },
+                    Value::Int(5),
+                ]),
+            ),
+        ]
+    }
+
+    fn decode_all(input: &[u8]) -> Result<Vec<Value>> {
+        let mut d = Decoder::new();
+        let mut buf = BytesMut::from(input);
+        let mut out = Vec::new();
+        while let Some(v) = d.decode(&mut buf)? {
+            out.push(v);
+        }
+        assert!(buf.is_empty(), "left over: {buf:?}");
+        Ok(out)
+    }
+
+    #[test]
+    fn decodes_every_type() {
+        for (wire, expected) in samples() {
+            let got = decode_all(wire).unwrap();
+            assert_eq!(got, [expected.clone()], "{}", wire.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn nan_double() {
+        let got = decode_all(b",nan\r\n").unwrap();
+        assert!(matches!(got[..], [Value::Double(d)] if d.is_nan()));
+    }
+
+    #[test]
+    fn split_at_every_byte_boundary() {
+        for (wire, expected) in samples() {
+            for cut in 0..=wire.len() {
+                let mut d = Decoder::new();
+                let mut buf = BytesMut::from(&wire[..cut]);
+                let first = d.decode(&mut buf).unwrap();
+                if cut < wire.len() {
+                    assert_eq!(
+                        first,
+                        None,
+                        "complete too early at {cut}: {}",
+                        wire.escape_ascii()
+                    );
+                    buf.extend_from_slice(&wire[cut..]);
+                    let second = d.decode(&mut buf).unwrap();
+                    assert_eq!(second.as_ref(), Some(&expected), "cut {cut}");
+                } else {
+                    assert_eq!(first.as_ref(), Some(&expected));
+                }
+                assert!(buf.is_empty());
+                assert!(!d.is_mid_reply());
+            }
+        }
+    }
+
+    #[test]
+    fn one_byte_at_a_time_for_all_samples_in_one_stream() {
+        let mut stream = Vec::new();
+        let mut expected = Vec::new();
+        for (wire, value) in samples() {
+            stream.extend_from_slice(wire);
+            expected.push(value);
+        }
+        let mut d = Decoder::new();
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for &byte in &stream {
+            buf.extend_from_slice(&[byte]);
+            while let Some(v) = d.decode(&mut buf).unwrap() {
+                got.push(v);
+            }
+        }
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn round_trips_through_the_encoder() {
+        for (_, value) in samples() {
+            let mut out = BytesMut::new();
+            encode_value(&value, &mut out);
+            assert_eq!(decode_all(&out).unwrap(), [value]);
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_a_protocol_error() {
+        let cases: &[&[u8]] = &[
+            b"?what\r\n",
+            b":12a\r\n",
+            b":\r\n",
+            b":99999999999999999999\r\n",
+            b"$-2\r\n",
+            b"$3\r\nabcd\r\n",
+            b"$x\r\n",
+            b"*-2\r\n",
+            b"~-1\r\n",
+            b"%-1\r\n",
+            b"#x\r\n",
+            b",abc\r\n",
+            b",\r\n",
+            b"(12a\r\n",
+            b"(\r\n",
+            b"=3\r\ntxt\r\n",
+            b"_x\r\n",
+            b"+OK\rX",
+        ];
+        for case in cases {
+            let err = decode_all(case).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Protocol, "{}", case.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn huge_declared_length_is_refused_without_allocating() {
+        let mut d = Decoder::new();
+        // 10 GiB declared: over the 512 MiB cap.
+        let mut buf = BytesMut::from(&b"$10737418240\r\nabc"[..]);
+        let err = d.decode(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Protocol);
+        assert!(err.to_string().contains("exceeds"), "{err}");
+        assert!(buf.capacity() < 1024 * 1024);
+
+        let mut d = Decoder::new().max_bulk_len(10);
+        let mut buf = BytesMut::from(&b"$11\r\n"[..]);
+        assert!(d.decode(&mut buf).is_err());
+        let mut buf = BytesMut::from(&b"*11\r\n"[..]);
+        let mut d = Decoder::new().max_bulk_len(10);
+        assert!(d.decode(&mut buf).is_err());
+    }
+
+    #[test]
+    fn huge_aggregate_count_reserves_little() {
+        let mut d = Decoder::new();
+        let mut buf = BytesMut::from(&b"*500000000\r\n:1\r\n"[..]);
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        assert!(d.is_mid_reply());
+        match &d.stack[0] {
+            Partial::List { items, .. } => assert!(items.capacity() < 64),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_cap_is_refused() {
+        let mut d = Decoder::new().max_depth(4);
+        let mut buf = BytesMut::from(&b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n"[..]);
+        let err = d.decode(&mut buf).unwrap_err();
+        assert!(err.to_string().contains("nested"), "{err}");
+        let mut d = Decoder::new().max_depth(5);
+        let mut buf = BytesMut::from(&b"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n"[..]);
+        assert!(d.decode(&mut buf).unwrap().is_some());
+    }
+
+    #[test]
+    fn long_line_is_scanned_once() {
+        let mut d = Decoder::new();
+        let mut buf = BytesMut::from(&b"+aaaa"[..]);
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        assert_eq!(d.line_scan_from, 5);
+        buf.extend_from_slice(b"bb\r");
+        assert_eq!(d.decode(&mut buf).unwrap(), None);
+        assert_eq!(d.line_scan_from, 7);
+        buf.extend_from_slice(b"\n");
+        assert_eq!(
+            d.decode(&mut buf).unwrap(),
+            Some(Value::SimpleString(b("aaaabb")))
+        );
+        assert_eq!(d.line_scan_from, 0);
+    }
+
+    #[test]
+    fn bulk_data_is_not_copied() {
+        let mut buf = BytesMut::from(&b"$5\r\nhello\r\n"[..]);
+        let start = buf.as_ptr() as usize;
+        let v = Decoder::new().decode(&mut buf).unwrap();
+        match v {
+            Some(Value::Bulk(data)) => assert_eq!(data.as_ptr() as usize, start + 4),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
