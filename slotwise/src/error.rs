@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::protocol::ServerError;
 
@@ -130,10 +131,14 @@ impl Redirect {
 /// The error type of every fallible slotwise operation.
 ///
 /// Match on [`Error::kind`]; the server's own code and message are in [`Error::server_error`].
+/// Cloning is cheap enough for the error path: one failed connection fails every request that was
+/// waiting on it with a copy of the same error.
+#[derive(Clone)]
 pub struct Error {
     inner: Box<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     kind: ErrorKind,
     detail: Cow<'static, str>,
@@ -142,7 +147,7 @@ struct Inner {
     server: Option<ServerError>,
     redirect: Option<Redirect>,
     sent: Sent,
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl Error {
@@ -197,7 +202,7 @@ impl Error {
         };
         let mut e = Error::new(kind, "");
         e.inner.sent = sent;
-        e.inner.source = Some(Box::new(source));
+        e.inner.source = Some(Arc::new(source));
         e
     }
 
@@ -213,18 +218,15 @@ impl Error {
         self
     }
 
-    /// Marks whether the request may have reached the server.
-    pub(crate) fn with_sent(mut self, sent: Sent) -> Error {
-        self.inner.sent = sent;
+    /// Takes the kind of another error (e.g. a remembered connect failure).
+    pub(crate) fn with_kind_of(mut self, other: &Error) -> Error {
+        self.inner.kind = other.inner.kind;
         self
     }
 
-    /// Attaches an underlying cause.
-    pub(crate) fn with_source(
-        mut self,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Error {
-        self.inner.source = Some(Box::new(source));
+    /// Marks whether the request may have reached the server.
+    pub(crate) fn with_sent(mut self, sent: Sent) -> Error {
+        self.inner.sent = sent;
         self
     }
 
@@ -260,10 +262,6 @@ impl Error {
     /// the request was written: a write may or may not have been applied.
     pub fn may_have_run(&self) -> bool {
         self.inner.sent == Sent::Maybe
-    }
-
-    pub(crate) fn sent(&self) -> Sent {
-        self.inner.sent
     }
 
     /// True for [`ErrorKind::Timeout`].

@@ -1,1 +1,249 @@
 //! One node: connect, handshake, multiplexing, timeouts and reconnects.
+//!
+//! A [`Connection`] is a cheap-to-clone handle to one node. All clones share one socket; any
+//! number of tasks may send on it at once and their commands are pipelined automatically. When
+//! the socket fails, every request waiting on it fails at once (no caller hangs on a dead socket)
+//! and the next request reconnects, no sooner than the reconnect backoff allows.
+//!
+//! This module knows nothing of slots or redirections: a `MOVED` reply is handed back to the
+//! caller like any other error.
+
+mod config;
+mod handshake;
+mod pipeline;
+#[cfg(feature = "tls")]
+mod tls;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwapOption;
+
+pub use config::{ConnectionConfig, Protocol, Secret};
+pub(crate) use pipeline::PushSink;
+use pipeline::{Pipeline, Reply};
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
+
+use crate::error::{Error, ErrorKind, Result, Sent};
+use crate::protocol::{Cmd, Value};
+
+/// A multiplexed connection to one node, reconnecting on demand.
+///
+/// ```no_run
+/// # async fn demo() -> slotwise::Result<()> {
+/// use slotwise::connection::{Connection, ConnectionConfig};
+/// use slotwise::protocol::Cmd;
+///
+/// let conn = Connection::connect(ConnectionConfig::new("127.0.0.1", 7000)).await?;
+/// let pong = conn.send(&Cmd::new("PING")).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ConnectionConfig,
+    node: Arc<str>,
+    current: ArcSwapOption<Pipeline>,
+    reconnect: tokio::sync::Mutex<Backoff>,
+    push_sink: Option<PushSink>,
+}
+
+/// Reconnect pacing: after `failures` failed connects in a row, no new attempt before `retry_at`.
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+    retry_at: Option<Instant>,
+    last_error: Option<Error>,
+}
+
+impl Connection {
+    /// A connection that opens its socket on first use.
+    pub fn new(config: ConnectionConfig) -> Connection {
+        Connection::with_sink(config, None)
+    }
+
+    /// Opens the socket and greets the node now, so a wrong address or password shows here.
+    pub async fn connect(config: ConnectionConfig) -> Result<Connection> {
+        let conn = Connection::new(config);
+        conn.pipeline().await?;
+        Ok(conn)
+    }
+
+    pub(crate) fn with_sink(config: ConnectionConfig, push_sink: Option<PushSink>) -> Connection {
+        let node: Arc<str> = Arc::from(config.node_name());
+        Connection {
+            inner: Arc::new(Inner {
+                config,
+                node,
+                current: ArcSwapOption::empty(),
+                reconnect: tokio::sync::Mutex::new(Backoff::default()),
+                push_sink,
+            }),
+        }
+    }
+
+    /// The node's name, `host:port`.
+    pub fn node(&self) -> &str {
+        &self.inner.node
+    }
+
+    /// The settings this connection was made with.
+    pub fn config(&self) -> &ConnectionConfig {
+        &self.inner.config
+    }
+
+    /// True while a socket is open (it may still fail on the next request).
+    pub fn is_connected(&self) -> bool {
+        self.inner
+            .current
+            .load()
+            .as_ref()
+            .is_some_and(|p| p.is_open())
+    }
+
+    /// Sends one command and waits for its reply. An error reply is returned as an
+    /// [`Error`] whose [`kind`](Error::kind) classifies it (`MOVED`, `ASK`, …).
+    pub async fn send(&self, cmd: &Cmd) -> Result<Value> {
+        self.check(cmd)?;
+        let pipeline = self.pipeline().await?;
+        let reply = pipeline
+            .request(
+                std::iter::once(cmd),
+                false,
+                self.inner.config.response_timeout,
+            )
+            .await
+            .map_err(|e| e.with_command(command_name(cmd)))?;
+        match reply {
+            Reply::One(Value::Error(e)) => Err(Error::from_server(e)
+                .with_node(self.node())
+                .with_command(command_name(cmd))),
+            Reply::One(v) => Ok(v),
+            Reply::Many(_) => Err(Error::new(ErrorKind::Protocol, "unexpected batch reply")),
+        }
+    }
+
+    /// Sends commands back to back, with no other caller's command between them, and returns
+    /// every reply in order. Error replies stay in the list as [`Value::Error`].
+    pub async fn send_batch<'a, I>(&self, cmds: I) -> Result<Vec<Value>>
+    where
+        I: IntoIterator<Item = &'a Cmd>,
+        I::IntoIter: Clone,
+    {
+        let cmds = cmds.into_iter();
+        for cmd in cmds.clone() {
+            self.check(cmd)?;
+        }
+        let pipeline = self.pipeline().await?;
+        match pipeline
+            .request(cmds, true, self.inner.config.response_timeout)
+            .await?
+        {
+            Reply::Many(values) => Ok(values),
+            Reply::One(v) => Ok(vec![v]),
+        }
+    }
+
+    /// Closes the socket now; the next request reconnects.
+    pub fn disconnect(&self) {
+        self.inner.current.store(None);
+    }
+
+    fn check(&self, cmd: &Cmd) -> Result<()> {
+        if self.inner.config.cluster_mode && cmd.name().eq_ignore_ascii_case(b"SELECT") {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "SELECT is not available in cluster mode: a cluster has only database 0",
+            )
+            .with_node(self.node()));
+        }
+        Ok(())
+    }
+
+    /// The open pipeline, reconnecting if there is none.
+    async fn pipeline(&self) -> Result<Arc<Pipeline>> {
+        if let Some(p) = self.inner.current.load_full() {
+            if p.is_open() {
+                return Ok(p);
+            }
+        }
+        self.reconnect().await
+    }
+
+    async fn reconnect(&self) -> Result<Arc<Pipeline>> {
+        let mut backoff = self.inner.reconnect.lock().await;
+        // Another caller may have reconnected while this one waited for the lock.
+        if let Some(p) = self.inner.current.load_full() {
+            if p.is_open() {
+                return Ok(p);
+            }
+        }
+        if let (Some(retry_at), Some(last)) = (backoff.retry_at, &backoff.last_error) {
+            if Instant::now() < retry_at {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("not reconnecting yet after: {last}"),
+                )
+                .with_kind_of(last)
+                .with_node(self.node())
+                .with_sent(Sent::No));
+            }
+        }
+        match handshake::open(
+            &self.inner.config,
+            Arc::clone(&self.inner.node),
+            self.inner.push_sink.clone(),
+        )
+        .await
+        {
+            Ok(pipeline) => {
+                let pipeline = Arc::new(pipeline);
+                self.inner.current.store(Some(Arc::clone(&pipeline)));
+                *backoff = Backoff::default();
+                Ok(pipeline)
+            }
+            Err(e) => {
+                let config = &self.inner.config;
+                let exp = backoff.failures.min(16);
+                let wait = config
+                    .reconnect_min_backoff
+                    .saturating_mul(1u32 << exp)
+                    .min(config.reconnect_max_backoff);
+                backoff.failures = backoff.failures.saturating_add(1);
+                backoff.retry_at = Some(Instant::now() + jitter(wait));
+                backoff.last_error = Some(e.clone());
+                self.inner.current.store(None);
+                Err(e.with_sent(Sent::No))
+            }
+        }
+    }
+}
+
+/// Spreads reconnects of many clients over time: 75–100 % of the nominal wait.
+fn jitter(wait: std::time::Duration) -> std::time::Duration {
+    use std::hash::{BuildHasher, Hasher};
+    // Each `RandomState` is seeded afresh, which is all the randomness jitter needs.
+    let noise = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    wait.mul_f64(0.75 + (noise % 1000) as f64 / 4000.0)
+}
+
+fn command_name(cmd: &Cmd) -> String {
+    String::from_utf8_lossy(cmd.name()).to_uppercase()
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("node", &self.inner.node)
+            .field("connected", &self.is_connected())
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}

@@ -56,9 +56,13 @@ impl Cmd {
 
     /// Adds one argument from raw bytes. [`ToArgs`] implementations end here.
     pub fn push_bytes(&mut self, data: &[u8]) {
-        self.buf.reserve(data.len() + 24);
+        let mut digits = [0u8; 20];
+        let len = format_u64(data.len() as u64, &mut digits);
+        // Reserve exactly this argument's size: a generous guess would make small commands
+        // outgrow their first allocation.
+        self.buf.reserve(1 + len.len() + 2 + data.len() + 2);
         self.buf.put_u8(b'$');
-        write_decimal(&mut self.buf, data.len() as u64);
+        self.buf.extend_from_slice(len);
         self.buf.extend_from_slice(b"\r\n");
         self.buf.extend_from_slice(data);
         self.buf.extend_from_slice(b"\r\n");
@@ -195,11 +199,6 @@ fn format_i64(n: i64, digits: &mut [u8; 20]) -> &[u8] {
     let start = digits.len() - len - 1;
     digits[start] = b'-';
     &digits[start..]
-}
-
-fn write_decimal(out: &mut Vec<u8>, n: u64) {
-    let mut digits = [0u8; 20];
-    out.extend_from_slice(format_u64(n, &mut digits));
 }
 
 fn write_decimal_bytes(out: &mut BytesMut, n: u64) {

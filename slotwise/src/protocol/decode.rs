@@ -160,6 +160,9 @@ impl Decoder {
         // `line` is buf[1..line_end]; the element's header occupies line_end + 2 bytes.
         let header_len = line_end + 2;
         let element = match tag {
+            b'+' | b'-' if buf[1..line_end].contains(&b'\n') => {
+                return Err(protocol_error("line contains a bare LF"));
+            }
             b'+' => Element::Value(Value::SimpleString(take_line(buf, line_end))),
             b'-' => Element::Value(Value::Error(ServerError::new(take_line(buf, line_end)))),
             b':' => {
@@ -582,7 +585,7 @@ mod tests {
     fn decodes_every_type() {
         for (wire, expected) in samples() {
             let got = decode_all(wire).unwrap();
-            assert_eq!(got, [expected.clone()], "{}", wire.escape_ascii());
+            assert_eq!(got, std::slice::from_ref(&expected), "{}", wire.escape_ascii());
         }
     }
 
@@ -668,6 +671,8 @@ mod tests {
             b"=3\r\ntxt\r\n",
             b"_x\r\n",
             b"+OK\rX",
+            b"+a\nb\r\n",
+            b"-ERR a\nb\r\n",
         ];
         for case in cases {
             let err = decode_all(case).unwrap_err();

@@ -1,0 +1,137 @@
+//! Opening a socket to a node and greeting it: TCP (or TLS), then `HELLO 3` with `AUTH` and
+//! `SETNAME`, falling back to `AUTH` and RESP2 on servers without `HELLO`, then `READONLY` for
+//! replica connections.
+//!
+//! Everything here runs within the connect timeout. This module does not retry: a failed
+//! handshake is one failed connect, and [`Connection`](super::Connection) decides when to try again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+
+use super::config::{ConnectionConfig, Protocol};
+use super::pipeline::{Pipeline, PushSink, Reply};
+use crate::error::{Error, ErrorKind, Result, Sent};
+use crate::protocol::{Cmd, Decoder, Value};
+
+/// Connects, greets the node and returns the running pipeline.
+pub(crate) async fn open(
+    config: &ConnectionConfig,
+    node: Arc<str>,
+    push_sink: Option<PushSink>,
+) -> Result<Pipeline> {
+    let timeout = config.connect_timeout;
+    let attempt = async {
+        let pipeline = start(config, Arc::clone(&node), push_sink).await?;
+        greet(&pipeline, config, timeout).await?;
+        Ok(pipeline)
+    };
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::new(
+            ErrorKind::Timeout,
+            format!("could not connect within {} ms", timeout.as_millis()),
+        )
+        .with_node(node.as_ref())),
+    }
+}
+
+async fn start(
+    config: &ConnectionConfig,
+    node: Arc<str>,
+    push_sink: Option<PushSink>,
+) -> Result<Pipeline> {
+    let tcp = TcpStream::connect((config.host.as_str(), config.port))
+        .await
+        .map_err(|e| Error::io(e, Sent::No).with_node(node.as_ref()))?;
+    // Requests are already batched by the writer; Nagle would only add latency.
+    tcp.set_nodelay(true)
+        .map_err(|e| Error::io(e, Sent::No).with_node(node.as_ref()))?;
+    let decoder = Decoder::new().max_bulk_len(config.max_bulk_len);
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        let stream = tls
+            .connect(&config.host, tcp)
+            .await
+            .map_err(|e| e.with_node(node.as_ref()))?;
+        let (reader, writer) = tokio::io::split(stream);
+        return Ok(Pipeline::start(reader, writer, node, decoder, push_sink));
+    }
+    // The owned halves of a TCP stream need no lock between reader and writer.
+    let (reader, writer) = tcp.into_split();
+    Ok(Pipeline::start(reader, writer, node, decoder, push_sink))
+}
+
+async fn call(pipeline: &Pipeline, cmd: &Cmd, timeout: Duration) -> Result<Value> {
+    match pipeline
+        .request(std::iter::once(cmd), false, timeout)
+        .await?
+    {
+        Reply::One(Value::Error(e)) => Err(Error::from_server(e)),
+        Reply::One(v) => Ok(v),
+        Reply::Many(_) => Err(Error::new(ErrorKind::Protocol, "unexpected batch reply")),
+    }
+}
+
+/// True when the server does not know `HELLO` or the protocol version asked for.
+fn hello_unsupported(err: &Error) -> bool {
+    let Some(server) = err.server_error() else {
+        return false;
+    };
+    server.code() == "NOPROTO"
+        || (server.code() == "ERR"
+            && server
+                .detail()
+                .to_ascii_lowercase()
+                .contains("unknown command"))
+}
+
+async fn greet(pipeline: &Pipeline, config: &ConnectionConfig, timeout: Duration) -> Result<()> {
+    let mut resp2 = config.protocol == Protocol::Resp2;
+    if !resp2 {
+        let mut hello = Cmd::new("HELLO").arg(3);
+        if let Some(password) = &config.password {
+            let user = config.username.as_deref().unwrap_or("default");
+            hello
+                .push_arg("AUTH")
+                .push_arg(user)
+                .push_arg(password.expose());
+        }
+        if let Some(name) = &config.client_name {
+            hello.push_arg("SETNAME").push_arg(name.as_str());
+        }
+        match call(pipeline, &hello, timeout).await {
+            Ok(_) => {}
+            Err(e) if hello_unsupported(&e) => resp2 = true,
+            Err(e) => return Err(handshake_error(e, "HELLO")),
+        }
+    }
+    if resp2 {
+        if let Some(password) = &config.password {
+            let auth = match &config.username {
+                Some(user) => Cmd::new("AUTH").arg(user.as_str()).arg(password.expose()),
+                None => Cmd::new("AUTH").arg(password.expose()),
+            };
+            call(pipeline, &auth, timeout)
+                .await
+                .map_err(|e| handshake_error(e, "AUTH"))?;
+        }
+        if let Some(name) = &config.client_name {
+            let setname = Cmd::new("CLIENT").arg("SETNAME").arg(name.as_str());
+            call(pipeline, &setname, timeout)
+                .await
+                .map_err(|e| handshake_error(e, "CLIENT SETNAME"))?;
+        }
+    }
+    if config.readonly {
+        call(pipeline, &Cmd::new("READONLY"), timeout)
+            .await
+            .map_err(|e| handshake_error(e, "READONLY"))?;
+    }
+    Ok(())
+}
+
+fn handshake_error(err: Error, command: &str) -> Error {
+    err.with_command(command)
+}

@@ -1,0 +1,198 @@
+//! A node connection against scripted fake nodes: malformed replies, truncated frames, huge
+//! declared lengths, stalled sockets, handshake variants, and secrets kept out of errors.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::fake_node::{greeting_then, Action, FakeNode};
+use slotwise::connection::{Connection, ConnectionConfig, Protocol};
+use slotwise::protocol::{Cmd, Value};
+use slotwise::ErrorKind;
+
+fn config(port: u16) -> ConnectionConfig {
+    ConnectionConfig::new("127.0.0.1", port)
+        .connect_timeout(Duration::from_millis(500))
+        .response_timeout(Duration::from_millis(500))
+}
+
+#[tokio::test]
+async fn malformed_reply_is_a_protocol_error() {
+    let node = FakeNode::start(greeting_then(|_| Action::Reply(b"?garbage\r\n".to_vec()))).await;
+    let conn = Connection::connect(config(node.port)).await.unwrap();
+    let err = conn.send(&Cmd::new("GET").arg("k")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    assert!(err.to_string().contains("invalid type byte"), "{err}");
+}
+
+#[tokio::test]
+async fn truncated_frame_then_eof_is_an_io_error() {
+    let node = FakeNode::start(greeting_then(|_| {
+        Action::ReplyAndClose(b"$10\r\nabc".to_vec())
+    }))
+    .await;
+    let conn = Connection::connect(config(node.port)).await.unwrap();
+    let err = conn.send(&Cmd::new("GET").arg("k")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(
+        err.may_have_run(),
+        "the GET was written before the socket closed"
+    );
+    assert!(err.to_string().contains("closed"), "{err}");
+}
+
+#[tokio::test]
+async fn ten_gib_declared_length_is_refused() {
+    let node = FakeNode::start(greeting_then(|_| {
+        Action::Reply(b"$10737418240\r\nxxxxxxxx".to_vec())
+    }))
+    .await;
+    let conn = Connection::connect(config(node.port)).await.unwrap();
+    let err = conn.send(&Cmd::new("GET").arg("k")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    assert!(err.to_string().contains("exceeds"), "{err}");
+}
+
+#[tokio::test]
+async fn stalled_socket_times_out_then_reconnects() {
+    let node = FakeNode::start(greeting_then(|args| {
+        if args[0] == "GET" {
+            Action::Silence
+        } else {
+            Action::Reply(b"+PONG\r\n".to_vec())
+        }
+    }))
+    .await;
+    let conn = Connection::connect(config(node.port)).await.unwrap();
+    let started = Instant::now();
+    let err = conn.send(&Cmd::new("GET").arg("k")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.may_have_run());
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    // Nothing was read while the GET waited, so the socket was presumed dead and replaced.
+    assert_eq!(
+        conn.send(&Cmd::new("PING")).await.unwrap(),
+        Value::SimpleString("PONG".into())
+    );
+    let hellos = node.commands().iter().filter(|c| c[0] == "HELLO").count();
+    assert_eq!(hellos, 2, "{:?}", node.commands());
+}
+
+#[tokio::test]
+async fn refused_connection_is_an_io_error_naming_the_node() {
+    // Bind and drop to find a port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let err = Connection::connect(config(port)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert_eq!(err.node(), Some(format!("127.0.0.1:{port}").as_str()));
+    assert!(!err.may_have_run());
+
+    // A second try within the backoff fails fast without dialing again.
+    let conn = Connection::new(config(port).reconnect_min_backoff(Duration::from_secs(30)));
+    assert!(conn.send(&Cmd::new("PING")).await.is_err());
+    let started = Instant::now();
+    let err = conn.send(&Cmd::new("PING")).await.unwrap_err();
+    assert!(err.to_string().contains("not reconnecting yet"), "{err}");
+    assert!(started.elapsed() < Duration::from_millis(50));
+}
+
+#[tokio::test]
+async fn hello_with_auth_and_name() {
+    let node = FakeNode::start(greeting_then(|_| Action::Reply(b"+OK\r\n".to_vec()))).await;
+    let cfg = config(node.port)
+        .username("app")
+        .password("pa55word")
+        .client_name("worker-1")
+        .readonly(true);
+    let conn = Connection::connect(cfg).await.unwrap();
+    conn.send(&Cmd::new("SET").arg("k").arg("v")).await.unwrap();
+    let commands = node.commands();
+    assert_eq!(
+        commands[0],
+        ["HELLO", "3", "AUTH", "app", "pa55word", "SETNAME", "worker-1"]
+    );
+    assert_eq!(commands[1], ["READONLY"]);
+    assert_eq!(commands[2], ["SET", "k", "v"]);
+}
+
+#[tokio::test]
+async fn falls_back_to_auth_and_resp2_without_hello() {
+    let node = FakeNode::start(|args: &[String]| match args[0].as_str() {
+        "HELLO" => Action::Reply(b"-ERR unknown command 'HELLO'\r\n".to_vec()),
+        _ => Action::Reply(b"+OK\r\n".to_vec()),
+    })
+    .await;
+    let cfg = config(node.port).password("pa55word").client_name("w");
+    let conn = Connection::connect(cfg).await.unwrap();
+    conn.send(&Cmd::new("PING")).await.unwrap();
+    let commands = node.commands();
+    assert_eq!(commands[0][0], "HELLO");
+    assert_eq!(commands[1], ["AUTH", "pa55word"]);
+    assert_eq!(commands[2], ["CLIENT", "SETNAME", "w"]);
+    assert_eq!(commands[3], ["PING"]);
+}
+
+#[tokio::test]
+async fn resp2_only_never_sends_hello() {
+    let node = FakeNode::start(|_: &[String]| Action::Reply(b"+OK\r\n".to_vec())).await;
+    let cfg = config(node.port).protocol(Protocol::Resp2);
+    let conn = Connection::connect(cfg).await.unwrap();
+    conn.send(&Cmd::new("PING")).await.unwrap();
+    assert_eq!(node.commands(), [["PING"]]);
+}
+
+#[tokio::test]
+async fn wrong_password_error_hides_the_password() {
+    let node = FakeNode::start(|_: &[String]| {
+        Action::Reply(
+            b"-WRONGPASS invalid username-password pair or user is disabled.\r\n".to_vec(),
+        )
+    })
+    .await;
+    let cfg = config(node.port)
+        .username("app")
+        .password("super-secret-pw");
+    let err = Connection::connect(cfg.clone()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth, "{err}");
+    let shown = format!("{err} {err:?} {cfg:?} {:?}", Connection::new(cfg.clone()));
+    assert!(!shown.contains("super-secret-pw"), "{shown}");
+}
+
+#[tokio::test]
+async fn select_is_refused_in_cluster_mode() {
+    let node = FakeNode::start(greeting_then(|_| Action::Reply(b"+OK\r\n".to_vec()))).await;
+    let conn = Connection::connect(config(node.port)).await.unwrap();
+    let err = conn.send(&Cmd::new("select").arg(1)).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+    assert!(err.to_string().contains("cluster"), "{err}");
+    assert!(node.commands().iter().all(|c| c[0] != "select"));
+}
+
+#[tokio::test]
+async fn push_frames_are_not_taken_for_replies() {
+    let node = FakeNode::start(greeting_then(|_| {
+        Action::Reply(b">2\r\n+invalidate\r\n*1\r\n$1\r\nk\r\n+OK\r\n".to_vec())
+    }))
+    .await;
+    let conn = Connection::connect(config(node.port)).await.unwrap();
+    let reply = conn.send(&Cmd::new("SET").arg("k").arg("v")).await.unwrap();
+    assert_eq!(reply, Value::SimpleString("OK".into()));
+}
+
+#[tokio::test]
+async fn batch_replies_keep_errors_in_place() {
+    let node = FakeNode::start(greeting_then(|args| match args[0].as_str() {
+        "ASKING" => Action::Reply(b"+OK\r\n".to_vec()),
+        _ => Action::Reply(b"-ERR nope\r\n".to_vec()),
+    }))
+    .await;
+    let conn = Connection::connect(config(node.port)).await.unwrap();
+    let cmds = [Cmd::new("ASKING"), Cmd::new("GET").arg("k")];
+    let replies = conn.send_batch(&cmds).await.unwrap();
+    assert_eq!(replies.len(), 2);
+    assert_eq!(replies[0], Value::SimpleString("OK".into()));
+    assert!(matches!(&replies[1], Value::Error(e) if e.code() == "ERR"));
+}
