@@ -585,7 +585,12 @@ mod tests {
     fn decodes_every_type() {
         for (wire, expected) in samples() {
             let got = decode_all(wire).unwrap();
-            assert_eq!(got, std::slice::from_ref(&expected), "{}", wire.escape_ascii());
+            assert_eq!(
+                got,
+                std::slice::from_ref(&expected),
+                "{}",
+                wire.escape_ascii()
+            );
         }
     }
 
