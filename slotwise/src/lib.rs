@@ -8,6 +8,9 @@
 //!
 //! - [`protocol`]: RESP values, the incremental decoder, the command encoder, conversions.
 //! - [`connection`]: one node: connect, handshake, multiplexing, timeouts, reconnects.
+//! - `topology`: slots, shards and nodes as plain data; [`keyslot`].
+//! - `routing`: the command table from `COMMAND`, key positions, reply merging.
+//! - [`commands`]: typed command methods shared by every executor.
 //! - [`Error`]: the one error type, with a matchable [`ErrorKind`].
 //!
 //! # Features
@@ -16,8 +19,14 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 
+pub mod commands;
 pub mod connection;
 mod error;
 pub mod protocol;
+#[allow(dead_code)]
+mod routing;
+#[allow(dead_code)]
+mod topology;
 
 pub use error::{Error, ErrorKind, Redirect, Result};
+pub use topology::keyslot;
