@@ -11,6 +11,7 @@
 //! - `topology`: slots, shards and nodes as plain data; [`keyslot`].
 //! - `routing`: the command table from `COMMAND`, key positions, reply merging.
 //! - [`commands`]: typed command methods shared by every executor.
+//! - [`RedisCluster`]: the cluster client: discovery, routing, targets, redirections.
 //! - [`Error`]: the one error type, with a matchable [`ErrorKind`].
 //!
 //! # Features
@@ -19,6 +20,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 
+mod cluster;
 pub mod commands;
 pub mod connection;
 mod error;
@@ -28,5 +30,9 @@ mod routing;
 #[allow(dead_code)]
 mod topology;
 
+pub use cluster::{
+    ClusterBuilder, ClusterCommands, ClusterNode, NodeClient, NonAtomicExecutor, ReadFrom,
+    RedisCluster, Request, Role, Stats, Target, TargetedCluster,
+};
 pub use error::{Error, ErrorKind, Redirect, Result};
 pub use topology::keyslot;

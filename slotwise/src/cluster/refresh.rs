@@ -1,0 +1,236 @@
+//! Discovery and refresh: asking nodes what the cluster looks like and installing a new
+//! snapshot.
+//!
+//! Several nodes are asked at once (`CLUSTER SHARDS`, or `CLUSTER SLOTS` on servers before 7,
+//! with `CLUSTER INFO` for the epoch); the view most of them agree on wins. Refreshes are
+//! coalesced: however many callers ask for one while one is running, they share it.
+//!
+//! This module does not decide *when* to refresh; the dispatcher and the builder call it.
+
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+
+use super::builder::AddressRemap;
+use super::node::{NodeEntry, Role};
+use super::snapshot::Snapshot;
+use super::Inner;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::{Cmd, Value};
+use crate::routing::CommandTable;
+use crate::topology::{choose_view, parse_shards, parse_slots, ClusterView, SlotMap};
+
+/// One node's answer: its view and its current epoch.
+async fn ask(entry: &NodeEntry) -> Result<(ClusterView, u64)> {
+    let shards = Cmd::new("CLUSTER").arg("SHARDS");
+    let info = Cmd::new("CLUSTER").arg("INFO");
+    let replies = entry.conn.send_batch([&shards, &info]).await?;
+    let mut replies = replies.into_iter();
+    let (Some(shards_reply), Some(info_reply)) = (replies.next(), replies.next()) else {
+        return Err(Error::new(
+            ErrorKind::Protocol,
+            "short reply to CLUSTER SHARDS/INFO",
+        ));
+    };
+    let epoch = match &info_reply {
+        Value::Error(e) => return Err(Error::from_server(e.clone()).with_node(entry.node.name())),
+        v => current_epoch(v),
+    };
+    let host = entry.node.host();
+    let view = match shards_reply {
+        Value::Error(e) if e.code() == "ERR" => {
+            // Before Redis 7 there is no CLUSTER SHARDS.
+            let slots = entry.conn.send(&Cmd::new("CLUSTER").arg("SLOTS")).await?;
+            parse_slots(slots, host)?
+        }
+        Value::Error(e) => return Err(Error::from_server(e).with_node(entry.node.name())),
+        reply => parse_shards(reply, host)?,
+    };
+    Ok((view, epoch))
+}
+
+/// `cluster_current_epoch` from a `CLUSTER INFO` reply; 0 if absent.
+fn current_epoch(info: &Value) -> u64 {
+    let Some(text) = info.as_bytes().and_then(|b| std::str::from_utf8(b).ok()) else {
+        return 0;
+    };
+    text.lines()
+        .find_map(|line| line.strip_prefix("cluster_current_epoch:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn remap_view(view: &mut ClusterView, remap: Option<&AddressRemap>) {
+    let Some(remap) = remap else { return };
+    for shard in &mut view.shards {
+        for node in std::iter::once(&mut shard.primary).chain(shard.replicas.iter_mut()) {
+            let (host, port) = remap(&node.host, node.port);
+            node.host = host;
+            node.port = port;
+        }
+    }
+}
+
+/// The outcome of discovery: the chosen view, and every node that failed with why.
+pub(crate) struct Discovery {
+    pub(crate) view: ClusterView,
+    /// The node whose answer was used first (for the command table).
+    pub(crate) first: Arc<NodeEntry>,
+}
+
+/// Asks `candidates` (in groups of `fanout`, until one answers), then enough nodes of the
+/// answered view to make `fanout` answers, and returns the view most agree on.
+pub(crate) async fn discover(
+    inner: &Inner,
+    candidates: Vec<Arc<NodeEntry>>,
+) -> std::result::Result<Discovery, Vec<(String, Error)>> {
+    let fanout = inner.settings.discovery_fanout;
+    let mut failures = Vec::new();
+    let mut answers: Vec<(ClusterView, u64)> = Vec::new();
+    let mut asked: Vec<String> = Vec::new();
+    let mut first = None;
+    for group in candidates.chunks(fanout) {
+        let results = join_all(group.iter().map(|e| ask(e))).await;
+        for (entry, result) in group.iter().zip(results) {
+            asked.push(entry.node.name().to_owned());
+            match result {
+                Ok(mut answer) => {
+                    remap_view(&mut answer.0, inner.settings.remap.as_ref());
+                    first.get_or_insert_with(|| Arc::clone(entry));
+                    answers.push(answer);
+                }
+                Err(e) => failures.push((entry.node.name().to_owned(), e)),
+            }
+        }
+        if !answers.is_empty() {
+            break;
+        }
+    }
+    let Some(first) = first else {
+        return Err(failures);
+    };
+    // Too few answers for a majority: ask more nodes of the view we have.
+    if answers.len() < fanout {
+        let more: Vec<Arc<NodeEntry>> = answers[0]
+            .0
+            .shards
+            .iter()
+            .map(|s| &s.primary)
+            .filter(|n| !asked.iter().any(|a| *a == format!("{}:{}", n.host, n.port)))
+            .take(fanout - answers.len())
+            .map(|n| inner.registry.entry(&n.host, n.port, Role::Primary))
+            .collect();
+        let results = join_all(more.iter().map(|e| ask(e))).await;
+        for mut answer in results.into_iter().flatten() {
+            remap_view(&mut answer.0, inner.settings.remap.as_ref());
+            answers.push(answer);
+        }
+    }
+    match choose_view(answers) {
+        Some(view) => Ok(Discovery { view, first }),
+        None => Err(failures),
+    }
+}
+
+/// The command table, from `COMMAND` on `entry`, or the built-in one if that fails.
+pub(crate) async fn load_commands(entry: &NodeEntry) -> CommandTable {
+    match entry.conn.send(&Cmd::new("COMMAND")).await {
+        Ok(reply) => match CommandTable::from_reply(reply) {
+            Ok(table) => table,
+            Err(e) => {
+                tracing::warn!(node = entry.node.name(), error = %e, "unreadable COMMAND reply; using the built-in command table");
+                CommandTable::builtin()
+            }
+        },
+        Err(e) => {
+            tracing::warn!(node = entry.node.name(), error = %e, "COMMAND failed; using the built-in command table");
+            CommandTable::builtin()
+        }
+    }
+}
+
+/// Checks slot coverage; the error names the uncovered ranges.
+pub(crate) fn check_coverage(map: &SlotMap) -> Result<()> {
+    let uncovered = map.uncovered();
+    if uncovered.is_empty() {
+        return Ok(());
+    }
+    let ranges: Vec<String> = uncovered
+        .iter()
+        .map(|(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    Err(Error::new(
+        ErrorKind::SlotNotCovered,
+        format!(
+            "slots not served by any node: {} (set require_full_coverage(false) to serve the rest)",
+            ranges.join(", ")
+        ),
+    ))
+}
+
+impl Inner {
+    /// Refreshes the topology unless another refresh finished after `seen` was current.
+    pub(crate) async fn refresh(&self, seen: u64) -> Result<()> {
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        let current = self.snapshot.load_full();
+        if current.generation > seen {
+            return Ok(());
+        }
+        // Ask the nodes we know, primaries first; the startup nodes last, in case every known
+        // node is gone (e.g. a DNS name behind a load balancer).
+        let mut candidates: Vec<Arc<NodeEntry>> = current.all().cloned().collect();
+        for node in &self.settings.startup {
+            candidates.push(self.registry.entry(node.host(), node.port(), Role::Primary));
+        }
+        let discovery = discover(self, candidates).await.map_err(|failures| {
+            no_reachable_node("could not refresh the cluster topology", &failures)
+        })?;
+        let map = SlotMap::new(discovery.view);
+        if self.settings.require_full_coverage {
+            if let Err(e) = check_coverage(&map) {
+                tracing::warn!(error = %e, "topology refresh found uncovered slots");
+            }
+        }
+        let snapshot = Snapshot::new(
+            map,
+            &self.registry,
+            Arc::clone(&current.table),
+            current.generation + 1,
+        );
+        self.install(snapshot);
+        super::stats::Counters::bump(&self.counters.refreshes);
+        Ok(())
+    }
+
+    /// Starts a refresh in the background unless one is already running.
+    pub(crate) fn schedule_refresh(self: &Arc<Inner>) {
+        if self.refresh_lock.try_lock().is_err() {
+            return;
+        }
+        let seen = self.snapshot.load().generation;
+        let inner = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Err(e) = inner.refresh(seen).await {
+                tracing::warn!(error = %e, "background topology refresh failed");
+            }
+        });
+    }
+}
+
+/// The error for "nobody answered", naming every node tried and why it failed.
+pub(crate) fn no_reachable_node(what: &str, failures: &[(String, Error)]) -> Error {
+    let tried: Vec<String> = failures
+        .iter()
+        .map(|(node, e)| format!("{node} ({e})"))
+        .collect();
+    Error::new(
+        ErrorKind::NoReachableNode,
+        format!("{what}; tried: {}", tried.join("; ")),
+    )
+}

@@ -1,0 +1,140 @@
+//! The snapshot: one immutable picture of the cluster that every command reads without a lock.
+//!
+//! A [`Snapshot`] joins the pure slot map with the live node entries (and so their connections)
+//! and the command table. It is replaced whole, through an atomic pointer, when the topology
+//! changes; commands already running keep the snapshot they started with.
+//!
+//! This module does not fetch topology (see `refresh`) or send commands (see `dispatch`).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use super::node::{NodeEntry, Registry, Role};
+use super::read_from::ReadFrom;
+use crate::error::{Error, ErrorKind, Result};
+use crate::routing::CommandTable;
+use crate::topology::{ClusterView, SlotMap};
+
+/// The nodes of one shard.
+#[derive(Debug)]
+pub(crate) struct ShardNodes {
+    pub(crate) primary: Arc<NodeEntry>,
+    /// Replicas the cluster reports online.
+    pub(crate) replicas: Vec<Arc<NodeEntry>>,
+    /// Round-robin position for replica reads.
+    turn: AtomicUsize,
+}
+
+/// One picture of the cluster.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub(crate) map: SlotMap,
+    pub(crate) shards: Vec<ShardNodes>,
+    pub(crate) table: Arc<CommandTable>,
+    /// Increases with every new snapshot, so callers can tell whether a refresh happened since
+    /// they looked.
+    pub(crate) generation: u64,
+}
+
+impl Snapshot {
+    /// Builds a snapshot from a slot map, taking node entries from the registry.
+    pub(crate) fn new(
+        map: SlotMap,
+        registry: &Registry,
+        table: Arc<CommandTable>,
+        generation: u64,
+    ) -> Snapshot {
+        let shards = map
+            .shards()
+            .iter()
+            .map(|shard| ShardNodes {
+                primary: registry.entry(&shard.primary.host, shard.primary.port, Role::Primary),
+                replicas: shard
+                    .replicas
+                    .iter()
+                    .filter(|r| r.online)
+                    .map(|r| registry.entry(&r.host, r.port, Role::Replica))
+                    .collect(),
+                turn: AtomicUsize::new(fastrand::usize(..)),
+            })
+            .collect();
+        Snapshot {
+            map,
+            shards,
+            table,
+            generation,
+        }
+    }
+
+    /// Builds a snapshot from a view.
+    pub(crate) fn from_view(
+        view: ClusterView,
+        registry: &Registry,
+        table: Arc<CommandTable>,
+        generation: u64,
+    ) -> Snapshot {
+        Snapshot::new(SlotMap::new(view), registry, table, generation)
+    }
+
+    /// The node to send a command on `slot` to. `read` is the read strategy for a read-only
+    /// command, `None` for anything else.
+    pub(crate) fn node_for_slot(
+        &self,
+        slot: u16,
+        read: Option<ReadFrom>,
+    ) -> Result<&Arc<NodeEntry>> {
+        let Some(index) = self.map.shard_of(slot) else {
+            return Err(Error::new(
+                ErrorKind::SlotNotCovered,
+                format!("no node serves slot {slot}"),
+            ));
+        };
+        let Some(shard) = self.shards.get(index) else {
+            return Err(Error::new(
+                ErrorKind::SlotNotCovered,
+                format!("slot {slot} maps to a missing shard"),
+            ));
+        };
+        let Some(read) = read else {
+            return Ok(&shard.primary);
+        };
+        let turn = if read.uses_replicas() {
+            shard.turn.fetch_add(1, Ordering::Relaxed)
+        } else {
+            0
+        };
+        match read.pick(shard.replicas.len(), turn) {
+            Ok(None) => Ok(&shard.primary),
+            Ok(Some(i)) => Ok(shard.replicas.get(i).unwrap_or(&shard.primary)),
+            Err(()) => Err(Error::new(
+                ErrorKind::NoReachableNode,
+                format!("no replica online for slot {slot} (read strategy Replica)"),
+            )),
+        }
+    }
+
+    /// Every primary, in shard order.
+    pub(crate) fn primaries(&self) -> impl Iterator<Item = &Arc<NodeEntry>> {
+        self.shards.iter().map(|s| &s.primary)
+    }
+
+    /// Every online replica, in shard order.
+    pub(crate) fn replicas(&self) -> impl Iterator<Item = &Arc<NodeEntry>> {
+        self.shards.iter().flat_map(|s| s.replicas.iter())
+    }
+
+    /// Every node: primaries first.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<NodeEntry>> {
+        self.primaries().chain(self.replicas())
+    }
+
+    /// The node named `host:port`, if the topology has it.
+    pub(crate) fn find(&self, name: &str) -> Option<&Arc<NodeEntry>> {
+        self.all().find(|e| e.node.name() == name)
+    }
+
+    /// True when `entry` is one of this snapshot's primaries.
+    pub(crate) fn is_primary(&self, name: &str) -> bool {
+        self.primaries().any(|e| e.node.name() == name)
+    }
+}

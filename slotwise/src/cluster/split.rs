@@ -1,0 +1,289 @@
+//! Multi-key commands across slots: split by slot, grouped by node, sent to every node at once,
+//! replies put back in the caller's order.
+//!
+//! Used implicitly for commands whose tips allow it (`DEL`, `EXISTS`, `UNLINK`, `TOUCH`: keys in
+//! several shards, counts summed) and explicitly through [`ClusterCommands`]
+//! (`mget_nonatomic`, `mset_nonatomic`). Each slot's keys go out as one command; each node's
+//! commands go out in one write. A part that is redirected is retried alone through the
+//! ordinary dispatcher.
+
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+
+use super::node::NodeEntry;
+use super::RedisCluster;
+use crate::commands::{CommandFuture, Executor};
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::{Cmd, FromValue, ToArgs, Value};
+use crate::routing::{CommandInfo, KeyScan, ResponsePolicy};
+use crate::topology::keyslot;
+
+/// An executor that can split a multi-key command by slot (a cluster client).
+pub trait NonAtomicExecutor: Executor {
+    /// Runs `cmd` split by the slots of its keys: not atomic, but keys may live anywhere.
+    fn execute_nonatomic<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> Self::Output<T>;
+}
+
+/// Cluster-only commands that split their keys by slot.
+pub trait ClusterCommands: NonAtomicExecutor {
+    /// `MGET` of keys in any slots: one `MGET` per slot, sent concurrently; values come back in
+    /// the order of `keys` (`None` for missing keys when `T` is an `Option`).
+    ///
+    /// ```no_run
+    /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
+    /// use slotwise::ClusterCommands;
+    ///
+    /// let values: Vec<Option<String>> = cluster.mget_nonatomic(&["a", "b", "c"]).await?;
+    /// # Ok(()) }
+    /// ```
+    fn mget_nonatomic<T: FromValue + Send + 'static, K: ToArgs>(
+        &self,
+        keys: K,
+    ) -> Self::Output<Vec<T>> {
+        self.execute_nonatomic(Cmd::new("MGET").arg(keys))
+    }
+
+    /// `MSET` of pairs in any slots: one `MSET` per slot, sent concurrently. Each slot's part is
+    /// atomic; the whole is not.
+    fn mset_nonatomic<K: ToArgs, V: ToArgs>(&self, pairs: &[(K, V)]) -> Self::Output<()> {
+        let mut cmd = Cmd::new("MSET");
+        for (k, v) in pairs {
+            cmd.push_arg(k).push_arg(v);
+        }
+        self.execute_nonatomic(cmd)
+    }
+}
+
+impl<E: NonAtomicExecutor + ?Sized> ClusterCommands for E {}
+
+impl NonAtomicExecutor for RedisCluster {
+    fn execute_nonatomic<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> CommandFuture<T> {
+        let cluster = self.clone();
+        CommandFuture::new(async move {
+            let snapshot = cluster.snapshot();
+            let info = snapshot.table.lookup(&cmd);
+            T::from_value(cluster.run_split(&cmd, info).await?)
+        })
+    }
+}
+
+/// The argument layout of a splittable command: a prefix, then equal-sized key groups.
+struct Layout {
+    /// Arguments before the first key (the command name, maybe a subcommand).
+    prefix: usize,
+    /// Arguments per key group (1 for `DEL`, 2 for `MSET`).
+    stride: usize,
+    groups: usize,
+}
+
+fn layout(info: &CommandInfo, cmd: &Cmd) -> Result<Layout> {
+    let mut positions = Vec::new();
+    if info.for_each_key(cmd, |i, _| positions.push(i)) == KeyScan::Unknown {
+        return Err(cannot_split(info, "its keys cannot be located"));
+    }
+    let Some(&first) = positions.first() else {
+        return Err(cannot_split(info, "it has no keys"));
+    };
+    let stride = match positions.get(1) {
+        Some(second) => second - first,
+        None => cmd.argc() - first,
+    };
+    let even = positions
+        .iter()
+        .enumerate()
+        .all(|(n, &p)| p == first + n * stride);
+    if stride == 0 || !even || first + positions.len() * stride != cmd.argc() {
+        return Err(cannot_split(
+            info,
+            "its arguments are not a list of key groups",
+        ));
+    }
+    Ok(Layout {
+        prefix: first,
+        stride,
+        groups: positions.len(),
+    })
+}
+
+fn cannot_split(info: &CommandInfo, why: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "{} cannot be split by slot: {why}",
+            info.name().to_uppercase()
+        ),
+    )
+}
+
+/// One slot's share: its command and which key groups it carries.
+struct Part {
+    slot: u16,
+    cmd: Cmd,
+    groups: Vec<usize>,
+}
+
+impl RedisCluster {
+    /// Runs a multi-key command split by slot and merges the parts' replies.
+    pub(crate) async fn run_split(&self, cmd: &Cmd, info: Option<&CommandInfo>) -> Result<Value> {
+        let Some(info) = info else {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "{} is not in the command table and cannot be split by slot",
+                    String::from_utf8_lossy(cmd.name())
+                ),
+            ));
+        };
+        let layout = layout(info, cmd)?;
+        let args: Vec<&[u8]> = cmd.args().collect();
+        let parts = make_parts(&args, &layout);
+        let read = self.read_strategy_for(info);
+        let snapshot = self.snapshot();
+
+        // Group the parts by node, so each node gets its share in one write.
+        let mut by_node: Vec<(Arc<NodeEntry>, Vec<usize>)> = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let entry = snapshot.node_for_slot(part.slot, read)?;
+            match by_node.iter_mut().find(|(e, _)| Arc::ptr_eq(e, entry)) {
+                Some((_, list)) => list.push(i),
+                None => by_node.push((Arc::clone(entry), vec![i])),
+            }
+        }
+        let batches = join_all(by_node.iter().map(|(entry, list)| {
+            let cmds: Vec<&Cmd> = list.iter().map(|&i| &parts[i].cmd).collect();
+            async move { entry.conn.send_batch(cmds).await }
+        }))
+        .await;
+
+        let mut replies: Vec<Option<Value>> = vec![None; parts.len()];
+        let mut retry: Vec<usize> = Vec::new();
+        for ((_, list), batch) in by_node.iter().zip(batches) {
+            match batch {
+                Ok(values) => {
+                    for (&i, value) in list.iter().zip(values) {
+                        match value {
+                            Value::Error(e) if is_redirect(e.code()) => retry.push(i),
+                            v => replies[i] = Some(v),
+                        }
+                    }
+                }
+                // The node failed as a whole: its parts go through the dispatcher, which
+                // decides what is safe to send again.
+                Err(_) => retry.extend(list.iter().copied()),
+            }
+        }
+        let retried = join_all(retry.iter().map(|&i| {
+            let part = &parts[i];
+            async move { self.run_slot(&part.cmd, part.slot, read, false).await }
+        }))
+        .await;
+        for (&i, result) in retry.iter().zip(retried) {
+            replies[i] = Some(match result {
+                Ok(v) => v,
+                Err(e) => return Err(e),
+            });
+        }
+        merge_parts(info, &parts, replies, layout.groups)
+    }
+
+    fn read_strategy_for(&self, info: &CommandInfo) -> Option<super::ReadFrom> {
+        (info.is_readonly() && self.read_from().uses_replicas()).then_some(self.read_from())
+    }
+}
+
+fn is_redirect(code: &str) -> bool {
+    matches!(code, "MOVED" | "ASK" | "TRYAGAIN")
+}
+
+fn make_parts(args: &[&[u8]], layout: &Layout) -> Vec<Part> {
+    let mut parts: Vec<Part> = Vec::new();
+    for g in 0..layout.groups {
+        let start = layout.prefix + g * layout.stride;
+        let slot = keyslot(args[start]);
+        let part = match parts.iter_mut().position(|p| p.slot == slot) {
+            Some(i) => &mut parts[i],
+            None => {
+                let mut cmd = Cmd::new(args[0]);
+                for a in &args[1..layout.prefix] {
+                    cmd.push_bytes(a);
+                }
+                parts.push(Part {
+                    slot,
+                    cmd,
+                    groups: Vec::new(),
+                });
+                let last = parts.len() - 1;
+                &mut parts[last]
+            }
+        };
+        for a in &args[start..start + layout.stride] {
+            part.cmd.push_bytes(a);
+        }
+        part.groups.push(g);
+    }
+    parts
+}
+
+/// Puts the parts' replies together: by the response policy, or (for `MGET`) element by
+/// element back in the caller's key order.
+fn merge_parts(
+    info: &CommandInfo,
+    parts: &[Part],
+    replies: Vec<Option<Value>>,
+    groups: usize,
+) -> Result<Value> {
+    let mut values = Vec::with_capacity(replies.len());
+    for reply in replies {
+        match reply {
+            Some(Value::Error(e)) => return Err(Error::from_server(e)),
+            Some(v) => values.push(v.into_inner()),
+            None => return Err(Error::new(ErrorKind::Protocol, "a part got no reply")),
+        }
+    }
+    match info.response_policy() {
+        Some(ResponsePolicy::AggSum) => {
+            let mut sum = 0i64;
+            for v in values {
+                match v {
+                    Value::Int(n) => sum = sum.saturating_add(n),
+                    other => {
+                        return Err(Error::new(
+                            ErrorKind::Type,
+                            format!(
+                                "expected an integer from each part, got {}",
+                                other.type_name()
+                            ),
+                        ))
+                    }
+                }
+            }
+            Ok(Value::Int(sum))
+        }
+        Some(_) => Ok(values.into_iter().next().unwrap_or(Value::Nil)),
+        None => {
+            let mut out = vec![Value::Nil; groups];
+            for (part, value) in parts.iter().zip(values) {
+                let Value::Array(items) = value else {
+                    return Err(Error::new(
+                        ErrorKind::Type,
+                        format!(
+                            "expected an array from each part, got {}",
+                            value.type_name()
+                        ),
+                    ));
+                };
+                if items.len() != part.groups.len() {
+                    return Err(Error::new(
+                        ErrorKind::Protocol,
+                        "a part's reply has the wrong length",
+                    ));
+                }
+                for (&g, item) in part.groups.iter().zip(items) {
+                    out[g] = item;
+                }
+            }
+            Ok(Value::Array(out))
+        }
+    }
+}
