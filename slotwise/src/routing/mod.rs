@@ -1,10 +1,25 @@
-//! How a command is routed: the command table built from `COMMAND`, where a command's keys are,
-//! and how the replies of several nodes are merged.
+//! How a command is routed: the command table built from `COMMAND` (flags, tips, subcommands),
+//! where a command's keys are, and how the replies of several nodes are merged.
 //!
-//! Pure: no sockets. The cluster module fetches `COMMAND` and sends what this module decides.
+//! Pure: no sockets, no tokio. The cluster module fetches `COMMAND`, hashes the keys reported
+//! here into slots, picks nodes and sends; this module only answers questions about commands
+//! and replies.
+//!
+//! - `table`: the table, its entries and the per-command lookup.
+//! - `parse`: reading a `COMMAND` reply (RESP2 or RESP3, Redis 6 or 7).
+//! - `keys`: key specs and finding keys in a command's arguments.
+//! - `builtin`: the fallback data, used only where a server's reply is silent.
+//! - `merge`: combining multi-node replies by response policy.
 
+mod builtin;
+mod keys;
 mod merge;
+mod parse;
 mod table;
+#[cfg(test)]
+mod tests;
 
 pub(crate) use merge::merge_replies;
-pub(crate) use table::{CommandInfo, CommandTable, KeyScan, RequestPolicy, ResponsePolicy};
+pub(crate) use table::{
+    CommandFlags, CommandInfo, CommandTable, KeyScan, RequestPolicy, ResponsePolicy, Tips,
+};
