@@ -43,6 +43,18 @@ const CONNECTION_STATE: &[&str] = &[
     "client|reply",
 ];
 
+/// How the replies of several nodes become one.
+enum Merge {
+    /// By the command's response policy.
+    Policy(ResponsePolicy),
+    /// Fanned out because its tips said so: by the policy, or the default aggregation of nested
+    /// replies (`KEYS` arrays concatenated).
+    Tip(Option<ResponsePolicy>),
+    /// Sent where the caller chose, with no policy: a map of node name to reply, so each
+    /// node's answer stays whole (`ROLE`, `CLIENT LIST`).
+    PerNode,
+}
+
 /// Where a command goes.
 enum Route {
     /// The node serving this slot.
@@ -66,13 +78,18 @@ impl RedisCluster {
             refuse_connection_state(info)?;
         }
         if let Some(target) = target {
-            let policy = info.and_then(CommandInfo::response_policy);
-            return self.run_target(cmd, target, policy).await;
+            let merge = match info.and_then(CommandInfo::response_policy) {
+                Some(policy) => Merge::Policy(policy),
+                None => Merge::PerNode,
+            };
+            return self.run_target(cmd, target, merge).await;
         }
         let read = self.read_strategy(info);
         match route(info, cmd)? {
             Route::Slot(slot) => self.run_slot(cmd, slot, read, blocking(info)).await,
-            Route::Fanout(target, policy) => self.run_target(cmd, &target, policy).await,
+            Route::Fanout(target, policy) => {
+                self.run_target(cmd, &target, Merge::Tip(policy)).await
+            }
             Route::Default => self.run_on(&self.default_entry(), cmd).await,
             Route::Split => self.run_split(cmd, info).await,
             Route::AskKeys => {
@@ -172,12 +189,7 @@ impl RedisCluster {
     }
 
     /// Sends to the nodes of `target`; merges their replies unless it is a single node.
-    async fn run_target(
-        &self,
-        cmd: &Cmd,
-        target: &Target,
-        policy: Option<ResponsePolicy>,
-    ) -> Result<Value> {
+    async fn run_target(&self, cmd: &Cmd, target: &Target, merge: Merge) -> Result<Value> {
         let snapshot = self.snapshot();
         let nodes: Vec<Arc<NodeEntry>> = match target {
             Target::Primaries => snapshot.primaries().cloned().collect(),
@@ -223,7 +235,17 @@ impl RedisCluster {
                 .map(|e| async move { (e.node.name().to_owned(), e.conn.send(cmd).await) }),
         )
         .await;
-        merge_replies(policy, replies)
+        match merge {
+            Merge::Policy(policy) => merge_replies(Some(policy), replies),
+            Merge::Tip(policy) => merge_replies(policy, replies),
+            Merge::PerNode => {
+                let mut map = Vec::with_capacity(replies.len());
+                for (node, reply) in replies {
+                    map.push((Value::Bulk(node.into()), reply?));
+                }
+                Ok(Value::Map(map))
+            }
+        }
     }
 
     /// Finds a command's slot with `COMMAND GETKEYS` when the table cannot.
