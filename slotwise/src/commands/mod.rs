@@ -2,10 +2,103 @@
 //!
 //! An [`Executor`] runs one [`Cmd`] and says what a call returns: the async cluster client and
 //! node client return a [`CommandFuture`], the blocking facade returns the `Result` itself. The
-//! command traits ([`StringCommands`], [`KeyCommands`] …) are implemented for every executor by
-//! blanket impls, so each command method exists once and serves them all.
+//! command traits are implemented for every executor by blanket impls, so each command method
+//! exists once and serves them all:
 //!
-//! This module builds commands; it does not route or send them.
+//! | Trait | Commands |
+//! |---|---|
+//! | [`StringCommands`] | `GET`, `SET` and its options, counters, ranges, `MGET`/`MSET`, `LCS` |
+//! | [`KeyCommands`] | `DEL`, `EXISTS`, the `EXPIRE` family, `TTL`, `TYPE`, `RENAME`, `KEYS` … |
+//! | [`HashCommands`] | `HSET`, `HGET`, `HGETALL`, `HINCRBY` … |
+//! | [`ListCommands`] | the non-blocking list commands: `LPUSH`, `LRANGE`, `LPOS`, `LMOVE` … |
+//! | [`SetCommands`] | `SADD`, `SMEMBERS`, `SINTER` and the other set algebra … |
+//! | [`SortedSetCommands`] | `ZADD` and its options, `ZRANGE` and its options, `ZPOPMIN` … |
+//! | [`ServerCommands`] | `PING`, `DBSIZE`, `INFO`, `FLUSHALL`, `CONFIG GET`/`SET` … |
+//! | [`ClusterAdminCommands`] | `CLUSTER INFO`, `NODES`, `SHARDS`, `KEYSLOT` … |
+//!
+//! Bring the traits you call into scope, e.g. `use slotwise::commands::StringCommands;`.
+//!
+//! This module builds commands; it does not route or send them. Which node a command goes to
+//! (and whether the keys of an atomic multi-key command such as `MGET` share a slot) is the
+//! executor's decision, made from the server's command table.
+//!
+//! # Arguments
+//!
+//! Keys, values, fields and members are `impl` [`ToArgs`]: `&str`, `String`, `&[u8]`,
+//! `Vec<u8>`, `Bytes` and numbers. Where a command takes several of something (`DEL k1 k2`,
+//! `SADD s m1 m2`) one argument takes them all, as an array, slice or `Vec`: `del("a")`,
+//! `del(["a", "b"])` and `del(&names)` all work. Pairs are tuples, in the order the command
+//! wants them: `hset("h", [("field", "value")])`, `zadd("z", [(1.5, "member")])` (score
+//! first, as `ZADD` has it).
+//!
+//! # Reply types
+//!
+//! The reply type parameter is the only named type parameter of a command method, because
+//! arguments are `impl ToArgs`; a turbofish names just the reply, `get::<String>("k")`, and a
+//! type annotation on the binding usually makes even that unnecessary. What it stands for
+//! follows one rule per reply shape:
+//!
+//! - **Counts, flags, statuses, scores and TTLs** have fixed types: `i64` for every integer
+//!   reply, `bool` for 0/1 and "did it write" replies, `()` for `OK`, `f64` for scores.
+//! - **One value of user data**: `Option<T>` where the server answers nil for a missing key,
+//!   field or element (`get`, `hget`, `lindex`, `lpop` …), plain `T` where it never does
+//!   (`getrange`, `echo`). `T` is anything a bulk string converts to: `String`, `Vec<u8>`,
+//!   `Bytes`, `i64`, `f64` …
+//! - **Several values**: `T` is the whole collection, so the caller picks its shape:
+//!   `Vec<String>` for `lrange`, `HashSet<String>` for `smembers`, `HashMap<String, String>`
+//!   for `hgetall`, `Vec<Option<String>>` for `mget`.
+//! - **Member and score pairs** are `Vec<(T, f64)>` (`zrange_withscores`, `zpopmin`), with `T`
+//!   the member type.
+//!
+//! A method cannot post-process a reply (its return type is the executor's), so every return
+//! type is one a reply converts to directly through [`FromValue`].
+//!
+//! # Options
+//!
+//! A command's options come in a `*Options` struct passed by reference, built with setters
+//! named after what they do (`SetOptions::new().condition(Condition::Nx)`). Tokens of which
+//! the server accepts only one (`NX` or `XX`; `EX`, `PX` or `KEEPTTL`) are one enum or one
+//! field, so two of them are never sent together. The commands nearly always called without
+//! options (`SET`, `ZADD`, `ZRANGE`, the `EXPIRE` family) also have a plain method, and the
+//! one with options is named `<command>_options`; the `EXPIRE` family's only option is a
+//! condition, so theirs take an [`ExpireCondition`]. Tokens that change the reply's shape
+//! (`SET … GET`, `ZRANGE … WITHSCORES`, a `COUNT`) get their own methods, so each method has
+//! one reply type.
+//!
+//! ```no_run
+//! use slotwise::commands::{CommandFuture, Executor, StringCommands};
+//! use slotwise::connection::{Connection, ConnectionConfig};
+//! use slotwise::protocol::{Cmd, FromValue};
+//!
+//! /// A node connection as an executor (the cluster client and the blocking facade are others).
+//! struct Node(Connection);
+//!
+//! impl Executor for Node {
+//!     type Output<T: FromValue + Send + 'static> = CommandFuture<T>;
+//!
+//!     fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> CommandFuture<T> {
+//!         let conn = self.0.clone();
+//!         CommandFuture::new(async move { T::from_value(conn.send(&cmd).await?) })
+//!     }
+//! }
+//!
+//! # async fn demo() -> slotwise::Result<()> {
+//! let node = Node(Connection::connect(ConnectionConfig::new("127.0.0.1", 7000)).await?);
+//! node.set("greeting", "hello").await?;
+//! let greeting: Option<String> = node.get("greeting").await?;
+//! assert_eq!(greeting.as_deref(), Some("hello"));
+//! assert_eq!(node.incrby("visits", 5).await?, 5);
+//! # Ok(()) }
+//! ```
+
+mod cluster_admin;
+mod hashes;
+mod keys;
+mod lists;
+mod server;
+mod sets;
+mod sorted_sets;
+mod strings;
 
 use std::fmt;
 use std::future::Future;
@@ -13,7 +106,16 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::error::Result;
-use crate::protocol::{Cmd, FromValue};
+use crate::protocol::{Cmd, FromValue, ToArgs};
+
+pub use cluster_admin::ClusterAdminCommands;
+pub use hashes::HashCommands;
+pub use keys::{CopyOptions, ExpireCondition, KeyCommands, RestoreOptions};
+pub use lists::{InsertPosition, ListCommands, ListEnd, LposOptions};
+pub use server::{FlushMode, ServerCommands};
+pub use sets::SetCommands;
+pub use sorted_sets::{Comparison, SortedSetCommands, ZAddOptions, ZRangeBy, ZRangeOptions};
+pub use strings::{Expiry, GetExOptions, SetOptions, StringCommands};
 
 /// Something that runs commands: a cluster client, a node client, the blocking facade.
 pub trait Executor {
@@ -48,5 +150,70 @@ impl<T> Future for CommandFuture<T> {
 impl<T> fmt::Debug for CommandFuture<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("CommandFuture")
+    }
+}
+
+/// The existence condition of a write: `NX` or `XX` (`SET`, `ZADD`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Condition {
+    /// `NX`: write only if the key (or member) does not exist yet.
+    Nx,
+    /// `XX`: write only if the key (or member) already exists.
+    Xx,
+}
+
+impl ToArgs for Condition {
+    fn write_args(&self, cmd: &mut Cmd) {
+        cmd.push_bytes(match self {
+            Condition::Nx => b"NX",
+            Condition::Xx => b"XX",
+        });
+    }
+}
+
+/// Appends `items` preceded by the number of arguments they expand to, for commands that want
+/// a count before a list (`SINTERCARD numkeys key …`).
+///
+/// The count is taken from the encoded arguments rather than from the caller's collection,
+/// because one item may expand to several arguments (a tuple, a nested slice).
+fn push_counted(cmd: &mut Cmd, items: impl ToArgs) {
+    let list = Cmd::new(items);
+    cmd.push_arg(list.argc());
+    for arg in list.args() {
+        cmd.push_bytes(arg);
+    }
+}
+
+#[cfg(test)]
+mod testing {
+    use super::Executor;
+    use crate::protocol::{Cmd, FromValue};
+
+    /// An executor that sends nothing: every call returns the arguments it would send, so unit
+    /// tests can check exactly what a method builds.
+    pub(super) struct ArgsOf;
+
+    impl Executor for ArgsOf {
+        type Output<T: FromValue + Send + 'static> = Vec<String>;
+
+        fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> Vec<String> {
+            cmd.args()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counted_lists_count_expanded_arguments() {
+        let mut cmd = Cmd::new("SINTERCARD");
+        push_counted(&mut cmd, (&["a", "b"][..], "c"));
+        let args: Vec<&[u8]> = cmd.args().collect();
+        assert_eq!(args, [&b"SINTERCARD"[..], b"3", b"a", b"b", b"c"]);
     }
 }

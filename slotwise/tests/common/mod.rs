@@ -2,3 +2,4 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub(crate) mod fake_node;
+pub(crate) mod node_exec;

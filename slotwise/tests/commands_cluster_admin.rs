@@ -1,0 +1,78 @@
+//! The reporting `CLUSTER` subcommands against a real cluster node: the node's id, state,
+//! view of the nodes, shards and slots, and the keys it holds in a slot. Every test runs
+//! over RESP3 and RESP2.
+
+mod common;
+
+use common::node_exec::NodeExec;
+use slotwise::commands::{ClusterAdminCommands, KeyCommands, StringCommands};
+use slotwise::protocol::Value;
+
+const TAG: &str = "cmdtest-cluster";
+
+/// The number of top-level entries of an array or map reply.
+fn entries(value: &Value) -> Option<usize> {
+    match value {
+        Value::Array(items) | Value::Set(items) => Some(items.len()),
+        Value::Map(pairs) => Some(pairs.len()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn identity_state_and_topology() {
+    let cluster = slotwise_testkit::shared();
+    for node in NodeExec::each_protocol(TAG).await {
+        let id = node.cluster_myid().await.unwrap();
+        assert_eq!(id, cluster.node(node.port).unwrap().id);
+
+        let info = node.cluster_info().await.unwrap();
+        assert!(info.contains("cluster_state:ok"), "{info}");
+        assert!(info.contains("cluster_slots_assigned:16384"), "{info}");
+
+        let nodes = node.cluster_nodes().await.unwrap();
+        let me = nodes
+            .lines()
+            .find(|line| line.contains("myself"))
+            .unwrap_or_else(|| panic!("no myself line in {nodes}"));
+        assert!(me.starts_with(&id), "{me}");
+        assert_eq!(nodes.lines().count(), cluster.nodes().unwrap().len());
+
+        let primaries = cluster.primaries().unwrap().len();
+        let shards = node.cluster_shards().await.unwrap();
+        assert_eq!(entries(&shards), Some(primaries), "{shards:?}");
+        let slots = node.cluster_slots().await.unwrap();
+        assert!(entries(&slots) >= Some(primaries), "{slots:?}");
+    }
+}
+
+#[tokio::test]
+async fn slots_and_their_keys() {
+    for node in NodeExec::each_protocol(TAG).await {
+        let keys: Vec<String> = (0..3).map(|i| node.key(&format!("slot-{i}"))).collect();
+        for key in &keys {
+            let slot = node.cluster_keyslot(key).await.unwrap();
+            assert_eq!(slot, i64::from(node.slot), "{key}");
+        }
+        assert_eq!(node.cluster_keyslot("123456789").await.unwrap(), 12739);
+
+        let before = node.cluster_countkeysinslot(node.slot).await.unwrap();
+        for key in &keys {
+            node.set(key, "v").await.unwrap();
+        }
+        let after = node.cluster_countkeysinslot(node.slot).await.unwrap();
+        // Each protocol's run adds its own three keys (a rerun may find them already there).
+        assert!(
+            after >= 3 && after >= before,
+            "before {before}, after {after}"
+        );
+
+        let listed: Vec<String> = node.cluster_getkeysinslot(node.slot, 1000).await.unwrap();
+        for key in &keys {
+            assert!(listed.contains(key), "{key} not in {listed:?}");
+        }
+        let two: Vec<String> = node.cluster_getkeysinslot(node.slot, 2).await.unwrap();
+        assert_eq!(two.len(), 2);
+        node.del(&keys).await.unwrap();
+    }
+}
