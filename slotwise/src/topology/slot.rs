@@ -1,7 +1,192 @@
-//! Hash slots: CRC16 (XMODEM) of the key, or of its hash tag, modulo 16,384.
+//! Hash slots: which of the 16,384 slots a key belongs to.
+//!
+//! Owns the CRC16 (XMODEM) checksum and the hash-tag rule. It does not know which node serves a
+//! slot (that is the slot map's job) nor where a command keeps its keys (that is routing's).
 
-/// The hash slot of `key`.
+use crate::protocol::SLOT_COUNT;
+
+/// The CRC16-XMODEM generator polynomial (x^16 + x^12 + x^5 + 1), the one Redis Cluster uses.
+const POLYNOMIAL: u16 = 0x1021;
+
+/// The checksum of every byte value with a zero register, so the hot loop does one lookup per
+/// byte instead of eight shift-and-xor steps.
+static CRC16_TABLE: [u16; 256] = crc16_table();
+
+/// Computes [`CRC16_TABLE`] at compile time.
+const fn crc16_table() -> [u16; 256] {
+    let mut table = [0u16; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let mut crc = (byte as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ POLYNOMIAL
+            } else {
+                crc << 1
+            };
+            bit += 1;
+        }
+        table[byte] = crc;
+        byte += 1;
+    }
+    table
+}
+
+/// CRC16-XMODEM: polynomial 0x1021, initial value 0, no reflection, no final xor.
+fn crc16(data: &[u8]) -> u16 {
+    data.iter().fold(0u16, |crc, &byte| {
+        let index = usize::from((crc >> 8) as u8 ^ byte);
+        (crc << 8) ^ CRC16_TABLE[index]
+    })
+}
+
+/// The part of `key` that is hashed: the bytes between the first `{` and the first `}` after
+/// it, when there is at least one; otherwise the whole key.
+///
+/// An empty tag (`foo{}{bar}`) does not fall through to a later pair: the server hashes the whole
+/// key then, and a client must agree with the server byte for byte.
+fn hashed_part(key: &[u8]) -> &[u8] {
+    let Some(open) = key.iter().position(|&b| b == b'{') else {
+        return key;
+    };
+    let after = &key[open + 1..];
+    match after.iter().position(|&b| b == b'}') {
+        Some(close) if close > 0 => &after[..close],
+        _ => key,
+    }
+}
+
+/// The hash slot of `key`: CRC16-XMODEM of the key, or of its hash tag, modulo 16,384.
+///
+/// A hash tag is the part between the first `{` and the first `}` after it, when that part is
+/// not empty. Keys with the same tag share a slot, which is what lets a multi-key command or a
+/// transaction work on them in a cluster.
+///
+/// ```
+/// use slotwise::keyslot;
+///
+/// assert_eq!(keyslot(b"123456789"), 12739);
+/// assert_eq!(keyslot(b"{user1000}.following"), keyslot(b"{user1000}.followers"));
+/// assert!(keyslot(b"any key at all") < 16384);
+/// ```
 pub fn keyslot(key: &[u8]) -> u16 {
-    let _ = key;
-    0
+    // SLOT_COUNT is a power of two, so the modulo is a mask.
+    crc16(hashed_part(key)) & (SLOT_COUNT - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The checksum one bit at a time, straight from the definition, to check the table against.
+    fn crc16_bitwise(data: &[u8]) -> u16 {
+        let mut crc = 0u16;
+        for &byte in data {
+            crc ^= u16::from(byte) << 8;
+            for _ in 0..8 {
+                crc = if crc & 0x8000 != 0 {
+                    (crc << 1) ^ POLYNOMIAL
+                } else {
+                    crc << 1
+                };
+            }
+        }
+        crc
+    }
+
+    #[test]
+    fn crc16_check_value() {
+        assert_eq!(crc16(b"123456789"), 0x31C3, "the XMODEM check value");
+        assert_eq!(keyslot(b"123456789"), 12739);
+    }
+
+    #[test]
+    fn empty_key_is_slot_zero() {
+        assert_eq!(keyslot(b""), 0);
+    }
+
+    #[test]
+    fn hash_tag_rules() {
+        assert_eq!(
+            keyslot(b"{user1000}.following"),
+            keyslot(b"{user1000}.followers"),
+            "same tag, same slot"
+        );
+        assert_eq!(keyslot(b"{user1000}.following"), keyslot(b"user1000"));
+        assert_eq!(
+            hashed_part(b"foo{}{bar}"),
+            b"foo{}{bar}",
+            "empty tag: whole key"
+        );
+        assert_eq!(hashed_part(b"foo{{bar}}zap"), b"{bar");
+        assert_eq!(
+            hashed_part(b"foo{bar}{zap}"),
+            b"bar",
+            "only the first tag counts"
+        );
+        assert_eq!(
+            hashed_part(b"a}b{c}"),
+            b"c",
+            "a closing brace before the opening one is ignored"
+        );
+        assert_eq!(
+            hashed_part(b"foo{bar"),
+            b"foo{bar",
+            "unclosed tag: whole key"
+        );
+        assert_eq!(hashed_part(b"{}"), b"{}");
+        assert_eq!(hashed_part(b"{"), b"{");
+    }
+
+    #[test]
+    fn slots_computed_by_a_real_server() {
+        // Answers of `CLUSTER KEYSLOT` from redis-server 7.0.15.
+        let vectors: &[(&[u8], u16)] = &[
+            (b"foo", 12182),
+            (b"bar", 5061),
+            (b"hello", 866),
+            (b"slotwise", 8248),
+            (b"{user1000}.following", 3443),
+            (b"{user1000}.followers", 3443),
+            (b"foo{}{bar}", 8363),
+            (b"foo{{bar}}zap", 4015),
+            (b"{bar", 4015),
+            (b"foo{bar}{zap}", 5061),
+            (b"a}b{c}", 7365),
+            (b"{}", 15257),
+            (b"{", 4092),
+            (b"}", 12090),
+            (b"{a}b", 15495),
+            (b"x{}", 2608),
+            (b"123456789", 12739),
+            (b"", 0),
+        ];
+        for &(key, slot) in vectors {
+            assert_eq!(
+                keyslot(key),
+                slot,
+                "keyslot({:?}) should be {slot}",
+                key.escape_ascii().to_string()
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn table_agrees_with_bitwise_definition(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+            prop_assert_eq!(crc16(&data), crc16_bitwise(&data));
+        }
+
+        #[test]
+        fn tagged_keys_share_the_slot_of_their_tag(
+            tag in "[a-z0-9]{1,12}",
+            before in "[a-z0-9]{0,8}",
+            after in "[a-z0-9{}]{0,8}",
+        ) {
+            let key = format!("{before}{{{tag}}}{after}");
+            prop_assert_eq!(keyslot(key.as_bytes()), keyslot(tag.as_bytes()));
+        }
+    }
 }

@@ -1,14 +1,23 @@
-//! One node's description of the cluster, parsed from `CLUSTER SHARDS` or `CLUSTER SLOTS`.
+//! One node's description of the cluster as plain data, its canonical form, and the choice
+//! among the descriptions several nodes gave.
+//!
+//! Owns [`NodeDesc`], [`ShardDesc`], [`ClusterView`] and [`choose_view`]. It does not read
+//! replies (`cluster_shards.rs`, `cluster_slots.rs`) and does not index slots (`map.rs`).
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::Value;
+use std::collections::HashMap;
+
+/// The most shards a view may hold: the slot map indexes shards with `u16` and keeps
+/// `u16::MAX` for "no shard".
+pub(crate) const MAX_SHARDS: usize = u16::MAX as usize;
 
 /// A node as the cluster describes it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct NodeDesc {
     /// The node id, empty when the reply has none.
     pub(crate) id: String,
+    /// The host to connect to, already chosen from the reply's endpoint fields.
     pub(crate) host: String,
+    /// The client port.
     pub(crate) port: u16,
     /// False for nodes the cluster reports as failed or loading.
     pub(crate) online: bool,
@@ -19,30 +28,238 @@ pub(crate) struct NodeDesc {
 pub(crate) struct ShardDesc {
     /// Inclusive ranges, sorted.
     pub(crate) slots: Vec<(u16, u16)>,
+    /// The node that serves the slots.
     pub(crate) primary: NodeDesc,
+    /// Nodes that copy the primary, online or not.
     pub(crate) replicas: Vec<NodeDesc>,
+}
+
+impl ShardDesc {
+    /// How many slots the ranges name (each range counted as given).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots
+            .iter()
+            .map(|&(start, end)| usize::from(end.saturating_sub(start)) + 1)
+            .sum()
+    }
 }
 
 /// The whole cluster as one node sees it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct ClusterView {
+    /// The shards; the parsers return them in canonical order (see [`ClusterView::normalized`]).
     pub(crate) shards: Vec<ShardDesc>,
 }
 
-/// Parses a `CLUSTER SHARDS` reply (RESP2 or RESP3). Endpoints given as `?` or empty are
-/// replaced by `answered_host`, the host the reply came from.
-pub(crate) fn parse_shards(reply: Value, answered_host: &str) -> Result<ClusterView> {
-    let _ = (reply, answered_host);
-    Err(Error::new(ErrorKind::Protocol, "not yet"))
+impl ClusterView {
+    /// The canonical form of this view, so that two nodes describing the same cluster in a
+    /// different order compare equal: each shard's slot ranges sorted with overlapping and
+    /// adjacent ranges merged, its replicas sorted, and the shards sorted by their first slot,
+    /// shards without slots last (ordered by primary).
+    pub(crate) fn normalized(mut self) -> ClusterView {
+        for shard in &mut self.shards {
+            shard.slots = merged(std::mem::take(&mut shard.slots));
+            shard.replicas.sort();
+        }
+        self.shards.sort_by(|a, b| {
+            let key = |s: &ShardDesc| (s.slots.is_empty(), s.slots.first().copied());
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| a.primary.cmp(&b.primary))
+                .then_with(|| a.replicas.cmp(&b.replicas))
+        });
+        self
+    }
+
+    /// How many distinct slots some shard serves.
+    pub(crate) fn covered_count(&self) -> usize {
+        let all = self.shards.iter().flat_map(|s| s.slots.iter().copied());
+        merged(all.collect())
+            .iter()
+            .map(|&(start, end)| usize::from(end.saturating_sub(start)) + 1)
+            .sum()
+    }
 }
 
-/// Parses a `CLUSTER SLOTS` reply (RESP2 or RESP3), same endpoint rule.
-pub(crate) fn parse_slots(reply: Value, answered_host: &str) -> Result<ClusterView> {
-    let _ = (reply, answered_host);
-    Err(Error::new(ErrorKind::Protocol, "not yet"))
+/// Sorts inclusive ranges and merges those that overlap or touch.
+pub(crate) fn merged(mut ranges: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(u16, u16)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match out.last_mut() {
+            // u32 so that a range ending at u16::MAX in a hand-made view cannot overflow.
+            Some(last) if u32::from(start) <= u32::from(last.1) + 1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
 }
 
-/// The view most nodes agree on; ties go to the view reported with the highest epoch.
+/// Chooses the view of the cluster to act on from those several nodes reported, each with the
+/// epoch its node reported (its `cluster_current_epoch`, or whatever the caller ranks views by).
+///
+/// Views are compared in canonical form ([`ClusterView::normalized`]), every field included,
+/// health too. The winner is:
+///
+/// 1. the view reported by the most nodes;
+/// 2. among those, the one whose highest reported epoch is highest, since a node that has seen a
+///    later epoch has seen the later failover or migration;
+/// 3. then the one that covers the most slots;
+/// 4. then the one reported first, so the choice is deterministic for a given input.
+///
+/// Returns `None` only for an empty input. The view returned is in canonical form.
 pub(crate) fn choose_view(views: Vec<(ClusterView, u64)>) -> Option<ClusterView> {
-    views.into_iter().next().map(|(v, _)| v)
+    struct Candidate {
+        view: ClusterView,
+        votes: usize,
+        epoch: u64,
+        covered: usize,
+    }
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut index: HashMap<ClusterView, usize> = HashMap::new();
+    for (view, epoch) in views {
+        let view = view.normalized();
+        match index.get(&view) {
+            Some(&i) => {
+                if let Some(c) = candidates.get_mut(i) {
+                    c.votes += 1;
+                    c.epoch = c.epoch.max(epoch);
+                }
+            }
+            None => {
+                index.insert(view.clone(), candidates.len());
+                let covered = view.covered_count();
+                candidates.push(Candidate {
+                    view,
+                    votes: 1,
+                    epoch,
+                    covered,
+                });
+            }
+        }
+    }
+    // `max_by_key` keeps the last of equal maxima; folding by hand keeps the first.
+    let mut best: Option<Candidate> = None;
+    for candidate in candidates {
+        let better = best.as_ref().is_none_or(|b| {
+            (candidate.votes, candidate.epoch, candidate.covered) > (b.votes, b.epoch, b.covered)
+        });
+        if better {
+            best = Some(candidate);
+        }
+    }
+    best.map(|c| c.view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::test_replies::{node, shard};
+
+    fn view(shards: Vec<ShardDesc>) -> ClusterView {
+        ClusterView { shards }
+    }
+
+    /// Two primaries splitting the slots at `split`.
+    fn halves(split: u16) -> ClusterView {
+        view(vec![
+            shard(&[(0, split - 1)], node("a", 7000), &[node("a1", 7003)]),
+            shard(&[(split, 16383)], node("b", 7001), &[node("b1", 7004)]),
+        ])
+    }
+
+    #[test]
+    fn merged_joins_overlapping_and_adjacent_ranges() {
+        assert_eq!(
+            merged(vec![(10, 20), (0, 4), (5, 9), (15, 30), (40, 40)]),
+            vec![(0, 30), (40, 40)]
+        );
+        assert_eq!(merged(vec![(0, u16::MAX), (3, 4)]), vec![(0, u16::MAX)]);
+        assert_eq!(merged(vec![]), vec![]);
+    }
+
+    #[test]
+    fn normalized_ignores_reply_order() {
+        let a = halves(8000);
+        let mut b = a.clone();
+        b.shards.reverse();
+        b.shards[0].replicas.push(node("b2", 7005));
+        b.shards[0].replicas.reverse();
+        b.shards[1].slots = vec![(4000, 7999), (0, 3999)];
+        let mut a = a;
+        a.shards[1].replicas.push(node("b2", 7005));
+        assert_eq!(a.normalized(), b.normalized());
+    }
+
+    #[test]
+    fn normalized_puts_slotless_shards_last() {
+        let v = view(vec![
+            shard(&[], node("z", 7009), &[]),
+            shard(&[(100, 200)], node("b", 7001), &[]),
+            shard(&[(0, 99)], node("a", 7000), &[]),
+        ])
+        .normalized();
+        let ports: Vec<u16> = v.shards.iter().map(|s| s.primary.port).collect();
+        assert_eq!(ports, [7000, 7001, 7009]);
+    }
+
+    #[test]
+    fn covered_count_counts_each_slot_once() {
+        let v = view(vec![
+            shard(&[(0, 9)], node("a", 7000), &[]),
+            shard(&[(5, 14)], node("b", 7001), &[]),
+        ]);
+        assert_eq!(v.covered_count(), 15);
+        assert_eq!(halves(8000).covered_count(), 16384);
+    }
+
+    #[test]
+    fn choose_view_of_nothing_is_none() {
+        assert_eq!(choose_view(vec![]), None);
+    }
+
+    #[test]
+    fn choose_view_takes_the_majority_over_a_higher_epoch() {
+        let majority = halves(8000);
+        let minority = halves(9000);
+        let chosen = choose_view(vec![
+            (minority.clone(), 9),
+            (majority.clone(), 1),
+            (majority.clone(), 2),
+        ]);
+        assert_eq!(chosen, Some(majority.normalized()));
+    }
+
+    #[test]
+    fn choose_view_counts_views_equal_up_to_order_as_one() {
+        let a = halves(8000);
+        let mut shuffled = a.clone();
+        shuffled.shards.reverse();
+        let chosen = choose_view(vec![(halves(9000), 5), (a.clone(), 1), (shuffled, 1)]);
+        assert_eq!(chosen, Some(a.normalized()));
+    }
+
+    #[test]
+    fn choose_view_breaks_ties_by_epoch() {
+        let old = halves(8000);
+        let new = halves(9000);
+        let chosen = choose_view(vec![(old.clone(), 3), (new.clone(), 4)]);
+        assert_eq!(chosen, Some(new.clone().normalized()));
+        let chosen = choose_view(vec![(new, 4), (old.clone(), 7)]);
+        assert_eq!(chosen, Some(old.normalized()));
+    }
+
+    #[test]
+    fn choose_view_then_prefers_more_coverage_then_the_first() {
+        let mut partial = halves(8000);
+        partial.shards[1].slots = vec![(8000, 10000)];
+        let full = halves(8000);
+        let chosen = choose_view(vec![(partial.clone(), 2), (full.clone(), 2)]);
+        assert_eq!(chosen, Some(full.normalized()), "more slots covered");
+
+        let first = halves(7000);
+        let second = halves(9000);
+        let chosen = choose_view(vec![(first.clone(), 2), (second, 2)]);
+        assert_eq!(chosen, Some(first.normalized()), "full tie: first reported");
+    }
 }
