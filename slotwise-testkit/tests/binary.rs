@@ -1,4 +1,6 @@
 //! A missing server binary is a loud error with the install hint, never a silent skip.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use slotwise_testkit::{ErrorKind, LocalCluster};
 

@@ -1,6 +1,8 @@
 //! Servers never outlive the test process: a test process killed with SIGKILL (no destructors,
 //! no unwinding) takes its servers with it, even though they were started from a test thread
 //! that is still alive at that moment.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;

@@ -1,6 +1,8 @@
 //! Faults are real and the helpers wait for their effect: a killed primary's replica is
 //! promoted, a restarted node rejoins as a replica, a manual failover swaps roles, a paused node
 //! comes back after resume.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
 

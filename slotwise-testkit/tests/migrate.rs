@@ -1,6 +1,8 @@
 //! Slot migration, step by step and at once: a half-migrated slot is MIGRATING on the source
 //! and IMPORTING on the target with some keys moved (and the source answers ASK for them);
 //! finishing moves the rest and the slot.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use slotwise::protocol::{Cmd, Value};
 use slotwise_testkit::LocalCluster;

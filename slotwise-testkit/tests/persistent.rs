@@ -1,5 +1,7 @@
 //! Persistent clusters (the CLI's `cluster start`) outlive their `LocalCluster`, can be attached
 //! to by base port, and are stopped by base port.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 

@@ -1,5 +1,7 @@
 //! Starting clusters: the shared default cluster forms quickly, is healthy and covers every
 //! slot; accessors describe it; dropping a cluster kills its servers.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::TcpStream;
 use std::time::Duration;

@@ -25,9 +25,7 @@ pub mod commands;
 pub mod connection;
 mod error;
 pub mod protocol;
-#[allow(dead_code)]
 mod routing;
-#[allow(dead_code)]
 mod topology;
 
 pub use cluster::{

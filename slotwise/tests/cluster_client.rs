@@ -1,5 +1,7 @@
 //! Creating a cluster client and what it knows: startup nodes, URLs, the node caches, the
 //! default node, direct node access.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
 use std::time::Duration;

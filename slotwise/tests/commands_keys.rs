@@ -1,6 +1,8 @@
 //! Key-space commands against a real cluster node: multi-key counts, the EXPIRE family with
 //! its conditions, TYPE, RENAME, COPY, DUMP/RESTORE and KEYS. Every test runs over RESP3 and
 //! RESP2.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! List commands against a real cluster node: push and pop from both ends, ranges, LPOS with
 //! its options, LINSERT and LMOVE. Every test runs over RESP3 and RESP2.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -3,6 +3,8 @@
 //!
 //! The flushes empty the node this file's tag lives on; the cluster is this test binary's
 //! own, and the only other test here that writes keys is the one that flushes.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Set commands against a real cluster node: membership, random members, moves and the set
 //! algebra within one slot. Every test runs over RESP3 and RESP2.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! Sorted set commands against a real cluster node: scores round-trip as `f64`, ZADD's
 //! conditions really apply, ZRANGE by rank, score and name with REV and LIMIT, pops and
 //! range removals. Every test runs over RESP3 (scores as doubles) and RESP2 (scores as text).
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! String commands against a real cluster node: values round-trip, SET's options really
 //! apply, counters count, and the multi-key commands work within one slot. Every test runs
 //! over RESP3 and RESP2.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

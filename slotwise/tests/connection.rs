@@ -1,5 +1,7 @@
 //! A node connection against real cluster nodes: many concurrent callers on one socket, RESP2
 //! and RESP3, replica reads, and a node killed while requests are in flight.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,5 +1,7 @@
 //! Property tests of the RESP codec: what the encoder writes, the decoder reads back, however the
 //! bytes are split; and no input, however random, makes the decoder panic.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;

@@ -115,7 +115,7 @@ impl RedisCluster {
         &self,
         cmd: &Cmd,
         slot: u16,
-        read: Option<ReadFrom>,
+        mut read: Option<ReadFrom>,
         dedicated: bool,
     ) -> Result<Value> {
         let max = self.inner.settings.max_redirects;
@@ -160,6 +160,10 @@ impl RedisCluster {
                     };
                     Counters::bump(&self.inner.counters.ask);
                     asking = Some(self.inner.redirect_entry(&entry, &redirect));
+                }
+                ErrorKind::Loading if read.is_some() => {
+                    // A replica still loading its data: read from the primary instead.
+                    read = None;
                 }
                 ErrorKind::TryAgain => {
                     Counters::bump(&self.inner.counters.try_again);

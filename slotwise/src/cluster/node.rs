@@ -125,8 +125,11 @@ pub(crate) struct NodeEntry {
 #[derive(Debug)]
 pub(crate) struct Registry {
     base: ConnectionConfig,
-    entries: Mutex<HashMap<(Arc<str>, Role), Arc<NodeEntry>>>,
+    entries: Mutex<Entries>,
 }
+
+/// Node entries by name and role.
+type Entries = HashMap<(Arc<str>, Role), Arc<NodeEntry>>;
 
 impl Registry {
     pub(crate) fn new(base: ConnectionConfig) -> Registry {
@@ -161,7 +164,7 @@ impl Registry {
         self.lock().retain(|_, e| keep(e));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Arc<str>, Role), Arc<NodeEntry>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         // Every critical section leaves the map whole, so a poisoned lock is still usable.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -18,7 +18,9 @@ use super::Inner;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::CommandTable;
-use crate::topology::{choose_view, parse_shards, parse_slots, ClusterView, SlotMap};
+use crate::topology::{
+    choose_view, parse_shards_from, parse_slots_from, ClusterView, Origin, SlotMap,
+};
 
 /// One node's answer: its view and its current epoch.
 async fn ask(entry: &NodeEntry) -> Result<(ClusterView, u64)> {
@@ -36,15 +38,15 @@ async fn ask(entry: &NodeEntry) -> Result<(ClusterView, u64)> {
         Value::Error(e) => return Err(Error::from_server(e.clone()).with_node(entry.node.name())),
         v => current_epoch(v),
     };
-    let host = entry.node.host();
+    let origin = Origin::new(entry.node.host(), entry.node.port());
     let view = match shards_reply {
         Value::Error(e) if e.code() == "ERR" => {
             // Before Redis 7 there is no CLUSTER SHARDS.
             let slots = entry.conn.send(&Cmd::new("CLUSTER").arg("SLOTS")).await?;
-            parse_slots(slots, host)?
+            parse_slots_from(slots, origin)?
         }
         Value::Error(e) => return Err(Error::from_server(e).with_node(entry.node.name())),
-        reply => parse_shards(reply, host)?,
+        reply => parse_shards_from(reply, origin)?,
     };
     Ok((view, epoch))
 }

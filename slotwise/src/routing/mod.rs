@@ -20,6 +20,4 @@ mod table;
 mod tests;
 
 pub(crate) use merge::merge_replies;
-pub(crate) use table::{
-    CommandFlags, CommandInfo, CommandTable, KeyScan, RequestPolicy, ResponsePolicy, Tips,
-};
+pub(crate) use table::{CommandInfo, CommandTable, KeyScan, RequestPolicy, ResponsePolicy};

@@ -223,21 +223,25 @@ impl Tips {
         }
     }
 
+    #[cfg(test)]
     /// The `request_policy` tip.
     pub(crate) fn request_policy(&self) -> Option<RequestPolicy> {
         self.request_policy
     }
 
+    #[cfg(test)]
     /// The `response_policy` tip.
     pub(crate) fn response_policy(&self) -> Option<ResponsePolicy> {
         self.response_policy
     }
 
+    #[cfg(test)]
     /// The `nondeterministic_output` tip: two runs on the same data may answer differently.
     pub(crate) fn is_nondeterministic_output(&self) -> bool {
         self.nondeterministic_output
     }
 
+    #[cfg(test)]
     /// The `nondeterministic_output_order` tip: the reply's elements come in no fixed order.
     pub(crate) fn is_nondeterministic_output_order(&self) -> bool {
         self.nondeterministic_output_order
@@ -274,6 +278,7 @@ impl Hasher for NameHasher {
 #[derive(Clone, Debug)]
 pub(crate) struct CommandInfo {
     pub(super) name: Box<str>,
+    #[cfg_attr(not(test), allow(dead_code))] // Checked by the table's tests.
     pub(super) arity: i64,
     pub(super) flags: CommandFlags,
     pub(super) tips: Tips,
@@ -288,12 +293,14 @@ impl CommandInfo {
         &self.name
     }
 
+    #[cfg(test)]
     /// The arity: the exact argument count (the name included) when positive, the minimum when
     /// negative.
     pub(crate) fn arity(&self) -> i64 {
         self.arity
     }
 
+    #[cfg(test)]
     /// Whether `argc` arguments (the name included) satisfy the arity.
     pub(crate) fn accepts_argc(&self, argc: usize) -> bool {
         let argc = i64::try_from(argc).unwrap_or(i64::MAX);
@@ -304,16 +311,12 @@ impl CommandInfo {
         }
     }
 
-    /// All the command's flags.
-    pub(crate) fn flags(&self) -> CommandFlags {
-        self.flags
-    }
-
     /// The command only reads (flag `readonly`): it may be served by a replica.
     pub(crate) fn is_readonly(&self) -> bool {
         self.flags.contains(CommandFlags::READONLY)
     }
 
+    #[cfg(test)]
     /// The command writes (flag `write`).
     pub(crate) fn is_write(&self) -> bool {
         self.flags.contains(CommandFlags::WRITE)
@@ -324,29 +327,28 @@ impl CommandInfo {
         self.flags.contains(CommandFlags::BLOCKING)
     }
 
+    #[cfg(test)]
     /// A pub/sub command (flag `pubsub`).
     pub(crate) fn is_pubsub(&self) -> bool {
         self.flags.contains(CommandFlags::PUBSUB)
     }
 
+    #[cfg(test)]
     /// Not allowed in scripts (flag `noscript`).
     pub(crate) fn is_noscript(&self) -> bool {
         self.flags.contains(CommandFlags::NOSCRIPT)
     }
 
+    #[cfg(test)]
     /// An administrative command (flag `admin`).
     pub(crate) fn is_admin(&self) -> bool {
         self.flags.contains(CommandFlags::ADMIN)
     }
 
+    #[cfg(test)]
     /// The keys' positions depend on the arguments (flag `movablekeys`).
     pub(crate) fn has_movable_keys(&self) -> bool {
         self.flags.contains(CommandFlags::MOVABLEKEYS)
-    }
-
-    /// The command's tips.
-    pub(crate) fn tips(&self) -> Tips {
-        self.tips
     }
 
     /// The `request_policy` tip, if any.
@@ -359,11 +361,7 @@ impl CommandInfo {
         self.tips.response_policy
     }
 
-    /// True when the command has subcommands (`CLUSTER`, `CONFIG`, `OBJECT` …).
-    pub(crate) fn has_subcommands(&self) -> bool {
-        self.subcommands.is_some()
-    }
-
+    #[cfg(test)]
     /// The subcommand named `name` (any case), e.g. `info` of `cluster`.
     pub(crate) fn subcommand(&self, name: &[u8]) -> Option<&CommandInfo> {
         find(self.subcommands.as_deref()?, name)
@@ -428,14 +426,10 @@ impl CommandTable {
         CommandTable { commands, longest }
     }
 
+    #[cfg(test)]
     /// The number of commands (subcommands not counted).
     pub(crate) fn len(&self) -> usize {
         self.commands.len()
-    }
-
-    /// True when the table knows no command.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.commands.is_empty()
     }
 
     /// The entry for `cmd`, resolving subcommands (`CLUSTER INFO` → `cluster|info`): when the
@@ -454,6 +448,7 @@ impl CommandTable {
         }
     }
 
+    #[cfg(test)]
     /// The entry named `name` (any case), subcommands written `parent|sub`.
     pub(crate) fn get(&self, name: &str) -> Option<&CommandInfo> {
         match name.split_once('|') {
@@ -464,6 +459,7 @@ impl CommandTable {
         }
     }
 
+    #[cfg(test)]
     /// Every command, in no particular order (subcommands through their parent).
     pub(crate) fn iter(&self) -> impl Iterator<Item = &CommandInfo> {
         self.commands.values()

@@ -13,6 +13,7 @@ use crate::protocol::Value;
 
 const COMMAND: &str = "CLUSTER SHARDS";
 
+#[cfg(test)]
 /// Parses a `CLUSTER SHARDS` reply (RESP2 or RESP3) read from a node at `answered_host`.
 ///
 /// The same as [`parse_shards_from`] without the port, so the node that answered cannot be
@@ -30,8 +31,11 @@ pub(crate) fn parse_shards(reply: Value, answered_host: &str) -> Result<ClusterV
 ///   is not used apart from `endpoint`: when hostnames are preferred the server already puts
 ///   the hostname there, and `?` means there is none.
 /// - **Ports**: `port`, or `tls-port` for a node that has no plain-text port.
-/// - **Health**: only `online` counts as online; `fail`/`failed`, `loading` or anything else
-///   gives `online = false`. Such nodes are kept: the cluster decides not to read from them.
+/// - **Health**: `online` and `loading` count as online; `fail`/`failed` or anything else gives
+///   `online = false`. Such nodes are kept: the cluster decides not to read from them. Redis 7.0
+///   reports every replica as `loading` until its primary has taken a write (replication offset
+///   0), so `loading` cannot mean "unusable"; a node that really is loading answers `LOADING`,
+///   which the dispatcher handles by reading from the primary.
 /// - **Primaries**: a shard's primary is its first online `master`, else its first `master`
 ///   (a failed primary still heads its shard, so its slots are not silently dropped). Any other
 ///   `master` listed in the same shard becomes a shard of its own without slots.
@@ -159,7 +163,9 @@ fn raw_node(value: Value) -> Parsed<RawNode> {
                     other => return Err(Malformed::new(format!("unknown role {other:?}"))),
                 });
             }
-            "health" => online = reply::text(&value).map_err(field)? == "online",
+            "health" => {
+                online = matches!(reply::text(&value).map_err(field)?, "online" | "loading")
+            }
             _ => {}
         }
     }
@@ -347,7 +353,10 @@ mod tests {
             ],
             "the answering node where we reached it, the others at their IP when they have one"
         );
-        assert!(!view.shards[1].replicas[0].online, "loading is not online");
+        assert!(
+            view.shards[1].replicas[0].online,
+            "loading counts as online (Redis 7.0 says it of every fresh replica)"
+        );
     }
 
     #[test]

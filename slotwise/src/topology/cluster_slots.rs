@@ -16,6 +16,7 @@ use crate::protocol::Value;
 
 const COMMAND: &str = "CLUSTER SLOTS";
 
+#[cfg(test)]
 /// Parses a `CLUSTER SLOTS` reply (RESP2 or RESP3) read from a node at `answered_host`.
 ///
 /// The same as [`parse_slots_from`] without the port; see [`parse_shards`](super::parse_shards)

@@ -26,6 +26,7 @@ impl<'a> Origin<'a> {
         }
     }
 
+    #[cfg(test)]
     /// A node at `host` answered; its port is not known.
     pub(crate) fn host_only(host: &'a str) -> Origin<'a> {
         Origin { host, port: None }

@@ -4,6 +4,7 @@
 //! does not parse replies or choose among views (`view.rs`), and it does not hold connections or
 //! decide when to refresh: the cluster module wraps a map in an `Arc` and swaps it whole.
 
+#[cfg(test)]
 use std::collections::HashSet;
 use std::fmt;
 
@@ -83,6 +84,7 @@ impl SlotMap {
         }
     }
 
+    #[cfg(test)]
     /// The shard serving `slot`, if any.
     pub(crate) fn shard_for(&self, slot: u16) -> Option<&ShardDesc> {
         self.shard_of(slot).and_then(|i| self.shards.get(i))
@@ -96,6 +98,7 @@ impl SlotMap {
             .collect()
     }
 
+    #[cfg(test)]
     /// How many slots some shard serves; 16,384 when the cluster is fully covered.
     pub(crate) fn covered_count(&self) -> usize {
         self.covered
@@ -110,6 +113,7 @@ impl SlotMap {
             .position(|s| s.primary.port == port && s.primary.host.eq_ignore_ascii_case(host))
     }
 
+    #[cfg(test)]
     /// Every distinct node (by host and port), primaries and replicas, in shard order with each
     /// shard's primary before its replicas.
     pub(crate) fn nodes(&self) -> impl Iterator<Item = &NodeDesc> {

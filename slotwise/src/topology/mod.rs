@@ -27,9 +27,9 @@ mod slot;
 mod test_replies;
 mod view;
 
-pub(crate) use cluster_shards::{parse_shards, parse_shards_from};
-pub(crate) use cluster_slots::{parse_slots, parse_slots_from};
+pub(crate) use cluster_shards::parse_shards_from;
+pub(crate) use cluster_slots::parse_slots_from;
 pub(crate) use endpoint::Origin;
 pub(crate) use map::SlotMap;
 pub use slot::keyslot;
-pub(crate) use view::{choose_view, ClusterView, NodeDesc, ShardDesc};
+pub(crate) use view::{choose_view, ClusterView};

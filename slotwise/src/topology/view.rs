@@ -34,15 +34,7 @@ pub(crate) struct ShardDesc {
     pub(crate) replicas: Vec<NodeDesc>,
 }
 
-impl ShardDesc {
-    /// How many slots the ranges name (each range counted as given).
-    pub(crate) fn slot_count(&self) -> usize {
-        self.slots
-            .iter()
-            .map(|&(start, end)| usize::from(end.saturating_sub(start)) + 1)
-            .sum()
-    }
-}
+impl ShardDesc {}
 
 /// The whole cluster as one node sees it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
