@@ -202,3 +202,12 @@ async fn value_of_raw_request() {
     let v = cluster.cmd("GET").arg("raw-request-key").await.unwrap();
     assert_eq!(v, Value::Bulk("v".into()));
 }
+
+#[test]
+fn handles_are_send_sync_and_cheap_to_clone() {
+    fn check<T: Send + Sync + Clone + 'static>() {}
+    check::<RedisCluster>();
+    check::<slotwise::NodeClient>();
+    check::<slotwise::TargetedCluster>();
+    check::<slotwise::Error>();
+}

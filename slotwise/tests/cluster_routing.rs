@@ -242,3 +242,28 @@ async fn commands_that_would_break_a_shared_connection_are_refused() {
     let err = cluster.cmd("SELECT").arg(1).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
 }
+
+#[tokio::test]
+async fn typed_commands_on_the_cluster_and_on_targets() {
+    use slotwise::commands::{HashCommands, ServerCommands, StringCommands};
+    let cluster = client().await;
+    cluster.set("typed:k", "v1").await.unwrap();
+    let v: Option<String> = cluster.get("typed:k").await.unwrap();
+    assert_eq!(v.as_deref(), Some("v1"));
+    assert_eq!(cluster.incr("typed:n").await.unwrap(), 1);
+    cluster
+        .hset("typed:h", [("f1", "a"), ("f2", "b")])
+        .await
+        .unwrap();
+    let all: HashMap<String, String> = cluster.hgetall("typed:h").await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        cluster.target(Target::AllNodes).ping().await.unwrap(),
+        "PONG"
+    );
+    let total = cluster.target(Target::Primaries).dbsize().await.unwrap();
+    assert!(total >= 3, "{total}");
+    let node = cluster.get_primaries()[0].clone();
+    let one = cluster.node_client(&node).unwrap().dbsize().await.unwrap();
+    assert!(one <= total);
+}

@@ -178,6 +178,10 @@ impl RedisCluster {
                     if !err.may_have_run() || read.is_some() || is_readonly(&snapshot, cmd) =>
                 {
                     Counters::bump(&self.inner.counters.io_retries);
+                    if entry.node.role() == Role::Replica && read != Some(ReadFrom::Replica) {
+                        // A replica that cannot be reached: read from the primary instead.
+                        read = None;
+                    }
                     let seen = snapshot.generation;
                     let _ = self.inner.refresh(seen).await;
                     backoff(attempt, 25).await;
