@@ -44,7 +44,12 @@ pub struct ClusterBuilder {
     pub(crate) read_from: ReadFrom,
     pub(crate) require_full_coverage: bool,
     pub(crate) remap: Option<AddressRemap>,
-    pub(crate) max_redirects: u32,
+    pub(crate) retry_max_attempts: u32,
+    pub(crate) retry_deadline: Duration,
+    pub(crate) retry_max_backoff: Duration,
+    pub(crate) retry_writes_on_io: bool,
+    pub(crate) refresh_interval: Option<Duration>,
+    pub(crate) refresh_min_interval: Duration,
     pub(crate) discovery_fanout: usize,
     tls_wanted: bool,
     error: Option<Error>,
@@ -65,7 +70,12 @@ impl ClusterBuilder {
             read_from: ReadFrom::Primary,
             require_full_coverage: true,
             remap: None,
-            max_redirects: 16,
+            retry_max_attempts: 16,
+            retry_deadline: Duration::from_secs(5),
+            retry_max_backoff: Duration::from_millis(500),
+            retry_writes_on_io: false,
+            refresh_interval: Some(Duration::from_secs(30)),
+            refresh_min_interval: Duration::from_millis(100),
             discovery_fanout: 3,
             tls_wanted: false,
             error: None,
@@ -169,9 +179,49 @@ impl ClusterBuilder {
         self
     }
 
-    /// How many redirections (`MOVED`, `ASK`) one command may follow. Default is 16.
-    pub fn max_redirects(mut self, max: u32) -> ClusterBuilder {
-        self.max_redirects = max;
+    /// How many times one command may be redirected or retried before its last error is
+    /// returned. Default is 16.
+    pub fn retry_max_attempts(mut self, attempts: u32) -> ClusterBuilder {
+        self.retry_max_attempts = attempts;
+        self
+    }
+
+    /// How long one command may take, all its redirections, retries and backoff included. A
+    /// command aimed at a failed primary waits up to this long for its replica to take over.
+    /// Default is 5 s.
+    pub fn retry_deadline(mut self, deadline: Duration) -> ClusterBuilder {
+        self.retry_deadline = deadline;
+        self
+    }
+
+    /// The longest wait between two attempts of one command (backoff doubles from a few
+    /// milliseconds up to this, with jitter). Default is 500 ms.
+    pub fn retry_max_backoff(mut self, backoff: Duration) -> ClusterBuilder {
+        self.retry_max_backoff = backoff;
+        self
+    }
+
+    /// Whether a write whose connection failed after it was sent is sent again. It may then
+    /// run twice (an `INCR` counted twice); only enable this when every write you send is
+    /// idempotent. Read-only commands are always retried. Default is false: such a write fails
+    /// with an error whose [`may_have_run`](crate::Error::may_have_run) is true.
+    pub fn retry_writes_on_io(mut self, retry: bool) -> ClusterBuilder {
+        self.retry_writes_on_io = retry;
+        self
+    }
+
+    /// How often the topology is checked in the background, to notice changes no command ran
+    /// into; `None` turns the check off. Errors trigger refreshes on their own. Default is
+    /// 30 s.
+    pub fn refresh_interval(mut self, interval: Option<Duration>) -> ClusterBuilder {
+        self.refresh_interval = interval;
+        self
+    }
+
+    /// The shortest time between two topology refreshes, however many commands ask for one.
+    /// Default is 100 ms.
+    pub fn refresh_min_interval(mut self, interval: Duration) -> ClusterBuilder {
+        self.refresh_min_interval = interval;
         self
     }
 
@@ -239,7 +289,10 @@ impl fmt::Debug for ClusterBuilder {
             .field("read_from", &self.read_from)
             .field("require_full_coverage", &self.require_full_coverage)
             .field("address_remap", &self.remap.is_some())
-            .field("max_redirects", &self.max_redirects)
+            .field("retry_max_attempts", &self.retry_max_attempts)
+            .field("retry_deadline", &self.retry_deadline)
+            .field("retry_writes_on_io", &self.retry_writes_on_io)
+            .field("refresh_interval", &self.refresh_interval)
             .finish_non_exhaustive()
     }
 }

@@ -17,7 +17,9 @@ mod stats;
 mod target;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 
@@ -32,8 +34,9 @@ pub use target::{Target, TargetedCluster};
 use crate::commands::{CommandFuture, Executor};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue};
+use crate::topology::ClusterView;
 use node::{NodeEntry, Registry, Role as NodeRole};
-use refresh::{check_coverage, discover, load_commands, no_reachable_node};
+use refresh::{check_coverage, discover, load_commands, no_reachable_node, spawn_periodic_refresh};
 use snapshot::Snapshot;
 
 /// A Redis Cluster client.
@@ -62,7 +65,16 @@ pub(crate) struct Inner {
     pub(crate) settings: ClusterBuilder,
     pub(crate) registry: Registry,
     pub(crate) snapshot: ArcSwap<Snapshot>,
+    /// The generation of the installed snapshot, for callers waiting for a new topology.
+    pub(crate) topology: tokio::sync::watch::Sender<u64>,
+    /// One refresh runs at a time.
     pub(crate) refresh_lock: tokio::sync::Mutex<()>,
+    /// A refresh has been asked for and has not started yet.
+    pub(crate) refresh_pending: AtomicBool,
+    /// When the last refresh finished, for rate limiting.
+    pub(crate) last_refresh: Mutex<Option<Instant>>,
+    /// The view the current snapshot was built from, to tell whether a refresh changed anything.
+    pub(crate) last_view: Mutex<ClusterView>,
     pub(crate) counters: stats::Counters,
     default_node: ArcSwap<NodeEntry>,
 }
@@ -104,6 +116,7 @@ impl RedisCluster {
             .await
             .map_err(|failures| no_reachable_node("no startup node answered", &failures))?;
         let table = Arc::new(load_commands(&discovery.first).await);
+        let view = discovery.view.clone();
         let snapshot = Snapshot::from_view(discovery.view, &probe.registry, table, 1);
         if probe.settings.require_full_coverage {
             check_coverage(&snapshot.map)?;
@@ -115,20 +128,20 @@ impl RedisCluster {
             ));
         };
         let read_from = probe.settings.read_from;
-        let inner = Inner {
-            settings: probe.settings,
-            registry: probe.registry,
-            snapshot: ArcSwap::from_pointee(snapshot),
-            refresh_lock: tokio::sync::Mutex::new(()),
-            counters: stats::Counters::default(),
-            default_node: ArcSwap::new(default),
-        };
+        let interval = probe.settings.refresh_interval;
+        let inner = Arc::new(Inner::new(
+            probe.settings,
+            probe.registry,
+            snapshot,
+            default,
+        ));
+        inner.remember_view(view);
         inner.choose_default_node(true);
         inner.drop_unused_entries();
-        Ok(RedisCluster {
-            inner: Arc::new(inner),
-            read_from,
-        })
+        if let Some(interval) = interval {
+            spawn_periodic_refresh(&inner, interval);
+        }
+        Ok(RedisCluster { inner, read_from })
     }
 
     /// The hash slot of `key` (CRC16 of the key or its `{hash tag}`, modulo 16384).
@@ -204,7 +217,7 @@ impl RedisCluster {
     /// A plain client for `node` alone, sharing its connection.
     pub fn node_client(&self, node: &ClusterNode) -> Result<NodeClient> {
         match self.snapshot().find(node.name()) {
-            Some(entry) => Ok(NodeClient::new(Arc::clone(entry))),
+            Some(entry) => Ok(NodeClient::new(self.clone(), Arc::clone(entry))),
             None => Err(unknown_node(node)),
         }
     }
@@ -249,7 +262,7 @@ impl RedisCluster {
     /// Reloads the topology now.
     pub async fn refresh_topology(&self) -> Result<()> {
         let seen = self.snapshot().generation;
-        self.inner.refresh(seen).await
+        self.inner.refresh(seen).await.map(drop)
     }
 
     pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
@@ -274,32 +287,49 @@ pub(crate) fn unknown_node(node: &ClusterNode) -> Error {
 }
 
 impl Inner {
+    fn new(
+        settings: ClusterBuilder,
+        registry: Registry,
+        snapshot: Snapshot,
+        default_node: Arc<NodeEntry>,
+    ) -> Inner {
+        let (topology, _) = tokio::sync::watch::channel(snapshot.generation);
+        Inner {
+            settings,
+            registry,
+            snapshot: ArcSwap::from_pointee(snapshot),
+            topology,
+            refresh_lock: tokio::sync::Mutex::new(()),
+            refresh_pending: AtomicBool::new(false),
+            last_refresh: Mutex::new(None),
+            last_view: Mutex::new(ClusterView::default()),
+            counters: stats::Counters::default(),
+            default_node: ArcSwap::new(default_node),
+        }
+    }
+
     /// A throwaway state for discovery before the first snapshot exists.
     fn probe(settings: ClusterBuilder, registry: Registry) -> Inner {
         let placeholder = Arc::new(NodeEntry {
             node: ClusterNode::new("", 0),
             conn: crate::connection::Connection::new(settings.connection.clone()),
         });
-        Inner {
-            snapshot: ArcSwap::from_pointee(Snapshot::new(
-                crate::topology::SlotMap::new(Default::default()),
-                &registry,
-                Arc::new(crate::routing::CommandTable::builtin()),
-                0,
-            )),
-            settings,
-            registry,
-            refresh_lock: tokio::sync::Mutex::new(()),
-            counters: stats::Counters::default(),
-            default_node: ArcSwap::new(placeholder),
-        }
+        let empty = Snapshot::new(
+            crate::topology::SlotMap::new(ClusterView::default()),
+            &registry,
+            Arc::new(crate::routing::CommandTable::builtin()),
+            0,
+        );
+        Inner::new(settings, registry, empty, placeholder)
     }
 
     /// Installs a new snapshot, re-choosing the default node if it left.
     pub(crate) fn install(&self, snapshot: Snapshot) {
+        let generation = snapshot.generation;
         self.snapshot.store(Arc::new(snapshot));
         self.choose_default_node(false);
         self.drop_unused_entries();
+        self.topology.send_replace(generation);
     }
 
     fn choose_default_node(&self, always: bool) {

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use super::RedisCluster;
 use crate::commands::{CommandFuture, Executor};
 use crate::connection::{Connection, ConnectionConfig};
 use crate::protocol::{Cmd, FromValue};
@@ -172,15 +173,18 @@ impl Registry {
 
 /// A plain client for one node: commands go to that node only, never redirected.
 ///
-/// It shares the node's connection with the cluster client that made it.
+/// It shares the node's connection with the cluster client that made it, and its retry rules:
+/// a command that certainly did not reach the node, or only reads, is sent again within the
+/// retry deadline.
 #[derive(Clone, Debug)]
 pub struct NodeClient {
+    cluster: RedisCluster,
     entry: Arc<NodeEntry>,
 }
 
 impl NodeClient {
-    pub(crate) fn new(entry: Arc<NodeEntry>) -> NodeClient {
-        NodeClient { entry }
+    pub(crate) fn new(cluster: RedisCluster, entry: Arc<NodeEntry>) -> NodeClient {
+        NodeClient { cluster, entry }
     }
 
     /// The node this client talks to.
@@ -198,7 +202,8 @@ impl Executor for NodeClient {
     type Output<T: FromValue + Send + 'static> = CommandFuture<T>;
 
     fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> CommandFuture<T> {
+        let cluster = self.cluster.clone();
         let entry = Arc::clone(&self.entry);
-        CommandFuture::new(async move { T::from_value(entry.conn.send(&cmd).await?) })
+        CommandFuture::new(async move { T::from_value(cluster.run_node(&entry, &cmd).await?) })
     }
 }

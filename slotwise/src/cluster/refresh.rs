@@ -7,13 +7,16 @@
 //!
 //! This module does not decide *when* to refresh; the dispatcher and the builder call it.
 
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
 use super::builder::AddressRemap;
 use super::node::{NodeEntry, Role};
 use super::snapshot::Snapshot;
+use super::stats::Counters;
 use super::Inner;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
@@ -177,23 +180,35 @@ pub(crate) fn check_coverage(map: &SlotMap) -> Result<()> {
 }
 
 impl Inner {
-    /// Refreshes the topology unless another refresh finished after `seen` was current.
-    pub(crate) async fn refresh(&self, seen: u64) -> Result<()> {
+    /// Refreshes the topology now, unless a refresh completed after `seen` was current.
+    /// Returns whether the topology changed.
+    pub(crate) async fn refresh(&self, seen: u64) -> Result<bool> {
         let _one_at_a_time = self.refresh_lock.lock().await;
         let current = self.snapshot.load_full();
         if current.generation > seen {
-            return Ok(());
+            return Ok(false);
         }
+        self.refresh_locked(&current).await
+    }
+
+    async fn refresh_locked(&self, current: &Snapshot) -> Result<bool> {
         // Ask the nodes we know, primaries first; the startup nodes last, in case every known
         // node is gone (e.g. a DNS name behind a load balancer).
         let mut candidates: Vec<Arc<NodeEntry>> = current.all().cloned().collect();
         for node in &self.settings.startup {
             candidates.push(self.registry.entry(node.host(), node.port(), Role::Primary));
         }
-        let discovery = discover(self, candidates).await.map_err(|failures| {
+        let outcome = discover(self, candidates).await;
+        self.note_refresh_done();
+        let discovery = outcome.map_err(|failures| {
             no_reachable_node("could not refresh the cluster topology", &failures)
         })?;
-        let map = SlotMap::new(discovery.view);
+        Counters::bump(&self.counters.refreshes);
+        // Nothing changed: keep the snapshot (and every waiter's view of it) as it is.
+        if self.same_view(&discovery.view) {
+            return Ok(false);
+        }
+        let map = SlotMap::new(discovery.view.clone());
         if self.settings.require_full_coverage {
             if let Err(e) = check_coverage(&map) {
                 tracing::warn!(error = %e, "topology refresh found uncovered slots");
@@ -205,24 +220,85 @@ impl Inner {
             Arc::clone(&current.table),
             current.generation + 1,
         );
+        self.remember_view(discovery.view);
+        tracing::debug!(
+            generation = snapshot.generation,
+            "installed a new cluster topology"
+        );
         self.install(snapshot);
-        super::stats::Counters::bump(&self.counters.refreshes);
-        Ok(())
+        Ok(true)
     }
 
-    /// Starts a refresh in the background unless one is already running.
-    pub(crate) fn schedule_refresh(self: &Arc<Inner>) {
-        if self.refresh_lock.try_lock().is_err() {
+    /// Asks for a refresh without waiting for it. However many callers ask, one refresh runs
+    /// at a time, and no sooner than `refresh_min_interval` after the previous one; callers
+    /// learn of the result through [`Inner::wait_for_change`].
+    pub(crate) fn request_refresh(self: &Arc<Inner>) {
+        if self.refresh_pending.swap(true, Ordering::AcqRel) {
             return;
         }
-        let seen = self.snapshot.load().generation;
         let inner = Arc::clone(self);
         tokio::spawn(async move {
-            if let Err(e) = inner.refresh(seen).await {
-                tracing::warn!(error = %e, "background topology refresh failed");
+            let wait = inner.until_refresh_allowed();
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            let _one_at_a_time = inner.refresh_lock.lock().await;
+            // Requests from now on are served by another refresh after this one.
+            inner.refresh_pending.store(false, Ordering::Release);
+            let current = inner.snapshot.load_full();
+            if let Err(e) = inner.refresh_locked(&current).await {
+                tracing::warn!(error = %e, "topology refresh failed");
             }
         });
     }
+
+    /// Waits until the snapshot is replaced (its generation passes `seen`) or `limit` passes.
+    pub(crate) async fn wait_for_change(&self, seen: u64, limit: Duration) {
+        let mut rx = self.topology.subscribe();
+        if *rx.borrow_and_update() > seen {
+            return;
+        }
+        let _ = tokio::time::timeout(limit, rx.changed()).await;
+    }
+
+    fn until_refresh_allowed(&self) -> Duration {
+        let last = *self.last_refresh.lock().unwrap_or_else(|p| p.into_inner());
+        match last {
+            Some(at) => {
+                (at + self.settings.refresh_min_interval).saturating_duration_since(Instant::now())
+            }
+            None => Duration::ZERO,
+        }
+    }
+
+    fn note_refresh_done(&self) {
+        *self.last_refresh.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    fn same_view(&self, view: &ClusterView) -> bool {
+        *self.last_view.lock().unwrap_or_else(|p| p.into_inner()) == *view
+    }
+
+    pub(crate) fn remember_view(&self, view: ClusterView) {
+        *self.last_view.lock().unwrap_or_else(|p| p.into_inner()) = view;
+    }
+}
+
+/// Checks the topology every `interval` while the client lives.
+pub(crate) fn spawn_periodic_refresh(inner: &Arc<Inner>, interval: Duration) {
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            let seen = inner.snapshot.load().generation;
+            if let Err(e) = inner.refresh(seen).await {
+                tracing::warn!(error = %e, "periodic topology check failed");
+            }
+        }
+    });
 }
 
 /// The error for "nobody answered", naming every node tried and why it failed.

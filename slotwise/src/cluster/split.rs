@@ -138,7 +138,8 @@ impl RedisCluster {
         let layout = layout(info, cmd)?;
         let args: Vec<&[u8]> = cmd.args().collect();
         let parts = make_parts(&args, &layout);
-        let read = self.read_strategy_for(info);
+        let read =
+            (info.is_readonly() && self.read_from().uses_replicas()).then_some(self.read_from());
         let snapshot = self.snapshot();
 
         // Group the parts by node, so each node gets its share in one write.
@@ -175,7 +176,7 @@ impl RedisCluster {
         }
         let retried = join_all(retry.iter().map(|&i| {
             let part = &parts[i];
-            async move { self.run_slot(&part.cmd, part.slot, read, false).await }
+            async move { self.run_slot(&part.cmd, Some(info), part.slot).await }
         }))
         .await;
         for (&i, result) in retry.iter().zip(retried) {
@@ -185,10 +186,6 @@ impl RedisCluster {
             });
         }
         merge_parts(info, &parts, replies, layout.groups)
-    }
-
-    fn read_strategy_for(&self, info: &CommandInfo) -> Option<super::ReadFrom> {
-        (info.is_readonly() && self.read_from().uses_replicas()).then_some(self.read_from())
     }
 }
 

@@ -16,7 +16,7 @@ mod tls;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 
@@ -109,14 +109,16 @@ impl Connection {
     /// Sends one command and waits for its reply. An error reply is returned as an
     /// [`Error`] whose [`kind`](Error::kind) classifies it (`MOVED`, `ASK`, …).
     pub async fn send(&self, cmd: &Cmd) -> Result<Value> {
+        self.send_within(cmd, self.inner.config.response_timeout)
+            .await
+    }
+
+    /// Like [`send`](Self::send), waiting at most `timeout` for the reply.
+    pub async fn send_within(&self, cmd: &Cmd, timeout: Duration) -> Result<Value> {
         self.check(cmd)?;
         let pipeline = self.pipeline().await?;
         let reply = pipeline
-            .request(
-                std::iter::once(cmd),
-                false,
-                self.inner.config.response_timeout,
-            )
+            .request(std::iter::once(cmd), false, timeout)
             .await
             .map_err(|e| e.with_command(command_name(cmd)))?;
         match reply {
@@ -135,15 +137,22 @@ impl Connection {
         I: IntoIterator<Item = &'a Cmd>,
         I::IntoIter: Clone,
     {
+        self.send_batch_within(cmds, self.inner.config.response_timeout)
+            .await
+    }
+
+    /// Like [`send_batch`](Self::send_batch), waiting at most `timeout` for all the replies.
+    pub async fn send_batch_within<'a, I>(&self, cmds: I, timeout: Duration) -> Result<Vec<Value>>
+    where
+        I: IntoIterator<Item = &'a Cmd>,
+        I::IntoIter: Clone,
+    {
         let cmds = cmds.into_iter();
         for cmd in cmds.clone() {
             self.check(cmd)?;
         }
         let pipeline = self.pipeline().await?;
-        match pipeline
-            .request(cmds, true, self.inner.config.response_timeout)
-            .await?
-        {
+        match pipeline.request(cmds, true, timeout).await? {
             Reply::Many(values) => Ok(values),
             Reply::One(v) => Ok(vec![v]),
         }

@@ -1,0 +1,232 @@
+//! The path of one command: route it, send it, follow redirections, retry what is safe to
+//! retry, merge the replies of several nodes.
+//!
+//! Every cluster command comes through [`RedisCluster::run`] (typed methods, raw requests,
+//! targets, the cross-slot splitter), and every node command through [`RedisCluster::run_node`].
+//! One retry loop serves them all (`retry`); what to do about an error is decided in `classify`,
+//! how long to wait in `backoff`, fan-outs live in `fanout`.
+//!
+//! This module does not discover topology (see `refresh`) or parse commands (see `routing`).
+
+mod backoff;
+mod classify;
+mod fanout;
+mod retry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::node::{NodeEntry, Role};
+use super::snapshot::Snapshot;
+use super::target::Target;
+use super::{Inner, RedisCluster};
+use crate::error::{Error, ErrorKind, Redirect, Result};
+use crate::protocol::{Cmd, Value};
+use crate::routing::{cross_slot, route, CommandInfo, Route};
+use crate::topology::keyslot;
+pub(crate) use fanout::Merge;
+pub(crate) use retry::Destination;
+
+/// Commands that change the state of the connection they run on, which every caller shares.
+const CONNECTION_STATE: &[&str] = &[
+    "subscribe",
+    "psubscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "punsubscribe",
+    "sunsubscribe",
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "unwatch",
+    "monitor",
+    "reset",
+    "quit",
+    "hello",
+    "auth",
+    "client|reply",
+];
+
+impl RedisCluster {
+    /// Runs one command, routed by its keys or its routing tips, or to `target`.
+    pub(crate) async fn run(&self, cmd: &Cmd, target: Option<&Target>) -> Result<Value> {
+        let snapshot = self.snapshot();
+        let info = snapshot.table.lookup(cmd);
+        if let Some(info) = info {
+            refuse_connection_state(info)?;
+        }
+        if let Some(target) = target {
+            let merge = match info.and_then(CommandInfo::response_policy) {
+                Some(policy) => Merge::Policy(policy),
+                None => Merge::PerNode,
+            };
+            return self.run_target(cmd, target, merge).await;
+        }
+        match route(info, cmd)? {
+            Route::Slot(slot) => self.run_slot(cmd, info, slot).await,
+            Route::AllNodes(policy) => {
+                self.run_target(cmd, &Target::AllNodes, Merge::Tip(policy))
+                    .await
+            }
+            Route::AllShards(policy) => {
+                self.run_target(cmd, &Target::Primaries, Merge::Tip(policy))
+                    .await
+            }
+            Route::Default => self.run_node(&self.default_entry(), cmd).await,
+            Route::Split => self.run_split(cmd, info).await,
+            Route::AskKeys => match self.slot_from_server(cmd).await? {
+                Some(slot) => self.run_slot(cmd, info, slot).await,
+                None => self.run_node(&self.default_entry(), cmd).await,
+            },
+        }
+    }
+
+    /// Runs a command on the node serving `slot`, following redirections.
+    pub(crate) async fn run_slot(
+        &self,
+        cmd: &Cmd,
+        info: Option<&CommandInfo>,
+        slot: u16,
+    ) -> Result<Value> {
+        let readonly = info.is_some_and(CommandInfo::is_readonly);
+        let read = (readonly && self.read_from.uses_replicas()).then_some(self.read_from);
+        let dedicated = info.is_some_and(CommandInfo::is_blocking);
+        let dest = Destination::Slot {
+            slot,
+            read,
+            dedicated,
+        };
+        self.retry(cmd, dest, readonly).await
+    }
+
+    /// Runs a command on one node: retried if safe, never redirected elsewhere.
+    pub(crate) async fn run_node(&self, entry: &Arc<NodeEntry>, cmd: &Cmd) -> Result<Value> {
+        let readonly = self
+            .snapshot()
+            .table
+            .lookup(cmd)
+            .is_some_and(CommandInfo::is_readonly);
+        self.retry(cmd, Destination::Node(Arc::clone(entry)), readonly)
+            .await
+    }
+
+    /// Finds a command's slot with `COMMAND GETKEYS` when the table cannot.
+    async fn slot_from_server(&self, cmd: &Cmd) -> Result<Option<u16>> {
+        let mut ask = Cmd::new("COMMAND").arg("GETKEYS");
+        for arg in cmd.args() {
+            ask.push_bytes(arg);
+        }
+        let keys = match self.run_node(&self.default_entry(), &ask).await {
+            Ok(Value::Array(keys)) | Ok(Value::Set(keys)) => keys,
+            Ok(_) => return Ok(None),
+            // "The command has no key arguments" and the like: route it as keyless.
+            Err(e) if e.is_server_error() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut slots: Vec<u16> = Vec::new();
+        for slot in keys.iter().filter_map(|k| k.as_bytes()).map(keyslot) {
+            if !slots.contains(&slot) {
+                slots.push(slot);
+            }
+        }
+        if slots.len() > 1 {
+            return Err(cross_slot(&String::from_utf8_lossy(cmd.name()), &slots));
+        }
+        Ok(slots.first().copied())
+    }
+}
+
+fn refuse_connection_state(info: &CommandInfo) -> Result<()> {
+    if CONNECTION_STATE.contains(&info.name()) {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            format!(
+                "{} changes the state of a connection that all callers share; use the \
+                 dedicated API (pub/sub, pipelines and transactions) instead",
+                info.name().to_uppercase()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `ASKING` and the command as one write: no other caller's command can come between them and
+/// use up the one-shot permission.
+async fn send_asking(entry: &NodeEntry, cmd: &Cmd, timeout: Duration) -> Result<Value> {
+    let asking = Cmd::new("ASKING");
+    let replies = entry
+        .conn
+        .send_batch_within([&asking, cmd], timeout)
+        .await?;
+    match replies.into_iter().nth(1) {
+        Some(Value::Error(e)) => Err(Error::from_server(e).with_node(entry.node.name())),
+        Some(v) => Ok(v),
+        None => Err(Error::new(ErrorKind::Protocol, "no reply after ASKING")),
+    }
+}
+
+/// A blocking command gets a connection of its own, so it cannot stall other callers.
+async fn send_dedicated(entry: &NodeEntry, cmd: &Cmd) -> Result<Value> {
+    // The command may legitimately wait as long as it was told to; the socket failing still
+    // ends it at once.
+    let config = entry
+        .conn
+        .config()
+        .clone()
+        .response_timeout(Duration::from_secs(24 * 3600));
+    let conn = crate::connection::Connection::connect(config).await?;
+    conn.send(cmd).await
+}
+
+impl Inner {
+    /// The entry to follow a redirection to; an empty host means the redirecting node's host.
+    pub(crate) fn redirect_entry(&self, from: &NodeEntry, redirect: &Redirect) -> Arc<NodeEntry> {
+        let host = if redirect.host.is_empty() {
+            from.node.host()
+        } else {
+            redirect.host.as_str()
+        };
+        let (host, port) = match &self.settings.remap {
+            Some(remap) if !redirect.host.is_empty() => remap(host, redirect.port),
+            _ => (host.to_owned(), redirect.port),
+        };
+        self.registry.entry(&host, port, Role::Primary)
+    }
+
+    /// Moves one slot to the node a `MOVED` named, at once, and asks for a full refresh.
+    pub(crate) fn apply_moved(self: &Arc<Inner>, from: &NodeEntry, redirect: &Redirect) {
+        let target = self.redirect_entry(from, redirect);
+        let (host, port) = (target.node.host(), target.node.port());
+        let mut installed = None;
+        self.snapshot.rcu(|current| {
+            let owner = current
+                .map
+                .shard_of(redirect.slot)
+                .and_then(|i| current.shards.get(i));
+            if owner.is_some_and(|s| s.primary.node == target.node) {
+                // Another caller already applied this redirection.
+                installed = None;
+                return Arc::clone(current);
+            }
+            let map = current.map.with_slot_moved(redirect.slot, host, port);
+            let next = Snapshot::new(
+                map,
+                &self.registry,
+                Arc::clone(&current.table),
+                current.generation + 1,
+            );
+            installed = Some(next.generation);
+            Arc::new(next)
+        });
+        if let Some(generation) = installed {
+            self.topology.send_replace(generation);
+        }
+        self.request_refresh();
+    }
+}
+
+/// The read strategy's view of one attempt: did it go to a replica?
+fn via_replica(entry: &NodeEntry) -> bool {
+    entry.node.role() == Role::Replica
+}

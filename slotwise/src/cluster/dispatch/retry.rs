@@ -1,0 +1,188 @@
+//! The retry loop: one attempt after another until a reply, an error that must not be retried,
+//! or the end of the command's budget (attempts and deadline).
+//!
+//! Each attempt picks its node afresh from the current snapshot, so a retry after a topology
+//! change goes to the new owner. Waits for a new topology end as soon as one is installed.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+
+use super::backoff;
+use super::classify::{classify, Action, Cause, Context, Refresh};
+use super::{send_asking, send_dedicated, via_replica};
+use crate::cluster::node::NodeEntry;
+use crate::cluster::read_from::ReadFrom;
+use crate::cluster::stats::Counters;
+use crate::cluster::RedisCluster;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::{Cmd, Value};
+
+/// Where the attempts of one command go.
+#[derive(Clone, Debug)]
+pub(crate) enum Destination {
+    /// The node serving the slot (a replica for reads, when the strategy says so).
+    Slot {
+        slot: u16,
+        read: Option<ReadFrom>,
+        /// A blocking command: a connection of its own.
+        dedicated: bool,
+    },
+    /// This node, never another.
+    Node(Arc<NodeEntry>),
+}
+
+impl RedisCluster {
+    /// Runs `cmd` until it succeeds or its budget is spent.
+    pub(crate) async fn retry(
+        &self,
+        cmd: &Cmd,
+        dest: Destination,
+        readonly: bool,
+    ) -> Result<Value> {
+        let span = tracing::debug_span!(
+            "slotwise.command",
+            command = %String::from_utf8_lossy(cmd.name()),
+            node = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            redirect = tracing::field::Empty,
+        );
+        self.retry_loop(cmd, dest, readonly).instrument(span).await
+    }
+
+    async fn retry_loop(&self, cmd: &Cmd, mut dest: Destination, readonly: bool) -> Result<Value> {
+        let settings = &self.inner.settings;
+        let deadline = Instant::now() + settings.retry_deadline;
+        let response_timeout = settings.connection.response_timeout;
+        let mut asking: Option<Arc<NodeEntry>> = None;
+        let mut attempt = 0u32;
+        loop {
+            let snapshot = self.snapshot();
+            let timeout = backoff::within(response_timeout, deadline);
+            let (entry, result) = match (asking.take(), &dest) {
+                (Some(entry), _) => {
+                    let result = send_asking(&entry, cmd, timeout).await;
+                    (entry, result)
+                }
+                (None, Destination::Node(entry)) => {
+                    let result = entry.conn.send_within(cmd, timeout).await;
+                    (Arc::clone(entry), result)
+                }
+                (
+                    None,
+                    Destination::Slot {
+                        slot,
+                        read,
+                        dedicated,
+                    },
+                ) => {
+                    let entry = Arc::clone(snapshot.node_for_slot(*slot, *read)?);
+                    let result = if *dedicated {
+                        send_dedicated(&entry, cmd).await
+                    } else {
+                        entry.conn.send_within(cmd, timeout).await
+                    };
+                    (entry, result)
+                }
+            };
+            let err = match result {
+                Ok(value) => {
+                    let span = tracing::Span::current();
+                    span.record("node", entry.node.name());
+                    span.record("attempts", attempt + 1);
+                    return Ok(value);
+                }
+                Err(e) => e,
+            };
+            attempt += 1;
+            let ctx = Context {
+                readonly,
+                retry_writes: settings.retry_writes_on_io,
+                via_replica: via_replica(&entry),
+                redirectable: matches!(dest, Destination::Slot { .. }),
+            };
+            let action = classify(&err, ctx);
+            let out_of_budget = attempt > settings.retry_max_attempts || Instant::now() >= deadline;
+            if action == Action::Fail || out_of_budget {
+                tracing::debug!(node = entry.node.name(), attempt, error = %err, "command failed");
+                return Err(exhausted(
+                    err,
+                    &entry,
+                    attempt,
+                    out_of_budget && action != Action::Fail,
+                ));
+            }
+            match action {
+                Action::Moved(redirect) => {
+                    Counters::bump(&self.inner.counters.moved);
+                    tracing::Span::current().record("redirect", "moved");
+                    self.inner.apply_moved(&entry, &redirect);
+                }
+                Action::Ask(redirect) => {
+                    Counters::bump(&self.inner.counters.ask);
+                    tracing::Span::current().record("redirect", "ask");
+                    asking = Some(self.inner.redirect_entry(&entry, &redirect));
+                }
+                Action::Retry {
+                    cause,
+                    base_ms,
+                    refresh,
+                    to_primary,
+                } => {
+                    self.count(cause);
+                    if to_primary {
+                        if let Destination::Slot { read, .. } = &mut dest {
+                            // Keep a strict replica strategy strict; others fall back.
+                            if *read != Some(ReadFrom::Replica) {
+                                *read = None;
+                            }
+                        }
+                    }
+                    let wait = backoff::within(
+                        backoff::delay(attempt, base_ms, settings.retry_max_backoff),
+                        deadline,
+                    );
+                    match refresh {
+                        Refresh::No => sleep(wait).await,
+                        Refresh::AwaitChange => {
+                            self.inner.request_refresh();
+                            self.inner.wait_for_change(snapshot.generation, wait).await;
+                        }
+                    }
+                }
+                Action::Fail => return Err(err),
+            }
+        }
+    }
+
+    fn count(&self, cause: Cause) {
+        let c = &self.inner.counters;
+        Counters::bump(match cause {
+            Cause::TryAgain => &c.try_again,
+            Cause::ClusterDown => &c.cluster_down,
+            Cause::Loading | Cause::ReadOnly => &c.cluster_down,
+            Cause::Io => &c.io_retries,
+        });
+    }
+}
+
+async fn sleep(wait: Duration) {
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The error returned when a command gives up: the last error, with its node, saying that the
+/// retry budget ran out when it did.
+fn exhausted(err: Error, entry: &NodeEntry, attempts: u32, budget_spent: bool) -> Error {
+    let err = if err.node().is_none() {
+        err.with_node(entry.node.name())
+    } else {
+        err
+    };
+    if budget_spent && err.kind() != ErrorKind::Timeout {
+        tracing::debug!(attempts, "retry budget spent");
+    }
+    err
+}
