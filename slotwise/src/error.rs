@@ -285,8 +285,19 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Error {
+    /// What went wrong, without the node, command and outcome that `Display` adds.
+    pub(crate) fn summary(&self) -> String {
+        struct Summary<'a>(&'a Error);
+        impl fmt::Display for Summary<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt_summary(f)
+            }
+        }
+        Summary(self).to_string()
+    }
+
+    fn fmt_summary(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         match &i.server {
             Some(server) => write!(f, "{}", server.message())?,
@@ -300,6 +311,14 @@ impl fmt::Display for Error {
         if let Some(source) = &i.source {
             write!(f, ": {source}")?;
         }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        self.fmt_summary(f)?;
         if let Some(command) = &i.command {
             write!(f, " (command {command}")?;
             match &i.node {

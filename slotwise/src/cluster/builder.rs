@@ -179,8 +179,10 @@ impl ClusterBuilder {
         self
     }
 
-    /// How many times one command may be redirected or retried before its last error is
-    /// returned. Default is 16.
+    /// How many times one command may be redirected (`MOVED`, `ASK`) or retried at the
+    /// server's request (`TRYAGAIN`, `CLUSTERDOWN`, `LOADING`) before its last error is
+    /// returned. Lost connections are retried until the [deadline](Self::retry_deadline)
+    /// instead. Default is 16.
     pub fn retry_max_attempts(mut self, attempts: u32) -> ClusterBuilder {
         self.retry_max_attempts = attempts;
         self

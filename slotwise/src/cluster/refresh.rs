@@ -238,16 +238,31 @@ impl Inner {
         }
         let inner = Arc::clone(self);
         tokio::spawn(async move {
-            let wait = inner.until_refresh_allowed();
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
-            let _one_at_a_time = inner.refresh_lock.lock().await;
-            // Requests from now on are served by another refresh after this one.
-            inner.refresh_pending.store(false, Ordering::Release);
-            let current = inner.snapshot.load_full();
-            if let Err(e) = inner.refresh_locked(&current).await {
-                tracing::warn!(error = %e, "topology refresh failed");
+            loop {
+                let wait = inner.until_refresh_allowed();
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                let changed = {
+                    let _one_at_a_time = inner.refresh_lock.lock().await;
+                    // Requests from now on are served by another refresh after this one.
+                    inner.refresh_pending.store(false, Ordering::Release);
+                    let current = inner.snapshot.load_full();
+                    match inner.refresh_locked(&current).await {
+                        Ok(changed) => changed,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "topology refresh failed");
+                            false
+                        }
+                    }
+                };
+                // While commands wait for a new topology (a failover in progress), keep
+                // looking at the refresh rate limit, so the promotion is seen as soon as the
+                // nodes report it rather than when the next retry happens to ask.
+                let waiting = inner.topology.receiver_count() > 0;
+                if changed || !waiting || inner.refresh_pending.swap(true, Ordering::AcqRel) {
+                    return;
+                }
             }
         });
     }

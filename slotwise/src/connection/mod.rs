@@ -196,7 +196,7 @@ impl Connection {
             if Instant::now() < retry_at {
                 return Err(Error::new(
                     ErrorKind::Io,
-                    format!("not reconnecting yet after: {last}"),
+                    format!("not reconnecting yet after: {}", last.summary()),
                 )
                 .with_kind_of(last)
                 .with_node(self.node())

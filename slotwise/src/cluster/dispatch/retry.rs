@@ -57,6 +57,7 @@ impl RedisCluster {
         let response_timeout = settings.connection.response_timeout;
         let mut asking: Option<Arc<NodeEntry>> = None;
         let mut attempt = 0u32;
+        let mut counted = 0u32;
         loop {
             let snapshot = self.snapshot();
             let timeout = backoff::within(response_timeout, deadline);
@@ -96,6 +97,9 @@ impl RedisCluster {
                 Err(e) => e,
             };
             attempt += 1;
+            if !matches!(err.kind(), ErrorKind::Io | ErrorKind::Timeout) {
+                counted += 1;
+            }
             let ctx = Context {
                 readonly,
                 retry_writes: settings.retry_writes_on_io,
@@ -103,7 +107,10 @@ impl RedisCluster {
                 redirectable: matches!(dest, Destination::Slot { .. }),
             };
             let action = classify(&err, ctx);
-            let out_of_budget = attempt > settings.retry_max_attempts || Instant::now() >= deadline;
+            // Lost connections are retried until the deadline, however many attempts that
+            // takes (a failover keeps a slot unreachable for seconds); redirections and the
+            // server's own retry signals are also capped by count.
+            let out_of_budget = counted > settings.retry_max_attempts || Instant::now() >= deadline;
             if action == Action::Fail || out_of_budget {
                 tracing::debug!(node = entry.node.name(), attempt, error = %err, "command failed");
                 return Err(exhausted(

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite: every crate of the workspace, against real local clusters.
+#
+# Installs redis-server first if no Redis or Valkey server is available. Extra arguments go to
+# `cargo test` (e.g. `bash scripts/test.sh -p slotwise-cli`, or `-- --nocapture`). Exits with
+# cargo's status, so a failing test fails the script.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-redis.sh
+exec cargo test --workspace "$@"

@@ -1,0 +1,82 @@
+//! The command line itself: help, version and usage errors, with their exit codes. None of these
+//! needs a server.
+
+use std::process::{Command, Output};
+
+// Test helper, outside any #[test]: the workspace lints cannot tell, but failing to run the
+// binary must fail the calling test.
+#[allow(clippy::expect_used)]
+fn slotwise(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slotwise"))
+        .args(args)
+        .output()
+        .expect("the slotwise binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn help_lists_the_cluster_commands() {
+    let output = slotwise(&["--help"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("cluster"), "{}", stdout(&output));
+
+    let output = slotwise(&["cluster", "--help"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    for command in ["start", "status", "stop"] {
+        assert!(text.contains(command), "`{command}` missing from:\n{text}");
+    }
+
+    let output = slotwise(&["cluster", "start", "--help"]);
+    let text = stdout(&output);
+    for option in ["--primaries", "--replicas", "--port", "[default: 7000]"] {
+        assert!(text.contains(option), "`{option}` missing from:\n{text}");
+    }
+}
+
+#[test]
+fn no_arguments_prints_the_help() {
+    let output = slotwise(&[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("Usage: slotwise"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let output = slotwise(&["--version"]);
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stdout(&output).contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    for args in [
+        &["cluster", "start", "--bogus"][..],
+        &["cluster", "start", "--primaries", "0"],
+        &["cluster", "status", "--port", "not-a-port"],
+        &["cluster", "stop", "--port", "60000"],
+        &["cluster"],
+        &["no-such-command"],
+    ] {
+        let output = slotwise(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "`slotwise {}` should be a usage error; stderr: {}",
+            args.join(" "),
+            stderr(&output)
+        );
+        assert!(!stderr(&output).is_empty(), "no message for {args:?}");
+    }
+}

@@ -1,0 +1,41 @@
+//! Helpers for fault tests: picking a victim and its heir, watching a promotion from outside
+//! the client, and the keys of a slot range.
+
+use std::time::{Duration, Instant};
+
+use slotwise_testkit::{LocalCluster, NodeInfo};
+
+/// A primary and the replica that will take over when it dies.
+pub(crate) fn victim_and_heir(cluster: &LocalCluster, index: usize) -> (NodeInfo, NodeInfo) {
+    let victim = cluster.primaries().unwrap()[index].clone();
+    let heir = cluster
+        .replicas()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.primary_id.as_deref() == Some(victim.id.as_str()))
+        .expect("every primary has a replica");
+    (victim, heir)
+}
+
+/// Every slot `node` serves.
+pub(crate) fn slots_of(node: &NodeInfo) -> Vec<u16> {
+    node.slots.iter().flat_map(|r| r.clone()).collect()
+}
+
+/// Polls the node's role until it is a primary; returns when that was first seen.
+pub(crate) fn watch_promotion(cluster: &LocalCluster, port: u16, limit: Duration) -> Instant {
+    let deadline = Instant::now() + limit;
+    loop {
+        let role = cluster.call(port, &slotwise::protocol::Cmd::new("ROLE"));
+        if let Ok(slotwise::protocol::Value::Array(items)) = role {
+            if items.first().and_then(|v| v.as_bytes()) == Some(b"master") {
+                return Instant::now();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{port} was not promoted within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}

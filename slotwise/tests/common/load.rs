@@ -1,0 +1,161 @@
+//! A verified SET/GET load for fault tests: each task writes `<task>:<seq>` to keys of its own
+//! and reads them back, and every outcome is classified: success, error, a wrong value (another
+//! key's or caller's value, garbage), or a stale one (an older value of its own).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use slotwise::commands::StringCommands;
+use slotwise::RedisCluster;
+
+/// What one load run saw.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Report {
+    pub(crate) ok: u64,
+    /// Errors: the key's slot, the message, whether the call may have run, how long it took.
+    pub(crate) errors: Vec<(u16, String, bool, Duration)>,
+    pub(crate) wrong: Vec<String>,
+    pub(crate) stale: u64,
+    /// The longest single call, and when it started.
+    pub(crate) longest: Duration,
+    /// For each probed slot set, the first success after `mark` was called.
+    pub(crate) first_ok_after_mark: Option<Instant>,
+}
+
+/// Since when, and on which slots (a flag per slot), first successes are recorded.
+type Mark = (Instant, Vec<bool>);
+
+/// A running load.
+pub(crate) struct Load {
+    stop: Arc<AtomicBool>,
+    mark: Arc<Mutex<Option<Mark>>>,
+    report: Arc<Mutex<Report>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Load {
+    /// Starts `tasks` tasks; task `t` uses the keys `keys(t)` in turn.
+    pub(crate) fn start(
+        cluster: &RedisCluster,
+        tasks: usize,
+        keys: impl Fn(usize) -> Vec<String>,
+    ) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mark: Arc<Mutex<Option<Mark>>> = Arc::new(Mutex::new(None));
+        let report = Arc::new(Mutex::new(Report::default()));
+        let handles = (0..tasks)
+            .map(|t| {
+                let cluster = cluster.clone();
+                let stop = Arc::clone(&stop);
+                let mark = Arc::clone(&mark);
+                let report = Arc::clone(&report);
+                let keys = keys(t);
+                tokio::spawn(async move {
+                    // The last value this task wrote and had acknowledged, per key.
+                    let mut acked: Vec<u64> = vec![0; keys.len()];
+                    let mut seq = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for (k, key) in keys.iter().enumerate() {
+                            seq += 1;
+                            let value = format!("{t}:{seq}");
+                            let slot = RedisCluster::keyslot(key);
+                            let started = Instant::now();
+                            let set = cluster.set(key, &value).await;
+                            note(&report, &mark, slot, started, set.as_ref().err());
+                            if set.is_ok() {
+                                acked[k] = seq;
+                            }
+                            let started = Instant::now();
+                            let got: slotwise::Result<Option<String>> = cluster.get(key).await;
+                            note(&report, &mark, slot, started, got.as_ref().err());
+                            if let Ok(got) = got {
+                                check(&report, t, acked[k], key, got);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            mark,
+            report,
+            tasks: handles,
+        }
+    }
+
+    /// From now on, record the first success on any of `slots`.
+    pub(crate) fn mark(&self, slots: impl IntoIterator<Item = u16>) {
+        let mut set = vec![false; 16384];
+        for s in slots {
+            set[usize::from(s)] = true;
+        }
+        *self.mark.lock().unwrap() = Some((Instant::now(), set));
+    }
+
+    /// The report so far.
+    pub(crate) fn report(&self) -> Report {
+        self.report.lock().unwrap().clone()
+    }
+
+    /// Stops the tasks (each finishes its current call) and returns the report.
+    pub(crate) async fn stop(self) -> Report {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+        let report = self.report.lock().unwrap().clone();
+        report
+    }
+}
+
+fn note(
+    report: &Mutex<Report>,
+    mark: &Mutex<Option<Mark>>,
+    slot: u16,
+    started: Instant,
+    err: Option<&slotwise::Error>,
+) {
+    let took = started.elapsed();
+    let mut r = report.lock().unwrap();
+    if took > r.longest {
+        r.longest = took;
+    }
+    match err {
+        None => {
+            r.ok += 1;
+            if r.first_ok_after_mark.is_none() {
+                if let Some((at, slots)) = &*mark.lock().unwrap() {
+                    if started >= *at && slots[usize::from(slot)] {
+                        r.first_ok_after_mark = Some(Instant::now());
+                    }
+                }
+            }
+        }
+        Some(e) => r.errors.push((slot, e.to_string(), e.may_have_run(), took)),
+    }
+}
+
+/// Checks a read: it must be a value this task wrote to this key, not older than the last one
+/// acknowledged (else stale), never anything else (wrong).
+fn check(report: &Mutex<Report>, task: usize, acked: u64, key: &str, got: Option<String>) {
+    let mut r = report.lock().unwrap();
+    let Some(got) = got else {
+        if acked > 0 {
+            r.stale += 1;
+        }
+        return;
+    };
+    let parsed = got
+        .split_once(':')
+        .and_then(|(t, s)| Some((t.parse::<usize>().ok()?, s.parse::<u64>().ok()?)));
+    match parsed {
+        Some((t, seq)) if t == task => {
+            if seq < acked {
+                r.stale += 1;
+            }
+        }
+        _ => r.wrong.push(format!("{key}: {got:?}")),
+    }
+}

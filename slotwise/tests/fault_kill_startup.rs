@@ -1,0 +1,9 @@
+//! The client's only startup node is the primary that dies: it must rediscover the cluster from
+//! the nodes it learned of, and recover as fast as when another node was the seed.
+
+mod common;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_only_startup_node_is_survived() {
+    common::kill::primary_killed(true).await;
+}
