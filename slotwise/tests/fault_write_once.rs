@@ -1,0 +1,108 @@
+//! A write whose connection is cut after it was sent is not sent again behind the caller's back:
+//! an `INCR` is never applied twice by surprise. With `retry_writes_on_io(true)` the caller
+//! accepts that risk and the write is retried.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use slotwise::commands::StringCommands;
+use slotwise::protocol::{Cmd, Value};
+use slotwise::{ErrorKind, RedisCluster};
+
+/// The id of the client connection named `name` on the node at `port`.
+fn client_id(port: u16, name: &str) -> Option<String> {
+    let cluster = slotwise_testkit::shared();
+    let list = cluster.call(port, &Cmd::new("CLIENT").arg("LIST")).ok()?;
+    let text = String::from_utf8(list.as_bytes()?.to_vec()).ok()?;
+    text.lines()
+        .find(|l| l.split(' ').any(|f| f == format!("name={name}")))
+        .and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+        .map(str::to_owned)
+}
+
+/// Sends `INCR key` while the node holds writes, cuts the client's connection, and returns the
+/// call's result and the counter's final value.
+async fn incr_with_connection_cut(name: &str, retry_writes: bool) -> (slotwise::Result<i64>, i64) {
+    let testkit = slotwise_testkit::shared();
+    let key = format!("write-once:{name}");
+    let port = testkit
+        .node_for_slot(RedisCluster::keyslot(&key))
+        .unwrap()
+        .port;
+    let client = RedisCluster::builder()
+        .startup_node(slotwise::ClusterNode::new("127.0.0.1", port))
+        .client_name(name)
+        .retry_writes_on_io(retry_writes)
+        .build()
+        .await
+        .unwrap();
+    client.set(&key, 0).await.unwrap();
+
+    // Hold writes at the node, so the INCR is sent but not yet run when the connection is cut.
+    testkit
+        .call(port, &Cmd::new("CLIENT").arg(["PAUSE", "5000", "WRITE"]))
+        .unwrap();
+    let call = {
+        let client = client.clone();
+        let key = key.clone();
+        tokio::spawn(async move { client.incr(&key).await })
+    };
+    // The INCR is on the wire once the node reports the client waiting on it.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let id = loop {
+        let list = testkit.call(port, &Cmd::new("CLIENT").arg("LIST")).unwrap();
+        let text = String::from_utf8(list.as_bytes().unwrap().to_vec()).unwrap();
+        let waiting = text
+            .lines()
+            .any(|l| l.contains(&format!("name={name}")) && l.contains("cmd=incr"));
+        if waiting {
+            break client_id(port, name).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the INCR never reached the node:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    testkit
+        .call(port, &Cmd::new("CLIENT").arg(["KILL", "ID", &id]))
+        .unwrap();
+    testkit
+        .call(port, &Cmd::new("CLIENT").arg("UNPAUSE"))
+        .unwrap();
+    let result = call.await.unwrap();
+    let value = match testkit.call(port, &Cmd::new("GET").arg(&key)).unwrap() {
+        Value::Bulk(b) => String::from_utf8(b.to_vec()).unwrap().parse().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    (result, value)
+}
+
+// One test, so the two scenarios' CLIENT PAUSE and UNPAUSE cannot interleave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_write_is_retried_only_when_the_caller_opts_in() {
+    incr_is_not_applied_twice_by_surprise().await;
+    writes_are_retried_when_the_caller_opts_in().await;
+}
+
+async fn incr_is_not_applied_twice_by_surprise() {
+    let (result, value) = incr_with_connection_cut("incr-default", false).await;
+    let err = result.expect_err("the INCR's connection was cut: it must not report success");
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    assert!(
+        err.may_have_run(),
+        "the error must say the INCR may have run: {err}"
+    );
+    assert!(err.to_string().contains("may have been executed"), "{err}");
+    assert!(value <= 1, "INCR applied {value} times");
+}
+
+async fn writes_are_retried_when_the_caller_opts_in() {
+    let (result, value) = incr_with_connection_cut("incr-opt-in", true).await;
+    let n = result.expect("with retry_writes_on_io the INCR is sent again");
+    assert!(
+        n >= 1 && value >= 1 && value <= 2,
+        "reply {n}, value {value}"
+    );
+}
