@@ -1,5 +1,7 @@
 //! A graceful failover (`CLUSTER FAILOVER` on a replica) under load: no error, no wrong or stale
 //! value (no acknowledged write lost), no call slower than 100 ms.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! A primary is killed under load: its replica takes over, and the client must serve the
 //! primary's slots again within 250 ms of the election, with no error on other slots and no
 //! command failing fast meanwhile.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -1,6 +1,8 @@
 //! A write whose connection is cut after it was sent is not sent again behind the caller's back:
 //! an `INCR` is never applied twice by surprise. With `retry_writes_on_io(true)` the caller
 //! accepts that risk and the write is retried.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
