@@ -12,14 +12,19 @@
 //! - `routing`: the command table from `COMMAND`, key positions, reply merging.
 //! - [`commands`]: typed command methods shared by every executor.
 //! - [`RedisCluster`]: the cluster client: discovery, routing, targets, redirections.
+//! - `blocking`: the same client for code without an async runtime.
 //! - [`Error`]: the one error type, with a matchable [`ErrorKind`].
 //!
 //! # Features
 //!
+//! - `blocking` (default): [`blocking::RedisCluster`], the same client for code without an
+//!   async runtime.
 //! - `tls`: `rediss://` connections with rustls.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod cluster;
 pub mod commands;
 pub mod connection;

@@ -3,6 +3,7 @@
 // Fault scenarios print what they measured: those figures go in reports.
 #![allow(clippy::print_stdout)]
 
+pub(crate) mod cases;
 pub(crate) mod fake_node;
 pub(crate) mod faults;
 pub(crate) mod kill;

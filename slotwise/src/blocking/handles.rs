@@ -1,0 +1,108 @@
+//! The blocking twins of the async handles: a node client, a targeted cluster, a raw request.
+//! Each wraps its async twin and the client's runtime; none holds logic of its own.
+
+use std::sync::Arc;
+
+use super::Runtime;
+use crate::cluster::{ClusterNode, Target};
+use crate::commands::Executor;
+use crate::error::Result;
+use crate::protocol::{Cmd, FromValue, ToArgs, Value};
+
+/// A blocking plain client for one node: [`crate::NodeClient`].
+#[derive(Clone, Debug)]
+pub struct NodeClient {
+    inner: crate::NodeClient,
+    rt: Arc<Runtime>,
+}
+
+impl NodeClient {
+    pub(crate) fn new(inner: crate::NodeClient, rt: Arc<Runtime>) -> NodeClient {
+        NodeClient { inner, rt }
+    }
+
+    /// The node this client talks to.
+    pub fn node(&self) -> &ClusterNode {
+        self.inner.node()
+    }
+}
+
+impl Executor for NodeClient {
+    type Output<T: FromValue + Send + 'static> = Result<T>;
+
+    fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> Result<T> {
+        self.rt.block_on(self.inner.execute::<T>(cmd))?
+    }
+}
+
+/// A blocking cluster handle whose commands go to a chosen target: [`crate::TargetedCluster`].
+#[derive(Clone, Debug)]
+pub struct TargetedCluster {
+    inner: crate::TargetedCluster,
+    rt: Arc<Runtime>,
+}
+
+impl TargetedCluster {
+    pub(crate) fn new(inner: crate::TargetedCluster, rt: Arc<Runtime>) -> TargetedCluster {
+        TargetedCluster { inner, rt }
+    }
+
+    /// The target.
+    pub fn target(&self) -> &Target {
+        self.inner.target()
+    }
+}
+
+impl Executor for TargetedCluster {
+    type Output<T: FromValue + Send + 'static> = Result<T>;
+
+    fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> Result<T> {
+        self.rt.block_on(self.inner.execute::<T>(cmd))?
+    }
+}
+
+/// A blocking raw command: [`crate::Request`].
+///
+/// ```no_run
+/// # fn demo(cluster: slotwise::blocking::RedisCluster) -> slotwise::Result<()> {
+/// let n: i64 = cluster.cmd("INCRBY").arg("counter").arg(5).query()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a request does nothing until it is sent with query()"]
+pub struct Request {
+    inner: crate::Request,
+    rt: Arc<Runtime>,
+}
+
+impl Request {
+    pub(crate) fn new(inner: crate::Request, rt: Arc<Runtime>) -> Request {
+        Request { inner, rt }
+    }
+
+    /// Adds arguments.
+    pub fn arg(self, arg: impl ToArgs) -> Request {
+        Request {
+            inner: self.inner.arg(arg),
+            rt: self.rt,
+        }
+    }
+
+    /// Sends to `target` instead of routing by keys and tips.
+    pub fn target(self, target: Target) -> Request {
+        Request {
+            inner: self.inner.target(target),
+            rt: self.rt,
+        }
+    }
+
+    /// Sends the command and converts the reply.
+    pub fn query<T: FromValue>(self) -> Result<T> {
+        self.rt.block_on(self.inner.query::<T>())?
+    }
+
+    /// Sends the command and returns the reply as it came.
+    pub fn send(self) -> Result<Value> {
+        self.query::<Value>()
+    }
+}

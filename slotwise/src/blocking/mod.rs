@@ -1,0 +1,248 @@
+//! The blocking facade: [`RedisCluster`] with the same names and behaviour as the async
+//! [`crate::RedisCluster`], for code that does not run on an async runtime.
+//!
+//! Each client owns a small tokio runtime (one worker thread) that drives its sockets; a call
+//! blocks the calling thread until the async core has the answer. Nothing of the cluster logic is
+//! written twice: every handle here wraps its async twin, and the typed command methods come from
+//! the same traits ([`StringCommands`](crate::commands::StringCommands) …), because these
+//! handles implement [`Executor`] with `Output<T> = Result<T>` where the async ones return a
+//! future.
+//!
+//! Calling a blocking client from inside an async runtime would stall that runtime's thread, so
+//! every call checks first and returns an [`ErrorKind::Unsupported`] error instead.
+//!
+//! ```no_run
+//! use slotwise::blocking::RedisCluster;
+//! use slotwise::commands::StringCommands;
+//!
+//! let cluster = RedisCluster::from_url("redis://127.0.0.1:7000")?;
+//! cluster.set("greeting", "hello")?;
+//! let value: Option<String> = cluster.get("greeting")?;
+//! # Ok::<(), slotwise::Error>(())
+//! ```
+
+mod builder;
+mod handles;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+pub use builder::ClusterBuilder;
+pub use handles::{NodeClient, Request, TargetedCluster};
+
+use crate::cluster::{ClusterNode, ReadFrom, Stats, Target};
+use crate::commands::Executor;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::{Cmd, FromValue};
+use crate::NonAtomicExecutor;
+
+/// The runtime behind a blocking client and every handle made from it.
+pub(crate) struct Runtime {
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Runtime {
+    fn new() -> Result<Arc<Runtime>> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("slotwise-blocking")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start a runtime: {e}")))?;
+        Ok(Arc::new(Runtime {
+            runtime: Some(runtime),
+        }))
+    }
+
+    /// Runs `f` to completion on this runtime, blocking the calling thread.
+    pub(crate) fn block_on<F: Future>(&self, f: F) -> Result<F::Output> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "the blocking client was called from inside an async runtime, which it would \
+                 stall; use the async slotwise::RedisCluster there",
+            ));
+        }
+        match &self.runtime {
+            Some(rt) => Ok(rt.block_on(f)),
+            None => Err(Error::new(
+                ErrorKind::Closed,
+                "the blocking client is shut down",
+            )),
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Dropping a runtime inside an async context panics; shutting it down in the
+        // background does not, wherever the last handle is dropped.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Runtime")
+    }
+}
+
+/// A blocking Redis Cluster client: [`crate::RedisCluster`], one call at a time per thread.
+///
+/// Cheap to clone; clones share the topology, the connections and the runtime. Many threads
+/// may use one client at once: their commands share each node's connection.
+#[derive(Clone)]
+pub struct RedisCluster {
+    inner: crate::RedisCluster,
+    rt: Arc<Runtime>,
+}
+
+impl RedisCluster {
+    /// A builder with every setting at its default.
+    pub fn builder() -> ClusterBuilder {
+        ClusterBuilder::new()
+    }
+
+    /// Connects through the node at `host:port`.
+    pub fn new(host: impl Into<String>, port: u16) -> Result<RedisCluster> {
+        ClusterBuilder::new()
+            .startup_node(ClusterNode::new(host, port))
+            .build()
+    }
+
+    /// Connects through the node of a `redis://[user[:password]@]host[:port]` URL.
+    pub fn from_url(url: &str) -> Result<RedisCluster> {
+        ClusterBuilder::new().url(url).build()
+    }
+
+    /// Connects through the first of `nodes` that answers.
+    pub fn from_nodes(nodes: impl IntoIterator<Item = ClusterNode>) -> Result<RedisCluster> {
+        ClusterBuilder::new().startup_nodes(nodes).build()
+    }
+
+    pub(crate) fn connect(builder: crate::ClusterBuilder) -> Result<RedisCluster> {
+        let rt = Runtime::new()?;
+        let inner = rt.block_on(builder.build())??;
+        Ok(RedisCluster { inner, rt })
+    }
+
+    /// The hash slot of `key`.
+    pub fn keyslot(key: impl AsRef<[u8]>) -> u16 {
+        crate::RedisCluster::keyslot(key)
+    }
+
+    /// Every node of the cluster: primaries first.
+    pub fn get_nodes(&self) -> Vec<ClusterNode> {
+        self.inner.get_nodes()
+    }
+
+    /// Every primary.
+    pub fn get_primaries(&self) -> Vec<ClusterNode> {
+        self.inner.get_primaries()
+    }
+
+    /// Every replica the cluster reports online.
+    pub fn get_replicas(&self) -> Vec<ClusterNode> {
+        self.inner.get_replicas()
+    }
+
+    /// The node at `host:port`, if the cluster has it.
+    pub fn get_node(&self, host: &str, port: u16) -> Option<ClusterNode> {
+        self.inner.get_node(host, port)
+    }
+
+    /// A node chosen at random.
+    pub fn get_random_node(&self) -> ClusterNode {
+        self.inner.get_random_node()
+    }
+
+    /// The node serving `key` (a replica of it with `replica`).
+    pub fn get_node_from_key(&self, key: impl AsRef<[u8]>, replica: bool) -> Result<ClusterNode> {
+        self.inner.get_node_from_key(key, replica)
+    }
+
+    /// The node that keyless commands without a routing tip go to.
+    pub fn default_node(&self) -> ClusterNode {
+        self.inner.default_node()
+    }
+
+    /// Makes `node` (a primary) the default node.
+    pub fn set_default_node(&self, node: &ClusterNode) -> Result<()> {
+        self.inner.set_default_node(node)
+    }
+
+    /// A plain client for `node` alone, sharing its connection.
+    pub fn node_client(&self, node: &ClusterNode) -> Result<NodeClient> {
+        Ok(NodeClient::new(
+            self.inner.node_client(node)?,
+            Arc::clone(&self.rt),
+        ))
+    }
+
+    /// A handle whose read-only commands go to replicas.
+    pub fn readonly(&self) -> RedisCluster {
+        self.wrap(self.inner.readonly())
+    }
+
+    /// A handle whose commands all go to primaries.
+    pub fn readwrite(&self) -> RedisCluster {
+        self.wrap(self.inner.readwrite())
+    }
+
+    /// This handle's read strategy.
+    pub fn read_from(&self) -> ReadFrom {
+        self.inner.read_from()
+    }
+
+    /// A handle whose commands go to `target`.
+    pub fn target(&self, target: Target) -> TargetedCluster {
+        TargetedCluster::new(self.inner.target(target), Arc::clone(&self.rt))
+    }
+
+    /// A raw command, for anything the typed methods do not cover.
+    pub fn cmd(&self, name: &str) -> Request {
+        Request::new(self.inner.cmd(name), Arc::clone(&self.rt))
+    }
+
+    /// Reloads the topology now.
+    pub fn refresh_topology(&self) -> Result<()> {
+        self.rt.block_on(self.inner.refresh_topology())?
+    }
+
+    /// What the client did to keep commands flowing: redirections, retries, refreshes.
+    pub fn stats(&self) -> Stats {
+        self.inner.stats()
+    }
+
+    fn wrap(&self, inner: crate::RedisCluster) -> RedisCluster {
+        RedisCluster {
+            inner,
+            rt: Arc::clone(&self.rt),
+        }
+    }
+}
+
+impl Executor for RedisCluster {
+    type Output<T: FromValue + Send + 'static> = Result<T>;
+
+    fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> Result<T> {
+        self.rt.block_on(self.inner.execute::<T>(cmd))?
+    }
+}
+
+impl NonAtomicExecutor for RedisCluster {
+    fn execute_nonatomic<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> Result<T> {
+        self.rt.block_on(self.inner.execute_nonatomic::<T>(cmd))?
+    }
+}
+
+impl fmt::Debug for RedisCluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("blocking::RedisCluster")
+            .field(&self.inner)
+            .finish()
+    }
+}

@@ -1,0 +1,86 @@
+//! The blocking facade: the shared client cases (tests/common/cases.rs) without an async
+//! runtime, many threads on one client, and a clear error instead of a deadlock when called from
+//! inside a runtime.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use slotwise::blocking::RedisCluster;
+use slotwise::commands::StringCommands;
+use slotwise::ErrorKind;
+
+macro_rules! call {
+    ($e:expr) => {
+        $e.unwrap()
+    };
+}
+
+macro_rules! call_err {
+    ($e:expr) => {
+        $e.unwrap_err()
+    };
+}
+
+fn seed() -> u16 {
+    slotwise_testkit::shared().primaries().unwrap()[0].port
+}
+
+#[test]
+fn blocking_client_passes_the_shared_cases() {
+    let cluster = RedisCluster::new("127.0.0.1", seed()).unwrap();
+    common::cases::client_cases!(cluster, "cases-blocking", call, call_err);
+}
+
+#[test]
+fn many_threads_share_one_client() {
+    let cluster = RedisCluster::builder()
+        .url(&format!("redis://127.0.0.1:{}", seed()))
+        .response_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let cluster = cluster.clone();
+            std::thread::spawn(move || {
+                for i in 0..100 {
+                    let key = format!("blocking-threads:{t}:{i}");
+                    cluster.set(&key, i).unwrap();
+                    let v: i64 = cluster.get::<i64>(&key).unwrap().unwrap();
+                    assert_eq!(v, i);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn unreachable_cluster_is_a_clear_error() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let err = RedisCluster::new("127.0.0.1", port).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NoReachableNode, "{err}");
+    assert!(err.to_string().contains(&port.to_string()), "{err}");
+}
+
+#[tokio::test]
+async fn inside_a_runtime_it_refuses_instead_of_deadlocking() {
+    let port = seed();
+    // Built outside the runtime's threads, then used (and dropped) inside it.
+    let cluster = std::thread::spawn(move || RedisCluster::new("127.0.0.1", port).unwrap())
+        .join()
+        .unwrap();
+    let err = cluster.get::<String>("blocking-in-runtime").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    assert!(err.to_string().contains("async"), "{err}");
+    let err = RedisCluster::new("127.0.0.1", port).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
+    drop(cluster);
+}
