@@ -75,6 +75,9 @@ pub(crate) struct Inner {
     pub(crate) last_refresh: Mutex<Option<Instant>>,
     /// The view the current snapshot was built from, to tell whether a refresh changed anything.
     pub(crate) last_view: Mutex<ClusterView>,
+    /// A `MOVED` patched the snapshot since the last full refresh: keep refreshing until the
+    /// nodes report the change too.
+    pub(crate) patched: AtomicBool,
     pub(crate) counters: stats::Counters,
     default_node: ArcSwap<NodeEntry>,
 }
@@ -303,6 +306,7 @@ impl Inner {
             refresh_pending: AtomicBool::new(false),
             last_refresh: Mutex::new(None),
             last_view: Mutex::new(ClusterView::default()),
+            patched: AtomicBool::new(false),
             counters: stats::Counters::default(),
             default_node: ArcSwap::new(default_node),
         }

@@ -238,7 +238,10 @@ impl Inner {
         }
         let inner = Arc::clone(self);
         tokio::spawn(async move {
+            // Bounds the follow-up refreshes of one request (at the rate limit: seconds).
+            let mut rounds = 0u32;
             loop {
+                rounds += 1;
                 let wait = inner.until_refresh_allowed();
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
@@ -256,11 +259,14 @@ impl Inner {
                         }
                     }
                 };
-                // While commands wait for a new topology (a failover in progress), keep
-                // looking at the refresh rate limit, so the promotion is seen as soon as the
-                // nodes report it rather than when the next retry happens to ask.
-                let waiting = inner.topology.receiver_count() > 0;
-                if changed || !waiting || inner.refresh_pending.swap(true, Ordering::AcqRel) {
+                // Look again at the refresh rate limit while commands wait for a new topology
+                // (a failover in progress: the promotion is seen as soon as the nodes report
+                // it), while a MOVED patch is ahead of what the nodes said so far, and once
+                // after a change, since a failover is reported in steps.
+                let waiting = !changed && inner.topology.receiver_count() > 0;
+                let patched = inner.patched.load(Ordering::Acquire);
+                let again = (waiting || patched || changed) && rounds < 50;
+                if !again || inner.refresh_pending.swap(true, Ordering::AcqRel) {
                     return;
                 }
             }

@@ -23,6 +23,9 @@ pub(crate) struct ShardNodes {
     pub(crate) replicas: Vec<Arc<NodeEntry>>,
     /// Round-robin position for replica reads.
     turn: AtomicUsize,
+    /// False for a shard that only remembers a failed primary without slots (a primary that was
+    /// replaced): it is kept so slot indices stay aligned, but no command goes there.
+    listed: bool,
 }
 
 /// One picture of the cluster.
@@ -56,6 +59,7 @@ impl Snapshot {
                     .map(|r| registry.entry(&r.host, r.port, Role::Replica))
                     .collect(),
                 turn: AtomicUsize::new(fastrand::usize(..)),
+                listed: shard.primary.online || !shard.slots.is_empty(),
             })
             .collect();
         Snapshot {
@@ -115,12 +119,15 @@ impl Snapshot {
 
     /// Every primary, in shard order.
     pub(crate) fn primaries(&self) -> impl Iterator<Item = &Arc<NodeEntry>> {
-        self.shards.iter().map(|s| &s.primary)
+        self.shards.iter().filter(|s| s.listed).map(|s| &s.primary)
     }
 
     /// Every online replica, in shard order.
     pub(crate) fn replicas(&self) -> impl Iterator<Item = &Arc<NodeEntry>> {
-        self.shards.iter().flat_map(|s| s.replicas.iter())
+        self.shards
+            .iter()
+            .filter(|s| s.listed)
+            .flat_map(|s| s.replicas.iter())
     }
 
     /// Every node: primaries first.

@@ -19,8 +19,11 @@ pub(crate) struct Report {
     pub(crate) stale: u64,
     /// The longest single call, and when it started.
     pub(crate) longest: Duration,
-    /// For each probed slot set, the first success after `mark` was called.
+    /// The first success on the marked slots of a call started after the mark.
     pub(crate) first_ok_after_mark: Option<Instant>,
+    /// The longest time without a successful call on the marked slots, from the mark on.
+    pub(crate) max_gap: Duration,
+    last_ok_on_marked: Option<Instant>,
 }
 
 /// Since when, and on which slots (a flag per slot), first successes are recorded.
@@ -87,11 +90,19 @@ impl Load {
 
     /// From now on, record the first success on any of `slots`.
     pub(crate) fn mark(&self, slots: impl IntoIterator<Item = u16>) {
+        self.mark_since(Instant::now(), slots);
+    }
+
+    /// Records the first success on any of `slots` among calls started at `since` or later.
+    pub(crate) fn mark_since(&self, since: Instant, slots: impl IntoIterator<Item = u16>) {
         let mut set = vec![false; 16384];
         for s in slots {
             set[usize::from(s)] = true;
         }
-        *self.mark.lock().unwrap() = Some((Instant::now(), set));
+        *self.mark.lock().unwrap() = Some((since, set));
+        let mut r = self.report.lock().unwrap();
+        r.last_ok_on_marked = Some(since);
+        r.max_gap = Duration::ZERO;
     }
 
     /// The report so far.
@@ -125,11 +136,16 @@ fn note(
     match err {
         None => {
             r.ok += 1;
-            if r.first_ok_after_mark.is_none() {
-                if let Some((at, slots)) = &*mark.lock().unwrap() {
-                    if started >= *at && slots[usize::from(slot)] {
-                        r.first_ok_after_mark = Some(Instant::now());
+            let now = Instant::now();
+            if let Some((at, slots)) = &*mark.lock().unwrap() {
+                if slots[usize::from(slot)] {
+                    if r.first_ok_after_mark.is_none() && started >= *at {
+                        r.first_ok_after_mark = Some(now);
                     }
+                    if let Some(last) = r.last_ok_on_marked {
+                        r.max_gap = r.max_gap.max(now.saturating_duration_since(last));
+                    }
+                    r.last_ok_on_marked = Some(now);
                 }
             }
         }

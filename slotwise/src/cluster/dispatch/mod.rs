@@ -220,6 +220,8 @@ impl Inner {
             Arc::new(next)
         });
         if let Some(generation) = installed {
+            self.patched
+                .store(true, std::sync::atomic::Ordering::Release);
             self.topology.send_replace(generation);
         }
         self.request_refresh();
