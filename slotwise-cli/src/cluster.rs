@@ -47,7 +47,7 @@ impl Ping {
 pub(crate) fn start(primaries: usize, replicas: usize, base_port: u16) -> Result<(), Failure> {
     if let Some(cluster) = attach_running(base_port) {
         let ports = cluster.ports();
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "a cluster is already running at base port {base_port} ({} nodes, {}); stop it \
              first with `slotwise cluster stop --port {base_port}`, or choose another --port",
             ports.len(),
@@ -66,14 +66,14 @@ pub(crate) fn start(primaries: usize, replicas: usize, base_port: u16) -> Result
         .map_err(|e| {
             if e.is_server_not_found() {
                 // The kit's message already says how to install a server; add nothing to it.
-                Failure(e.to_string())
+                Failure::new(e.to_string())
             } else {
-                Failure(format!("could not start the cluster: {e}"))
+                Failure::new(format!("could not start the cluster: {e}"))
             }
         })?;
     let elapsed = started.elapsed();
     let nodes = cluster.nodes().map_err(|e| {
-        Failure(format!(
+        Failure::new(format!(
             "the cluster started but its nodes could not be listed: {e}; \
              `slotwise cluster stop --port {base_port}` stops it"
         ))
@@ -90,14 +90,14 @@ pub(crate) fn status(base_port: u16) -> Result<(), Failure> {
         if e.kind() == ErrorKind::State {
             not_running(base_port)
         } else {
-            Failure(format!(
+            Failure::new(format!(
                 "cannot read the cluster at base port {base_port}: {e}"
             ))
         }
     })?;
     let ports = cluster.ports();
     if !ports.iter().any(|&port| is_listening(port)) {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "no cluster is running at base port {base_port}: its {} nodes ({}) have stopped \
              (killed, or the machine restarted); `slotwise cluster stop --port {base_port}` \
              removes what they left behind",
@@ -108,7 +108,7 @@ pub(crate) fn status(base_port: u16) -> Result<(), Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))?;
     let nodes = match cluster.nodes() {
         Ok(nodes) => nodes,
         Err(e) => {
@@ -116,7 +116,7 @@ pub(crate) fn status(base_port: u16) -> Result<(), Failure> {
             // every port still shows which one it is.
             let (pings, _) = runtime.block_on(ping_all(&ports));
             output::ping_only(base_port, &ports, &pings);
-            return Err(Failure(format!(
+            return Err(Failure::new(format!(
                 "the cluster at base port {base_port} could not describe itself: {e}"
             )));
         }
@@ -126,7 +126,7 @@ pub(crate) fn status(base_port: u16) -> Result<(), Failure> {
     output::status(base_port, &nodes, &pings, state.as_deref());
     let silent = pings.iter().filter(|p| !p.is_pong()).count();
     if silent > 0 {
-        return Err(Failure(format!(
+        return Err(Failure::new(format!(
             "{silent} of {} nodes did not answer PING",
             nodes.len()
         )));
@@ -139,7 +139,7 @@ pub(crate) fn status(base_port: u16) -> Result<(), Failure> {
 pub(crate) fn stop(base_port: u16) -> Result<(), Failure> {
     let started = Instant::now();
     let stopped = LocalCluster::stop_persistent(base_port).map_err(|e| {
-        Failure(format!(
+        Failure::new(format!(
             "could not stop the cluster at base port {base_port}: {e}"
         ))
     })?;
@@ -158,7 +158,7 @@ fn attach_running(base_port: u16) -> Option<LocalCluster> {
 }
 
 fn not_running(base_port: u16) -> Failure {
-    Failure(format!(
+    Failure::new(format!(
         "no cluster is running at base port {base_port}; start one with \
          `slotwise cluster start --port {base_port}`"
     ))

@@ -1,21 +1,26 @@
 //! `slotwise`: the command-line companion of the slotwise Redis Cluster client.
 //!
 //! This file owns the command line itself: the clap definition of every subcommand, dispatch,
-//! and turning the outcome into an exit code (0 success, 1 runtime failure, 2 usage error, which
-//! is what clap itself uses when it rejects the arguments). It does not do any work of its own:
-//! [`cluster`] runs the `cluster` subcommands and [`output`] prints what they found.
-//!
-//! Only `cluster start|status|stop` exist so far. `demo` (the eventual default), `cli` and
-//! `nodes` are planned; until `demo` lands, running `slotwise` without arguments prints the
-//! help.
+//! and turning the outcome into an exit code (0 success, 1 runtime failure or error reply, 2
+//! usage error, which is what clap itself uses when it rejects the arguments, 130 after Ctrl-C).
+//! It does not do any work of its own: [`demo`] runs the walk-through (the default), [`query`]
+//! runs `cli` and `nodes`, [`cluster`] the `cluster` subcommands; [`output`], [`reply`] and
+//! [`style`] decide how results look.
 
 mod cluster;
+mod demo;
 mod output;
+mod query;
+mod reply;
+mod style;
 
 use std::fmt;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+/// The seed when `-u` is not given: the first node of `slotwise cluster start`.
+const DEFAULT_URL: &str = "redis://127.0.0.1:7000";
 
 /// The port of the first node when `--port` is not given: the Redis Cluster tutorial's choice,
 /// so commands copied from elsewhere (`redis-cli -c -p 7000`) work against it.
@@ -27,14 +32,16 @@ const MAX_BASE_PORT: i64 = 55_535;
 
 /// Command-line companion of slotwise, a Redis Cluster client for Rust.
 ///
-/// For now it runs a local Redis Cluster that keeps running between commands, to try the
-/// client against.
+/// Without a subcommand it runs the demo: a throwaway local cluster, and the client routing,
+/// fanning out and surviving a failover on it.
 #[derive(Debug, Parser)]
 #[command(name = "slotwise", version)]
-#[command(after_help = "Example:\n  \
-    slotwise cluster start          # 3 primaries + 3 replicas on ports 7000-7005\n  \
-    slotwise cluster status         # roles, slots and a PING of every node\n  \
-    slotwise cluster stop")]
+#[command(after_help = "Examples:\n  \
+    slotwise                                     # the demo (same as `slotwise demo`)\n  \
+    slotwise cli SET foo bar                     # one command, routed by its key\n  \
+    slotwise cli --target primaries DBSIZE       # one reply per primary\n  \
+    slotwise nodes -u redis://10.0.0.5:6379      # the topology of any cluster\n  \
+    slotwise cluster start                       # 3 primaries + 3 replicas on ports 7000-7005")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -43,9 +50,56 @@ struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Walk through the client on a throwaway local cluster (the default).
+    ///
+    /// Starts 3 primaries with 1 replica each on free ports, shows creating a client, key slots
+    /// and hash tags, target nodes, KEYS across nodes, multi-key commands, reading from
+    /// replicas, direct node access and a live failover, naming the node that served each
+    /// command, then stops the cluster (also on Ctrl-C). Needs `redis-server` or
+    /// `valkey-server` 7.0 or newer on PATH, or its path in SLOTWISE_REDIS_SERVER.
+    Demo,
+    /// Run one command against a cluster, routed as the library routes it.
+    ///
+    /// The reply is printed as redis-cli prints it; a reply of several nodes as `node =>
+    /// reply`. An error reply exits with 1 and its message on stderr.
+    Cli(CliArgs),
+    /// Show a cluster's topology: each node's role, primary, slot ranges and key count.
+    Nodes(UrlArg),
     /// Start, inspect and stop a local Redis Cluster that keeps running between commands.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+}
+
+/// The `-u` option of `cli` and `nodes`.
+#[derive(Debug, Args)]
+struct UrlArg {
+    /// Seed node URL, redis://[USER[:PASSWORD]@]HOST[:PORT]; repeat it to give several nodes
+    /// to try in turn.
+    #[arg(short, long = "url", value_name = "URL", default_value = DEFAULT_URL)]
+    urls: Vec<String>,
+}
+
+/// Options of `cli`.
+#[derive(Debug, Args)]
+struct CliArgs {
+    #[command(flatten)]
+    url: UrlArg,
+    /// Send the command to these nodes instead of routing it by its keys: primaries, replicas,
+    /// all, random, default, or one node as HOST:PORT.
+    #[arg(long, value_name = "TARGET", value_parser = query::parse_target)]
+    target: Option<query::TargetArg>,
+    /// Send read-only commands to replicas (READONLY mode).
+    #[arg(long)]
+    readonly: bool,
+    /// The command and its arguments, e.g. `SET foo bar`.
+    #[arg(
+        value_name = "CMD [ARG]...",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    words: Vec<String>,
 }
 
 /// `slotwise cluster …`.
@@ -91,13 +145,54 @@ struct PortArg {
     port: u16,
 }
 
-/// Why a command failed at run time; printed to stderr, exit code 1.
+/// Why a command failed; printed to stderr, and the exit code to end with.
 #[derive(Debug)]
-struct Failure(String);
+struct Failure {
+    message: String,
+    code: u8,
+    /// Printed without the `slotwise: ` prefix: a server's error reply, shown as redis-cli
+    /// shows it.
+    bare: bool,
+}
+
+impl Failure {
+    /// A failure at run time: exit code 1.
+    fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            code: 1,
+            bare: false,
+        }
+    }
+
+    /// Arguments that cannot be used (a bad URL): exit code 2, as for clap's own usage errors.
+    fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            ..Failure::new(message)
+        }
+    }
+
+    /// An error reply, printed as it is: exit code 1.
+    fn bare(message: impl Into<String>) -> Failure {
+        Failure {
+            bare: true,
+            ..Failure::new(message)
+        }
+    }
+
+    /// Stopped by Ctrl-C: exit code 130, the shell's code for death by SIGINT.
+    fn interrupted(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 130,
+            ..Failure::new(message)
+        }
+    }
+}
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -105,7 +200,14 @@ fn main() -> ExitCode {
     // `parse` prints help and version itself (exit 0) and rejects bad arguments with exit 2.
     let cli = Cli::parse();
     let outcome = match cli.command {
-        None => print_help(),
+        None | Some(Command::Demo) => demo::run(),
+        Some(Command::Cli(args)) => query::cli(query::CliRequest {
+            urls: args.url.urls,
+            target: args.target,
+            readonly: args.readonly,
+            words: args.words,
+        }),
+        Some(Command::Nodes(args)) => query::nodes(&args.urls),
         Some(Command::Cluster(ClusterCommand::Start(args))) => cluster::start(
             usize::from(args.primaries),
             usize::from(args.replicas),
@@ -117,21 +219,20 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("slotwise: {failure}");
-            ExitCode::FAILURE
+            if failure.bare {
+                eprintln!("{failure}");
+            } else {
+                eprintln!("slotwise: {failure}");
+            }
+            ExitCode::from(failure.code)
         }
     }
-}
-
-/// With no subcommand there is nothing to run yet, so the help is the most useful answer.
-fn print_help() -> Result<(), Failure> {
-    output::emit(&Cli::command().render_help().to_string());
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_definition_is_consistent() {
@@ -154,6 +255,40 @@ mod tests {
     fn a_base_port_without_room_for_bus_ports_is_a_usage_error() {
         let e =
             Cli::try_parse_from(["slotwise", "cluster", "status", "--port", "60000"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn cli_takes_the_command_words_as_given() {
+        let cli = Cli::try_parse_from([
+            "slotwise",
+            "cli",
+            "--target",
+            "primaries",
+            "SET",
+            "k",
+            "-1",
+            "--readonly",
+        ])
+        .unwrap();
+        let Some(Command::Cli(args)) = cli.command else {
+            panic!("expected `cli`, got {:?}", cli.command);
+        };
+        assert_eq!(args.url.urls, [DEFAULT_URL]);
+        assert_eq!(args.target, Some(query::TargetArg::Primaries));
+        assert!(
+            !args.readonly,
+            "options after the command are its arguments"
+        );
+        assert_eq!(args.words, ["SET", "k", "-1", "--readonly"]);
+    }
+
+    #[test]
+    fn cli_needs_a_command_and_a_known_target() {
+        let e = Cli::try_parse_from(["slotwise", "cli"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let e =
+            Cli::try_parse_from(["slotwise", "cli", "--target", "nowhere", "PING"]).unwrap_err();
         assert_eq!(e.exit_code(), 2);
     }
 }

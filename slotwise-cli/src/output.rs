@@ -1,8 +1,10 @@
-//! What the `slotwise` commands print on stdout: progress lines, node tables, summaries.
+//! What the `cluster` and `nodes` commands print on stdout: progress lines, node tables,
+//! summaries; and [`emit`], through which everything the CLI prints on stdout goes.
 //!
 //! Every function here takes results that are already known and only formats them; none of them
 //! talks to a server or decides whether something failed. Errors go to stderr from `main`, not
-//! through this module. Plain text for now: colour and spinners come with the demo.
+//! through this module. Replies of `cli` are formatted by [`reply`](crate::reply), the demo's
+//! narration by [`demo`](crate::demo).
 
 use std::io::Write;
 use std::ops::RangeInclusive;
@@ -11,6 +13,7 @@ use std::time::Duration;
 use slotwise_testkit::{NodeInfo, NodeState, Role};
 
 use crate::cluster::Ping;
+use crate::query::NodeRow;
 
 /// Writes `text` to stdout and flushes it, so a progress line shows before a long wait.
 ///
@@ -87,6 +90,55 @@ pub(crate) fn stopped(count: usize, base_port: u16, elapsed: Duration) {
     }
 }
 
+/// The report of `nodes`: a summary line and one row per node, grouped by shard, with its key
+/// count (`keys[i]` is the count of `rows[i]`).
+pub(crate) fn nodes(rows: &[NodeRow], keys: &[String], seed: &str) {
+    let primaries = rows
+        .iter()
+        .filter(|r| r.role == slotwise::Role::Primary && !r.slots.is_empty())
+        .count();
+    let mut text = format!(
+        "Cluster via {seed}: {} {}, {primaries} serving slots\n\n",
+        rows.len(),
+        plural(rows.len(), "node", "nodes"),
+    );
+    let table_rows = rows.iter().enumerate().map(|(index, row)| {
+        let role = match row.role {
+            slotwise::Role::Primary => "primary",
+            _ => "replica",
+        };
+        let primary = row.primary_id.as_deref().map_or_else(
+            || "-".to_owned(),
+            |id| {
+                rows.iter()
+                    .find(|r| r.id == id)
+                    .map_or_else(|| id.chars().take(8).collect(), |r| r.addr.clone())
+            },
+        );
+        let slots = if row.slots.is_empty() {
+            "-".to_owned()
+        } else {
+            row.slots.join(",")
+        };
+        vec![
+            row.addr.clone(),
+            if row.failing {
+                format!("{role} (failing)")
+            } else {
+                role.to_owned()
+            },
+            primary,
+            slots,
+            keys.get(index).cloned().unwrap_or_else(|| "-".to_owned()),
+        ]
+    });
+    text.push_str(&table(
+        &["NODE", "ROLE", "PRIMARY", "SLOTS", "KEYS"],
+        table_rows,
+    ));
+    emit(&text);
+}
+
 /// One row per node: address, role, the primary a replica follows, slot ranges, and the PING
 /// result when there is one.
 fn node_table(nodes: &[NodeInfo], pings: Option<&[Ping]>) -> String {
@@ -141,7 +193,7 @@ fn ping(result: &Ping) -> String {
 }
 
 /// `0-5460,10923`, or `-` for none.
-fn slot_ranges(ranges: &[RangeInclusive<u16>]) -> String {
+pub(crate) fn slot_ranges(ranges: &[RangeInclusive<u16>]) -> String {
     if ranges.is_empty() {
         return "-".to_owned();
     }
@@ -158,8 +210,13 @@ fn slot_ranges(ranges: &[RangeInclusive<u16>]) -> String {
     parts.join(",")
 }
 
+/// A round duration as people say it: `1 s`, `1.5 s`.
+pub(crate) fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
+}
+
 /// A duration at a precision that suits its size: `0.18 ms`, `42 ms`, `2.31 s`.
-fn duration(d: Duration) -> String {
+pub(crate) fn duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 {
         format!("{ms:.2} ms")
@@ -170,7 +227,7 @@ fn duration(d: Duration) -> String {
     }
 }
 
-fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+pub(crate) fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
     if count == 1 {
         one
     } else {
@@ -218,6 +275,12 @@ mod tests {
     fn slot_ranges_are_compact() {
         assert_eq!(slot_ranges(&[0..=5460, 10923..=10923]), "0-5460,10923");
         assert_eq!(slot_ranges(&[]), "-");
+    }
+
+    #[test]
+    fn round_durations_read_naturally() {
+        assert_eq!(seconds(Duration::from_secs(1)), "1 s");
+        assert_eq!(seconds(Duration::from_millis(1500)), "1.5 s");
     }
 
     #[test]

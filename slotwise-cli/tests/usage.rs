@@ -1,5 +1,5 @@
 //! The command line itself: help, version and usage errors, with their exit codes. None of these
-//! needs a server.
+//! needs a server (running `slotwise` without arguments starts the demo: see `demo.rs`).
 
 use std::process::{Command, Output};
 
@@ -22,10 +22,13 @@ fn stderr(output: &Output) -> String {
 }
 
 #[test]
-fn help_lists_the_cluster_commands() {
+fn help_lists_every_command() {
     let output = slotwise(&["--help"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(stdout(&output).contains("cluster"), "{}", stdout(&output));
+    let text = stdout(&output);
+    for command in ["demo", "cli", "nodes", "cluster"] {
+        assert!(text.contains(command), "`{command}` missing from:\n{text}");
+    }
 
     let output = slotwise(&["cluster", "--help"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -39,17 +42,17 @@ fn help_lists_the_cluster_commands() {
     for option in ["--primaries", "--replicas", "--port", "[default: 7000]"] {
         assert!(text.contains(option), "`{option}` missing from:\n{text}");
     }
-}
 
-#[test]
-fn no_arguments_prints_the_help() {
-    let output = slotwise(&[]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(
-        stdout(&output).contains("Usage: slotwise"),
-        "{}",
-        stdout(&output)
-    );
+    let output = slotwise(&["cli", "--help"]);
+    let text = stdout(&output);
+    for option in [
+        "--url",
+        "[default: redis://127.0.0.1:7000]",
+        "--target",
+        "--readonly",
+    ] {
+        assert!(text.contains(option), "`{option}` missing from:\n{text}");
+    }
 }
 
 #[test]
@@ -68,6 +71,9 @@ fn usage_errors_exit_with_2() {
         &["cluster", "stop", "--port", "60000"],
         &["cluster"],
         &["no-such-command"],
+        &["cli"],
+        &["cli", "--target", "nowhere", "PING"],
+        &["nodes", "--bogus"],
     ] {
         let output = slotwise(args);
         assert_eq!(

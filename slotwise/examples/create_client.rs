@@ -37,7 +37,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         by_address.get_nodes().len()
     );
 
-    // redis-py: RedisCluster(startup_nodes=[ClusterNode(...), ...]); the first that answers is used.
+    // redis-py: RedisCluster(startup_nodes=[ClusterNode(...), ...]). The first node that
+    // answers is used.
     let by_nodes = RedisCluster::from_nodes(primaries.clone()).await?;
     println!(
         "RedisCluster::from_nodes({} primaries): {} nodes",

@@ -36,8 +36,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("GET {{replicas}}1 (primary and replicas in turn) = {value:?}");
     }
 
-    // redis-py: rc.readonly() / rc.readwrite(): handles sharing the client's connections.
-    let replica_reads = cluster.readwrite().readonly();
+    // redis-py: rc.readonly() / rc.readwrite(): handles that share one client's connections.
+    let cluster = RedisCluster::from_url(&url).await?;
+    let replica_reads = cluster.readonly();
     println!(
         "readonly(): reads go to {:?}, e.g. {}",
         replica_reads.read_from(),
