@@ -211,3 +211,21 @@ fn handles_are_send_sync_and_cheap_to_clone() {
     check::<slotwise::TargetedCluster>();
     check::<slotwise::Error>();
 }
+
+#[tokio::test]
+async fn slot_ranges_cover_every_slot_once() {
+    let (host, port) = seed();
+    let cluster = RedisCluster::new(host, port).await.unwrap();
+    let mut covered = vec![0u8; 16384];
+    for node in cluster.get_primaries() {
+        for (a, b) in cluster.slot_ranges(&node) {
+            for s in a..=b {
+                covered[usize::from(s)] += 1;
+            }
+        }
+    }
+    assert!(covered.iter().all(|&c| c == 1));
+    for replica in cluster.get_replicas() {
+        assert!(cluster.slot_ranges(&replica).is_empty());
+    }
+}

@@ -58,7 +58,7 @@ struct Faults {
     migrations: u32,
     keys_migrated: usize,
     kills: u32,
-    /// The longest fault, from the first command to the cluster healthy again.
+    // The longest of each kind, from its first command to the cluster healthy again.
     slowest_failover: Duration,
     slowest_migration: Duration,
     slowest_kill: Duration,
@@ -198,8 +198,8 @@ fn kills(cluster: &LocalCluster, rng: &mut fastrand::Rng, until: Instant) -> Fau
     faults
 }
 
-/// Runs the load with `inject` driving the faults on a blocking thread; returns what the load
-/// saw, the faults, and the random generator for the next phase.
+/// Runs the load with `inject` driving the faults on a blocking thread; prints and returns what
+/// the load saw, and hands the random generator on to the next phase.
 async fn phase<F>(
     cluster: &Arc<LocalCluster>,
     client: &RedisCluster,
@@ -207,7 +207,7 @@ async fn phase<F>(
     rng: fastrand::Rng,
     length: Duration,
     inject: F,
-) -> (Report, Faults, fastrand::Rng)
+) -> (Report, fastrand::Rng)
 where
     F: FnOnce(&LocalCluster, &mut fastrand::Rng, Instant) -> Faults + Send + 'static,
 {
@@ -243,21 +243,31 @@ where
     // The load runs a little longer on the final cluster.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let report = load.stop().await;
-    let may_have_run = report.errors.iter().filter(|e| e.2).count();
+    let (may_have_run, other): (Vec<_>, Vec<_>) = report.errors.iter().partition(|e| e.2);
+    let (at_deadline, early): (Vec<_>, Vec<_>) = other
+        .into_iter()
+        .partition(|e| e.3 >= DEADLINE - Duration::from_millis(100));
     println!(
-        "{name}: {faults:?}; {} ok, {} errors ({may_have_run} possibly applied), {} wrong, \
-         {} stale, longest call {:?}; stats so far {:?}",
+        "{name}: {faults:?}; {} ok, {} errors ({} possibly applied, {} at the deadline, {} \
+         neither), {} wrong, {} stale, longest call {:?}; stats so far {:?}",
         report.ok,
         report.errors.len(),
+        may_have_run.len(),
+        at_deadline.len(),
+        early.len(),
         report.wrong.len(),
         report.stale,
         report.longest,
         client.stats(),
     );
-    for (slot, message, may_have_run, took) in report.errors.iter().take(10) {
+    // A few of each kind, for the report.
+    for (slot, message, may_have_run, took) in [may_have_run, at_deadline, early]
+        .into_iter()
+        .flat_map(|errors| errors.into_iter().take(3))
+    {
         println!("  error on slot {slot} after {took:?} (may have run: {may_have_run}): {message}");
     }
-    (report, faults, rng)
+    (report, rng)
 }
 
 async fn chaos(total: Duration) {
@@ -279,7 +289,7 @@ async fn chaos(total: Duration) {
         .unwrap();
     let rng = fastrand::Rng::with_seed(seed);
 
-    let (graceful, _, rng) = phase(
+    let (graceful, rng) = phase(
         &cluster,
         &client,
         "graceful",
@@ -288,7 +298,7 @@ async fn chaos(total: Duration) {
         |cluster, rng, until| graceful_faults(cluster, rng, "graceful", until),
     )
     .await;
-    let (killed, _, _) = phase(&cluster, &client, "kills", rng, total / 2, kills).await;
+    let (killed, _) = phase(&cluster, &client, "kills", rng, total / 2, kills).await;
 
     assert!(
         graceful.wrong.is_empty(),

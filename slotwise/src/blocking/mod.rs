@@ -164,6 +164,11 @@ impl RedisCluster {
         self.inner.get_node_from_key(key, replica)
     }
 
+    /// The slot ranges (inclusive) `node` serves as a primary.
+    pub fn slot_ranges(&self, node: &ClusterNode) -> Vec<(u16, u16)> {
+        self.inner.slot_ranges(node)
+    }
+
     /// The node that keyless commands without a routing tip go to.
     pub fn default_node(&self) -> ClusterNode {
         self.inner.default_node()

@@ -364,7 +364,12 @@ pub(crate) fn parse_url(text: &str) -> Result<ParsedUrl> {
 /// The URL with any password replaced by `***`, for messages.
 pub(crate) fn redact_url(text: &str) -> String {
     let Some((scheme, rest)) = text.split_once("://") else {
-        return "(unparsable URL)".to_owned();
+        // Without `user:password@` there is nothing to hide.
+        return if text.contains('@') {
+            "(unparsable URL)".to_owned()
+        } else {
+            format!("{text:?}")
+        };
     };
     match rest.rsplit_once('@') {
         Some((userinfo, host)) => {
@@ -425,7 +430,8 @@ mod tests {
             ("redis://u:hunter2@h:1/3", "database 3"),
             ("redis://u:hunter2@h:1?x=1", "query"),
             ("redis://u:hunter2@:1", "invalid URL"),
-            ("not a url hunter2", "invalid URL"),
+            ("u:hunter2@no-scheme", "invalid URL"),
+            ("not a url", "invalid URL"),
         ] {
             let e = parse_url(url).unwrap_err();
             let text = format!("{e} {e:?}");
@@ -439,5 +445,7 @@ mod tests {
         assert_eq!(redact_url("redis://u:pw@h:1"), "redis://u:***@h:1");
         assert_eq!(redact_url("redis://u@h:1"), "redis://u@h:1");
         assert_eq!(redact_url("redis://h:1"), "redis://h:1");
+        assert_eq!(redact_url("nope"), "\"nope\"");
+        assert_eq!(redact_url("u:pw@h"), "(unparsable URL)");
     }
 }

@@ -195,6 +195,18 @@ impl RedisCluster {
         Ok(self.snapshot().node_for_slot(slot, read)?.node.clone())
     }
 
+    /// The slot ranges (inclusive) `node` serves as a primary; empty for replicas and for
+    /// nodes the cluster does not have.
+    pub fn slot_ranges(&self, node: &ClusterNode) -> Vec<(u16, u16)> {
+        self.snapshot()
+            .map
+            .shards()
+            .iter()
+            .find(|s| s.primary.host == node.host() && s.primary.port == node.port())
+            .map(|s| s.slots.clone())
+            .unwrap_or_default()
+    }
+
     /// The node that keyless commands without a routing tip go to: a random primary, chosen
     /// at start and again when it leaves the cluster or stops being a primary.
     pub fn default_node(&self) -> ClusterNode {

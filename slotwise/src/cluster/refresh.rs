@@ -326,7 +326,7 @@ pub(crate) fn spawn_periodic_refresh(inner: &Arc<Inner>, interval: Duration) {
 pub(crate) fn no_reachable_node(what: &str, failures: &[(String, Error)]) -> Error {
     let tried: Vec<String> = failures
         .iter()
-        .map(|(node, e)| format!("{node} ({e})"))
+        .map(|(node, e)| format!("{node} ({})", e.summary()))
         .collect();
     Error::new(
         ErrorKind::NoReachableNode,
