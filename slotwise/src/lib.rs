@@ -1,24 +1,71 @@
-//! slotwise: a Redis Cluster client.
+//! slotwise: a Redis Cluster (and Valkey Cluster) client.
 //!
-//! The async core runs on tokio. It speaks RESP2 and RESP3 through its own codec
-//! ([`protocol`]), keeps one multiplexed, automatically pipelined connection per node
-//! ([`connection`]), and routes every command to the node that owns its slot.
+//! The async core runs on tokio. It speaks RESP2 and RESP3 through its own codec, keeps one
+//! multiplexed, automatically pipelined connection per node, sends each command to the node that
+//! owns its slot (learning key positions and routing tips from the server's `COMMAND`), and
+//! follows the cluster through resharding and failover: `MOVED` and `ASK` are followed, lost
+//! primaries are waited out within each command's deadline, and a new primary is served as soon
+//! as the nodes report it.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use slotwise::commands::StringCommands;
+//! use slotwise::{ClusterCommands, RedisCluster, Target};
+//!
+//! # async fn demo() -> slotwise::Result<()> {
+//! let cluster = RedisCluster::from_url("redis://127.0.0.1:7000").await?;
+//! cluster.set("foo", "bar").await?; // sent to the node that serves slot 12182
+//! let foo: Option<String> = cluster.get("foo").await?;
+//! let all: Vec<Option<String>> = cluster.mget_nonatomic(["foo", "bar", "zzz"]).await?;
+//! let pong = cluster.cmd("PING").target(Target::Primaries).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The same without an async runtime, with [`blocking::RedisCluster`]:
+//!
+//! ```no_run
+//! use slotwise::blocking::RedisCluster;
+//! use slotwise::commands::StringCommands;
+//!
+//! let cluster = RedisCluster::from_url("redis://127.0.0.1:7000")?;
+//! cluster.set("foo", "bar")?;
+//! let foo: Option<String> = cluster.get("foo")?;
+//! # Ok::<(), slotwise::Error>(())
+//! ```
+//!
+//! # From redis-py
+//!
+//! | redis-py `RedisCluster` | slotwise |
+//! |---|---|
+//! | `RedisCluster(host, port)`, `from_url`, `startup_nodes=[…]` | [`RedisCluster::new`], [`RedisCluster::from_url`], [`RedisCluster::from_nodes`], [`RedisCluster::builder`] |
+//! | `get_nodes()`, `get_primaries()`, `get_replicas()`, `get_node(host, port)` | [`RedisCluster::get_nodes`], [`RedisCluster::get_primaries`], [`RedisCluster::get_replicas`], [`RedisCluster::get_node`] |
+//! | `get_random_node()`, `get_node_from_key(key, replica)` | [`RedisCluster::get_random_node`], [`RedisCluster::get_node_from_key`] |
+//! | `get_default_node()`, `set_default_node(node)` | [`RedisCluster::default_node`], [`RedisCluster::set_default_node`] |
+//! | `target_nodes=RedisCluster.PRIMARIES` (`REPLICAS`, `ALL_NODES`, `RANDOM`, `DEFAULT_NODE`, nodes) | [`RedisCluster::target`] with a [`Target`]; raw commands: [`Request::target`] |
+//! | `keyslot(key)` | [`RedisCluster::keyslot`], [`keyslot`] |
+//! | `mget_nonatomic`, `mset_nonatomic` | [`ClusterCommands::mget_nonatomic`], [`ClusterCommands::mset_nonatomic`] |
+//! | `readonly()`, `readwrite()`, `read_from_replicas=True` | [`RedisCluster::readonly`], [`RedisCluster::readwrite`], [`ClusterBuilder::read_from`] |
+//! | `get_redis_connection(node)` | [`RedisCluster::node_client`] |
+//! | command methods (`rc.get`, `rc.hset` …) | the traits of [`commands`], on every client and handle |
+//! | the synchronous client | [`blocking::RedisCluster`], same names |
 //!
 //! # Layout
 //!
 //! - [`protocol`]: RESP values, the incremental decoder, the command encoder, conversions.
 //! - [`connection`]: one node: connect, handshake, multiplexing, timeouts, reconnects.
 //! - `topology`: slots, shards and nodes as plain data; [`keyslot`].
-//! - `routing`: the command table from `COMMAND`, key positions, reply merging.
+//! - `routing`: the command table from `COMMAND`, key positions, where a command goes, reply
+//!   merging.
+//! - [`RedisCluster`] (`cluster`): discovery and refresh, the snapshot commands read, the
+//!   dispatcher (classify, backoff, retry, fan-out), cross-slot splitting, targets.
 //! - [`commands`]: typed command methods shared by every executor.
-//! - [`RedisCluster`]: the cluster client: discovery, routing, targets, redirections.
-//! - `blocking`: the same client for code without an async runtime.
+//! - [`blocking`]: the same client for code without an async runtime.
 //! - [`Error`]: the one error type, with a matchable [`ErrorKind`].
 //!
 //! # Features
 //!
-//! - `blocking` (default): [`blocking::RedisCluster`], the same client for code without an
-//!   async runtime.
+//! - `blocking` (default): [`blocking::RedisCluster`].
 //! - `tls`: `rediss://` connections with rustls.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
