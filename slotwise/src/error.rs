@@ -146,6 +146,8 @@ struct Inner {
     command: Option<String>,
     server: Option<ServerError>,
     redirect: Option<Redirect>,
+    /// Circumstances added by a layer that passes the error on.
+    note: Option<Cow<'static, str>>,
     sent: Sent,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -161,6 +163,7 @@ impl Error {
                 command: None,
                 server: None,
                 redirect: None,
+                note: None,
                 sent: Sent::No,
                 source: None,
             }),
@@ -218,9 +221,9 @@ impl Error {
         self
     }
 
-    /// Takes the kind of another error (e.g. a remembered connect failure).
-    pub(crate) fn with_kind_of(mut self, other: &Error) -> Error {
-        self.inner.kind = other.inner.kind;
+    /// Adds the circumstances in which the error is passed on, shown after its cause.
+    pub(crate) fn with_note(mut self, note: impl Into<Cow<'static, str>>) -> Error {
+        self.inner.note = Some(note.into());
         self
     }
 
@@ -310,6 +313,9 @@ impl Error {
         }
         if let Some(source) = &i.source {
             write!(f, ": {source}")?;
+        }
+        if let Some(note) = &i.note {
+            write!(f, " ({note})")?;
         }
         Ok(())
     }

@@ -262,10 +262,10 @@ impl Inner {
                 // Look again at the refresh rate limit while commands wait for a new topology
                 // (a failover in progress: the promotion is seen as soon as the nodes report
                 // it), while a MOVED patch is ahead of what the nodes said so far, and once
-                // after a change, since a failover is reported in steps.
+                // after a first change, since a failover is reported in steps.
                 let waiting = !changed && inner.topology.receiver_count() > 0;
                 let patched = inner.patched.load(Ordering::Acquire);
-                let again = (waiting || patched || changed) && rounds < 50;
+                let again = (waiting || patched || (changed && rounds == 1)) && rounds < 50;
                 if !again || inner.refresh_pending.swap(true, Ordering::AcqRel) {
                     return;
                 }

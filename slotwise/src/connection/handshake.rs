@@ -17,11 +17,11 @@ use crate::protocol::{Cmd, Decoder, Value};
 
 /// Connects, greets the node and returns the running pipeline.
 pub(crate) async fn open(
+    timeout: Duration,
     config: &ConnectionConfig,
     node: Arc<str>,
     push_sink: Option<PushSink>,
 ) -> Result<Pipeline> {
-    let timeout = config.connect_timeout;
     let attempt = async {
         let pipeline = start(config, Arc::clone(&node), push_sink).await?;
         greet(&pipeline, config, timeout).await?;

@@ -70,7 +70,8 @@ impl Connection {
     /// Opens the socket and greets the node now, so a wrong address or password shows here.
     pub async fn connect(config: ConnectionConfig) -> Result<Connection> {
         let conn = Connection::new(config);
-        conn.pipeline().await?;
+        let timeout = conn.inner.config.connect_timeout;
+        conn.pipeline(timeout).await?;
         Ok(conn)
     }
 
@@ -116,7 +117,7 @@ impl Connection {
     /// Like [`send`](Self::send), waiting at most `timeout` for the reply.
     pub async fn send_within(&self, cmd: &Cmd, timeout: Duration) -> Result<Value> {
         self.check(cmd)?;
-        let pipeline = self.pipeline().await?;
+        let pipeline = self.pipeline(timeout).await?;
         let reply = pipeline
             .request(std::iter::once(cmd), false, timeout)
             .await
@@ -151,7 +152,7 @@ impl Connection {
         for cmd in cmds.clone() {
             self.check(cmd)?;
         }
-        let pipeline = self.pipeline().await?;
+        let pipeline = self.pipeline(timeout).await?;
         match pipeline.request(cmds, true, timeout).await? {
             Reply::Many(values) => Ok(values),
             Reply::One(v) => Ok(vec![v]),
@@ -175,16 +176,17 @@ impl Connection {
     }
 
     /// The open pipeline, reconnecting if there is none.
-    async fn pipeline(&self) -> Result<Arc<Pipeline>> {
+    async fn pipeline(&self, limit: Duration) -> Result<Arc<Pipeline>> {
         if let Some(p) = self.inner.current.load_full() {
             if p.is_open() {
                 return Ok(p);
             }
         }
-        self.reconnect().await
+        self.reconnect(limit).await
     }
 
-    async fn reconnect(&self) -> Result<Arc<Pipeline>> {
+    /// Connects again, taking at most `limit` (and never more than the connect timeout).
+    async fn reconnect(&self, limit: Duration) -> Result<Arc<Pipeline>> {
         let mut backoff = self.inner.reconnect.lock().await;
         // Another caller may have reconnected while this one waited for the lock.
         if let Some(p) = self.inner.current.load_full() {
@@ -194,16 +196,16 @@ impl Connection {
         }
         if let (Some(retry_at), Some(last)) = (backoff.retry_at, &backoff.last_error) {
             if Instant::now() < retry_at {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    format!("not reconnecting yet after: {}", last.summary()),
-                )
-                .with_kind_of(last)
-                .with_node(self.node())
-                .with_sent(Sent::No));
+                return Err(last
+                    .clone()
+                    .with_note("waiting out the reconnect backoff")
+                    .with_node(self.node())
+                    .with_sent(Sent::No));
             }
         }
+        let timeout = self.inner.config.connect_timeout.min(limit);
         match handshake::open(
+            timeout,
             &self.inner.config,
             Arc::clone(&self.inner.node),
             self.inner.push_sink.clone(),
