@@ -23,6 +23,10 @@ pub(crate) struct Report {
     pub(crate) first_ok_after_mark: Option<Instant>,
     /// The longest time without a successful call on the marked slots, from the mark on.
     pub(crate) max_gap: Duration,
+    /// When the longest gap ended.
+    pub(crate) max_gap_end: Option<Instant>,
+    /// When each successful call on the marked slots finished.
+    pub(crate) ok_times: Vec<Instant>,
     last_ok_on_marked: Option<Instant>,
 }
 
@@ -103,6 +107,7 @@ impl Load {
         let mut r = self.report.lock().unwrap();
         r.last_ok_on_marked = Some(since);
         r.max_gap = Duration::ZERO;
+        r.ok_times.clear();
     }
 
     /// The report so far.
@@ -143,9 +148,14 @@ fn note(
                         r.first_ok_after_mark = Some(now);
                     }
                     if let Some(last) = r.last_ok_on_marked {
-                        r.max_gap = r.max_gap.max(now.saturating_duration_since(last));
+                        let gap = now.saturating_duration_since(last);
+                        if gap > r.max_gap {
+                            r.max_gap = gap;
+                            r.max_gap_end = Some(now);
+                        }
                     }
                     r.last_ok_on_marked = Some(now);
+                    r.ok_times.push(now);
                 }
             }
         }
