@@ -281,8 +281,9 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, shared: Arc<Shared>) {
     let mut batch = BytesMut::with_capacity(READ_CHUNK);
     loop {
         shared.wake_writer.notified().await;
+        let mut yielded = false;
         loop {
-            {
+            let wait_for_others = {
                 let mut state = shared.lock();
                 if state.closed.is_some() {
                     return;
@@ -290,8 +291,22 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, shared: Arc<Shared>) {
                 if state.out.is_empty() {
                     break;
                 }
-                std::mem::swap(&mut state.out, &mut batch);
-                state.handed = state.queued;
+                // Callers woken together (by one read that held many replies) queue their next
+                // commands one after another, and the first of them wakes this task: taking the
+                // buffer then would cost one write per command. While other requests are in
+                // flight, let every task that is ready run first, so their commands leave in one
+                // write. A lone request goes at once: nobody else is coming.
+                let wait = !yielded && state.pending.len() > 1;
+                if !wait {
+                    std::mem::swap(&mut state.out, &mut batch);
+                    state.handed = state.queued;
+                }
+                wait
+            };
+            if wait_for_others {
+                yielded = true;
+                tokio::task::yield_now().await;
+                continue;
             }
             let written = match writer.write_all(&batch).await {
                 Ok(()) => writer.flush().await,
@@ -302,6 +317,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, shared: Arc<Shared>) {
                 return;
             }
             batch.clear();
+            yielded = false;
         }
     }
 }
@@ -513,5 +529,101 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    /// Counts the writes the pipeline makes to its socket.
+    struct CountingWriter<W> {
+        inner: W,
+        writes: Arc<AtomicU64>,
+    }
+
+    impl<W: AsyncWrite + Unpin> AsyncWrite for CountingWriter<W> {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+        }
+
+        fn poll_flush(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    /// Reads commands until `n` have arrived, then answers them all in one write.
+    async fn answer(
+        server: &mut tokio::io::DuplexStream,
+        decoder: &mut Decoder,
+        buf: &mut BytesMut,
+        n: usize,
+    ) {
+        let mut out = BytesMut::new();
+        let mut seen = 0;
+        while seen < n {
+            while let Some(Value::Array(_)) = decoder.decode(buf).unwrap() {
+                out.extend_from_slice(b"+OK\r\n");
+                seen += 1;
+            }
+            if seen < n {
+                server.read_buf(buf).await.unwrap();
+            }
+        }
+        server.write_all(&out).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_woken_together_share_a_write() {
+        const CALLERS: usize = 50;
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        let (r, w) = tokio::io::split(client);
+        let writes = Arc::new(AtomicU64::new(0));
+        let w = CountingWriter {
+            inner: w,
+            writes: Arc::clone(&writes),
+        };
+        let pipeline = Arc::new(Pipeline::start(
+            r,
+            w,
+            Arc::from("test:1"),
+            Decoder::new(),
+            None,
+        ));
+        let mut callers = Vec::new();
+        for i in 0..CALLERS {
+            let p = Arc::clone(&pipeline);
+            callers.push(tokio::spawn(async move {
+                // The second command is sent as soon as the first is answered: every caller
+                // is woken by the same read.
+                for _ in 0..2 {
+                    let cmd = Cmd::new("SET").arg(i).arg(i);
+                    p.request([&cmd], false, WAIT).await.unwrap();
+                }
+            }));
+        }
+        let mut decoder = Decoder::new();
+        let mut buf = BytesMut::new();
+        answer(&mut server, &mut decoder, &mut buf, CALLERS).await;
+        let before = writes.load(Ordering::Relaxed);
+        answer(&mut server, &mut decoder, &mut buf, CALLERS).await;
+        let second_round = writes.load(Ordering::Relaxed) - before;
+        for caller in callers {
+            caller.await.unwrap();
+        }
+        assert!(
+            second_round <= CALLERS as u64 / 5,
+            "{CALLERS} commands from callers woken together took {second_round} writes"
+        );
     }
 }
