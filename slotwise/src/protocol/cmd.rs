@@ -150,13 +150,25 @@ impl<'a> Iterator for Args<'a> {
             return None;
         }
         // The buffer is written only by `push_bytes`, so each entry is `$len\r\ndata\r\n`.
-        let cr = self.rest.iter().position(|&b| b == b'\r')?;
-        let len: usize = std::str::from_utf8(self.rest.get(1..cr)?)
-            .ok()?
-            .parse()
-            .ok()?;
-        let data = self.rest.get(cr + 2..cr + 2 + len)?;
-        self.rest = self.rest.get(cr + 4 + len..)?;
+        // Routing walks the arguments of every command sent, so the length is read digit by
+        // digit here rather than through `str::parse`; the checks only guard against a bug.
+        let mut len = 0usize;
+        let mut cr = 1;
+        loop {
+            let b = *self.rest.get(cr)?;
+            if b == b'\r' {
+                break;
+            }
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            len = len.checked_mul(10)?.checked_add(usize::from(b - b'0'))?;
+            cr += 1;
+        }
+        let start = cr + 2;
+        let end = start.checked_add(len)?;
+        let data = self.rest.get(start..end)?;
+        self.rest = self.rest.get(end + 2..)?;
         self.left -= 1;
         Some(data)
     }
@@ -345,6 +357,24 @@ mod tests {
             .arg(3.0);
         let args: Vec<&[u8]> = cmd.args().collect();
         assert_eq!(&args[1..], [&b"1.5"[..], b"+inf", b"-inf", b"3"]);
+    }
+
+    #[test]
+    fn arguments_of_any_length_read_back() {
+        let args: Vec<Vec<u8>> = [0usize, 1, 9, 10, 99, 100, 12_345]
+            .iter()
+            .map(|&n| (0..n).map(|i| (i % 251) as u8).collect())
+            .collect();
+        let mut cmd = Cmd::new("X");
+        for a in &args {
+            cmd.push_bytes(a);
+        }
+        let read: Vec<&[u8]> = cmd.args().skip(1).collect();
+        assert_eq!(read.len(), args.len());
+        for (got, want) in read.iter().zip(&args) {
+            assert_eq!(got, &want.as_slice());
+        }
+        assert_eq!(cmd.args().count(), args.len() + 1);
     }
 
     #[test]
