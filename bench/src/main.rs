@@ -1,21 +1,239 @@
-//! `slotwise-bench`: the side-by-side cluster benchmark against peer clients.
+//! `slotwise-bench`: slotwise side by side with redis-rs, fred and `redis-benchmark` on one
+//! local cluster, in one interleaved run.
 //!
-//! Only the codec micro-benchmark exists so far (`cargo bench -p slotwise-bench --bench codec`,
-//! or `bench/codec-ratios.sh` for the ratios). The end-to-end cluster benchmark, which needs a
-//! running cluster from the test kit, is not written yet; this binary says so instead of
-//! pretending to measure anything.
+//! `cargo run --release -p slotwise-bench` starts a cluster (3 primaries, 3 replicas), fills
+//! the keyspace, measures every workload for every client over several repetitions and prints
+//! markdown tables (see `BENCHMARKS.md` for the method). Modes:
+//!
+//! - the default: the whole comparison; `--quick` for a one-repetition smoke run;
+//! - `worker`: one measurement in this process, one JSON line on stdout (the default mode runs
+//!   each measurement this way, in a process of its own);
+//! - `serve`: a filled cluster kept up until stdin closes, for `bench/callgrind.sh`.
+//!
+//! Further comparisons (failover recovery side by side) are further modes beside these.
+//!
+//! The codec micro-benchmark is separate: `cargo bench -p slotwise-bench --bench codec`.
 
+mod drivers;
+mod measure;
+mod redis_benchmark;
+mod report;
+mod runner;
+mod worker;
+mod workload;
+
+use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use slotwise_testkit::LocalCluster;
+
+use drivers::FredBatch;
+use runner::Settings;
+use worker::Length;
+use workload::{Client, Workload};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "slotwise-bench",
+    about = "slotwise side by side with redis-rs, fred and redis-benchmark on a local cluster",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Mode {
+    /// Runs one measurement in this process and prints its result as one JSON line.
+    #[command(hide = true)]
+    Worker(WorkerArgs),
+    /// Starts a cluster, fills the keyspace, prints the seed URL, and keeps the cluster up
+    /// until stdin closes.
+    Serve,
+}
+
+/// The comparison.
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Repetitions; each runs every client on every workload.
+    #[arg(long, default_value_t = 5)]
+    reps: usize,
+    /// Seconds each timed loop lasts.
+    #[arg(long, default_value_t = 2.0)]
+    duration: f64,
+    /// Seconds of unrecorded load before each timed loop.
+    #[arg(long, default_value_t = 0.5)]
+    warmup: f64,
+    /// A one-repetition smoke run of a few workloads with short loops.
+    #[arg(long)]
+    quick: bool,
+    /// Also write the rows as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Use the cluster at this URL (already filled or not) instead of starting one.
+    #[arg(long, value_name = "URL")]
+    seed: Option<String>,
+    /// Only these workloads (repeatable).
+    #[arg(long = "workload", value_name = "NAME")]
+    workloads: Vec<Workload>,
+    /// Only these clients (repeatable).
+    #[arg(long = "client", value_name = "NAME")]
+    clients: Vec<Client>,
+    /// How the fred adapter keeps several commands in flight.
+    #[arg(long, value_enum, default_value_t = FredBatch::Pipeline)]
+    fred_batch: FredBatch,
+}
+
+/// One measurement.
+#[derive(Args, Debug)]
+struct WorkerArgs {
+    #[arg(long)]
+    client: Client,
+    #[arg(long)]
+    workload: Workload,
+    #[arg(long, value_name = "URL")]
+    seed: String,
+    #[arg(long, default_value_t = 0.5)]
+    warmup: f64,
+    #[arg(long, default_value_t = 2.0)]
+    duration: f64,
+    /// Run exactly this many operations instead of a timed loop (no warm-up).
+    #[arg(long)]
+    ops: Option<u64>,
+    #[arg(long, value_enum, default_value_t = FredBatch::Pipeline)]
+    fred_batch: FredBatch,
+}
 
 fn main() -> ExitCode {
-    eprintln!("usage: slotwise-bench");
-    eprintln!();
-    eprintln!(
-        "The cluster benchmark (slotwise against redis-rs and fred on a local cluster) is not"
+    let cli = Cli::parse();
+    let outcome = match cli.mode {
+        Some(Mode::Worker(args)) => worker_mode(args),
+        Some(Mode::Serve) => serve_mode(),
+        None => run_mode(cli.run),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("slotwise-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn seconds(s: f64, what: &str) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(s).map_err(|_| format!("--{what} must be a number of seconds"))
+}
+
+/// The cluster the issue specifies: 3 primaries with a replica each, a 2 s node timeout, no
+/// persistence (the kit's default for its servers).
+fn start_cluster() -> Result<LocalCluster, String> {
+    LocalCluster::builder()
+        .primaries(3)
+        .replicas(1)
+        .node_timeout(Duration::from_millis(2000))
+        .start()
+        .map_err(|e| format!("cannot start the cluster: {e}"))
+}
+
+fn run_mode(args: RunArgs) -> Result<(), String> {
+    let mut settings = Settings {
+        reps: args.reps.max(1),
+        warmup: seconds(args.warmup, "warmup")?,
+        window: seconds(args.duration, "duration")?,
+        workloads: if args.workloads.is_empty() {
+            Workload::ALL.to_vec()
+        } else {
+            args.workloads
+        },
+        clients: if args.clients.is_empty() {
+            Client::ALL.to_vec()
+        } else {
+            args.clients
+        },
+        fred_batch: args.fred_batch,
+    };
+    if args.quick {
+        settings.reps = 1;
+        settings.warmup = Duration::from_millis(200);
+        settings.window = Duration::from_millis(500);
+        settings.workloads.retain(|w| Workload::QUICK.contains(w));
+    }
+    // Declared before the results so the cluster outlives every measurement.
+    let cluster;
+    let seed = match args.seed {
+        Some(seed) => seed,
+        None => {
+            eprintln!("starting a local cluster (3 primaries, 3 replicas)…");
+            cluster = start_cluster()?;
+            cluster.seed_url()
+        }
+    };
+    eprintln!("filling {} keys…", workload::KEYSPACE);
+    runner::fill(&seed)?;
+    let results = runner::run(&settings, &seed)?;
+    for problem in &results.problems {
+        eprintln!("warning: {problem}");
+    }
+    let rows = report::rows(&results);
+    print_table(&settings, &report::markdown(&rows));
+    if let Some(path) = args.json {
+        let text = serde_json::to_string_pretty(&report::json(&rows))
+            .map_err(|e| format!("cannot encode the JSON: {e}"))?;
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)] // The table on stdout is this mode's output.
+fn print_table(settings: &Settings, table: &str) {
+    println!(
+        "{} repetitions, {:.1} s per timed loop after {:.1} s of warm-up; cells: median (min–max)\n",
+        settings.reps,
+        settings.window.as_secs_f64(),
+        settings.warmup.as_secs_f64()
     );
-    eprintln!("implemented yet. The codec benchmark is available now:");
-    eprintln!("    cargo bench -p slotwise-bench --bench codec");
-    eprintln!("    bench/codec-ratios.sh");
-    // Non-zero, so a script that expects a benchmark result does not mistake this for one.
-    ExitCode::from(2)
+    println!("{table}");
+}
+
+fn worker_mode(args: WorkerArgs) -> Result<(), String> {
+    let length = match args.ops {
+        Some(n) => Length::Ops(n),
+        None => Length::Timed {
+            warmup: seconds(args.warmup, "warmup")?,
+            window: seconds(args.duration, "duration")?,
+        },
+    };
+    let sample = worker::run(
+        args.client,
+        args.workload,
+        &args.seed,
+        length,
+        args.fred_batch,
+    )?;
+    print_line(&sample.to_json().to_string());
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)] // The worker's result line is read from stdout by its parent.
+fn print_line(line: &str) {
+    println!("{line}");
+}
+
+fn serve_mode() -> Result<(), String> {
+    let cluster = start_cluster()?;
+    let seed = cluster.seed_url();
+    runner::fill(&seed)?;
+    print_line(&seed);
+    // Blocks until the caller closes stdin (or exits); the cluster's servers die with us.
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
+    drop(cluster);
+    Ok(())
 }

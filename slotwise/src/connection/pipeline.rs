@@ -6,6 +6,11 @@
 //! syscall (automatic pipelining). A reader task decodes replies and hands them to the queued
 //! slots in order. RESP3 push frames are not replies: they go to the push sink.
 //!
+//! Response timeouts cost no timer per request: each request records its deadline, and a
+//! watchdog task per socket sleeps until the earliest one, fails whatever is overdue and sleeps
+//! again. Replies come back in order, so in a healthy connection the watchdog wakes about once
+//! per timeout period, finds nothing overdue and moves on.
+//!
 //! When the socket fails, every waiting caller gets the error at once, marked with whether its
 //! request may have reached the server. This module does not reconnect; see
 //! [`Connection`](super::Connection).
@@ -13,12 +18,13 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind, Result, Sent};
 use crate::protocol::{Cmd, Decoder, Value};
@@ -40,7 +46,7 @@ pub(crate) enum Reply {
 #[derive(Debug)]
 pub(crate) struct Pipeline {
     shared: Arc<Shared>,
-    tasks: [AbortHandle; 2],
+    tasks: [AbortHandle; 3],
 }
 
 #[derive(Debug)]
@@ -48,6 +54,8 @@ struct Shared {
     node: Arc<str>,
     state: Mutex<State>,
     wake_writer: Notify,
+    /// Tells the watchdog that a request's deadline is earlier than the one it sleeps until.
+    wake_watchdog: Notify,
     open: AtomicBool,
     /// Milliseconds since `epoch` of the last successful read, to tell a silent socket from a
     /// slow command.
@@ -65,6 +73,8 @@ struct State {
     /// Commands handed to the socket: everything numbered below may have reached the server.
     handed: u64,
     closed: Option<Error>,
+    /// The deadline the watchdog sleeps until; `None` while it waits for a request.
+    armed: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -74,7 +84,13 @@ struct Pending {
     /// True when the caller sent a batch and wants `Reply::Many` even for one command.
     batch: bool,
     values: Vec<Value>,
-    tx: oneshot::Sender<Result<Reply>>,
+    /// `None` once the caller was told it timed out: the reply, when it comes, is dropped.
+    tx: Option<oneshot::Sender<Result<Reply>>>,
+    /// Milliseconds since `epoch` when the request was queued.
+    started_ms: u64,
+    /// When the caller stops waiting: `timeout` after it was queued.
+    deadline: Instant,
+    timeout: Duration,
 }
 
 impl Pipeline {
@@ -98,8 +114,10 @@ impl Pipeline {
                 queued: 0,
                 handed: 0,
                 closed: None,
+                armed: None,
             }),
             wake_writer: Notify::new(),
+            wake_watchdog: Notify::new(),
             open: AtomicBool::new(true),
             last_read_ms: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -107,9 +125,14 @@ impl Pipeline {
         });
         let read_task = tokio::spawn(read_loop(reader, decoder, Arc::clone(&shared)));
         let write_task = tokio::spawn(write_loop(writer, Arc::clone(&shared)));
+        let watch_task = tokio::spawn(watch_loop(Arc::clone(&shared)));
         Pipeline {
             shared,
-            tasks: [read_task.abort_handle(), write_task.abort_handle()],
+            tasks: [
+                read_task.abort_handle(),
+                write_task.abort_handle(),
+                watch_task.abort_handle(),
+            ],
         }
     }
 
@@ -129,13 +152,12 @@ impl Pipeline {
     where
         I: IntoIterator<Item = &'a Cmd>,
     {
-        let started = self.shared.elapsed_ms();
-        let (seq, rx) = self.enqueue(cmds, batch)?;
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(reply)) => reply,
+        let (seq, rx) = self.enqueue(cmds, batch, timeout)?;
+        match rx.await {
+            // An answer, or the watchdog's timeout error.
+            Ok(reply) => reply,
             // The reader dropped the slot without answering: it only does so while closing.
-            Ok(Err(_)) => Err(self.shared.closed_error(seq)),
-            Err(_) => Err(self.timed_out(seq, started, timeout)),
+            Err(_) => Err(self.shared.closed_error(seq)),
         }
     }
 
@@ -143,11 +165,15 @@ impl Pipeline {
         &self,
         cmds: I,
         batch: bool,
+        timeout: Duration,
     ) -> Result<(u64, oneshot::Receiver<Result<Reply>>)>
     where
         I: IntoIterator<Item = &'a Cmd>,
     {
         let (tx, rx) = oneshot::channel();
+        let now = Instant::now();
+        // A timeout too long to represent never fires.
+        let deadline = now.checked_add(timeout).unwrap_or(now + FOREVER);
         let mut state = self.shared.lock();
         if let Some(err) = &state.closed {
             return Err(err.clone().with_sent(Sent::No));
@@ -168,39 +194,30 @@ impl Pipeline {
             remaining: count,
             batch,
             values: Vec::new(),
-            tx,
+            tx: Some(tx),
+            started_ms: self.shared.ms_since_epoch(now),
+            deadline,
+            timeout,
         });
+        // Only a deadline earlier than the watchdog's needs it awake: with one timeout for
+        // every request that is just the first request after an idle spell.
+        let rearm = state.armed.is_none_or(|armed| deadline < armed);
+        if rearm {
+            state.armed = Some(deadline);
+        }
         drop(state);
         if was_empty {
             self.shared.wake_writer.notify_one();
         }
+        if rearm {
+            self.shared.wake_watchdog.notify_one();
+        }
         Ok((seq, rx))
     }
-
-    /// The error for a request that got no reply in time. If nothing at all was read from the
-    /// socket while the request waited, the socket is presumed dead (a half-open connection, a
-    /// frozen or unplugged peer) and is closed, so the next request reconnects.
-    fn timed_out(&self, seq: u64, started_ms: u64, timeout: Duration) -> Error {
-        let sent = {
-            let state = self.shared.lock();
-            if seq < state.handed {
-                Sent::Maybe
-            } else {
-                Sent::No
-            }
-        };
-        let err = Error::new(
-            ErrorKind::Timeout,
-            format!("no reply within {} ms", timeout.as_millis()),
-        )
-        .with_node(self.shared.node.as_ref())
-        .with_sent(sent);
-        if self.shared.last_read_ms.load(Ordering::Acquire) <= started_ms {
-            self.shared.close(err.clone());
-        }
-        err
-    }
 }
+
+/// Far enough to never come, near enough that adding it to an instant cannot overflow.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 impl Drop for Pipeline {
     fn drop(&mut self) {
@@ -230,8 +247,8 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn elapsed_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+    fn ms_since_epoch(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_millis() as u64
     }
 
     fn closed_error(&self, seq: u64) -> Error {
@@ -267,9 +284,69 @@ impl Shared {
             } else {
                 Sent::No
             };
-            let _ = p.tx.send(Err(err.clone().with_sent(sent)));
+            if let Some(tx) = p.tx {
+                let _ = tx.send(Err(err.clone().with_sent(sent)));
+            }
         }
         self.wake_writer.notify_one();
+        self.wake_watchdog.notify_one();
+    }
+
+    /// Fails every request whose deadline has passed, and returns the earliest deadline still
+    /// to come (`None`: nothing is waiting), which the watchdog then sleeps until.
+    ///
+    /// A timed-out request keeps its place in the queue, so its reply, when it comes, is
+    /// matched to it and dropped. If nothing at all was read from the socket while it waited,
+    /// the socket is presumed dead (a half-open connection, a frozen or unplugged peer) and is
+    /// closed, so the next request reconnects.
+    fn expire(&self, now: Instant) -> Watch {
+        let mut overdue = Vec::new();
+        let mut dead = None;
+        let next = {
+            let mut state = self.lock();
+            if state.closed.is_some() {
+                return Watch::Closed;
+            }
+            let last_read_ms = self.last_read_ms.load(Ordering::Acquire);
+            let handed = state.handed;
+            let mut next: Option<Instant> = None;
+            for p in state.pending.iter_mut() {
+                if p.tx.is_none() {
+                    continue;
+                }
+                if p.deadline > now {
+                    next = Some(next.map_or(p.deadline, |n| n.min(p.deadline)));
+                    continue;
+                }
+                let err = Error::new(
+                    ErrorKind::Timeout,
+                    format!("no reply within {} ms", p.timeout.as_millis()),
+                )
+                .with_node(self.node.as_ref())
+                .with_sent(if p.seq < handed {
+                    Sent::Maybe
+                } else {
+                    Sent::No
+                });
+                if last_read_ms <= p.started_ms && dead.is_none() {
+                    dead = Some(err.clone());
+                }
+                overdue.extend(p.tx.take().map(|tx| (tx, err)));
+            }
+            state.armed = next;
+            next
+        };
+        for (tx, err) in overdue {
+            let _ = tx.send(Err(err));
+        }
+        if let Some(err) = dead {
+            self.close(err);
+            return Watch::Closed;
+        }
+        match next {
+            Some(at) => Watch::Until(at),
+            None => Watch::Idle,
+        }
     }
 
     fn io_error(&self, e: std::io::Error) -> Error {
@@ -281,8 +358,9 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, shared: Arc<Shared>) {
     let mut batch = BytesMut::with_capacity(READ_CHUNK);
     loop {
         shared.wake_writer.notified().await;
+        let mut yielded = false;
         loop {
-            {
+            let wait_for_others = {
                 let mut state = shared.lock();
                 if state.closed.is_some() {
                     return;
@@ -290,8 +368,22 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, shared: Arc<Shared>) {
                 if state.out.is_empty() {
                     break;
                 }
-                std::mem::swap(&mut state.out, &mut batch);
-                state.handed = state.queued;
+                // Callers woken together (by one read that held many replies) queue their next
+                // commands one after another, and the first of them wakes this task: taking the
+                // buffer then would cost one write per command. While other requests are in
+                // flight, let every task that is ready run first, so their commands leave in one
+                // write. A lone request goes at once: nobody else is coming.
+                let wait = !yielded && state.pending.len() > 1;
+                if !wait {
+                    std::mem::swap(&mut state.out, &mut batch);
+                    state.handed = state.queued;
+                }
+                wait
+            };
+            if wait_for_others {
+                yielded = true;
+                tokio::task::yield_now().await;
+                continue;
             }
             let written = match writer.write_all(&batch).await {
                 Ok(()) => writer.flush().await,
@@ -302,6 +394,33 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, shared: Arc<Shared>) {
                 return;
             }
             batch.clear();
+            yielded = false;
+        }
+    }
+}
+
+/// What the watchdog does next.
+enum Watch {
+    /// Sleep until this deadline (or until told of an earlier one).
+    Until(Instant),
+    /// Nothing is waiting: sleep until a request comes.
+    Idle,
+    /// The socket is closed: stop.
+    Closed,
+}
+
+/// Enforces the response timeouts of one socket (see the module docs).
+async fn watch_loop(shared: Arc<Shared>) {
+    loop {
+        match shared.expire(Instant::now()) {
+            Watch::Closed => return,
+            Watch::Idle => shared.wake_watchdog.notified().await,
+            Watch::Until(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at) => {}
+                    () = shared.wake_watchdog.notified() => {}
+                }
+            }
         }
     }
 }
@@ -348,7 +467,7 @@ async fn read_loop<R: AsyncRead + Unpin>(mut reader: R, mut decoder: Decoder, sh
             Ok(_) => {
                 shared
                     .last_read_ms
-                    .store(shared.elapsed_ms(), Ordering::Release);
+                    .store(shared.ms_since_epoch(Instant::now()), Ordering::Release);
             }
             Err(e) => {
                 shared.close(shared.io_error(e));
@@ -388,7 +507,10 @@ fn deliver(
                 values.push(value);
                 Reply::Many(values)
             };
-            done.push((p.tx, reply));
+            // No sender: the caller timed out and is gone; its late reply is dropped here.
+            if let Some(tx) = p.tx {
+                done.push((tx, reply));
+            }
         }
     }
     // Wake callers outside the lock.
@@ -513,5 +635,187 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    /// Counts the writes the pipeline makes to its socket.
+    struct CountingWriter<W> {
+        inner: W,
+        writes: Arc<AtomicU64>,
+    }
+
+    impl<W: AsyncWrite + Unpin> AsyncWrite for CountingWriter<W> {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+        }
+
+        fn poll_flush(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    /// Reads commands until `n` have arrived, then answers them all in one write.
+    async fn answer(
+        server: &mut tokio::io::DuplexStream,
+        decoder: &mut Decoder,
+        buf: &mut BytesMut,
+        n: usize,
+    ) {
+        let mut out = BytesMut::new();
+        let mut seen = 0;
+        while seen < n {
+            while let Some(Value::Array(_)) = decoder.decode(buf).unwrap() {
+                out.extend_from_slice(b"+OK\r\n");
+                seen += 1;
+            }
+            if seen < n {
+                server.read_buf(buf).await.unwrap();
+            }
+        }
+        server.write_all(&out).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_woken_together_share_a_write() {
+        const CALLERS: usize = 50;
+        let (client, mut server) = tokio::io::duplex(64 * 1024);
+        let (r, w) = tokio::io::split(client);
+        let writes = Arc::new(AtomicU64::new(0));
+        let w = CountingWriter {
+            inner: w,
+            writes: Arc::clone(&writes),
+        };
+        let pipeline = Arc::new(Pipeline::start(
+            r,
+            w,
+            Arc::from("test:1"),
+            Decoder::new(),
+            None,
+        ));
+        let mut callers = Vec::new();
+        for i in 0..CALLERS {
+            let p = Arc::clone(&pipeline);
+            callers.push(tokio::spawn(async move {
+                // The second command is sent as soon as the first is answered: every caller
+                // is woken by the same read.
+                for _ in 0..2 {
+                    let cmd = Cmd::new("SET").arg(i).arg(i);
+                    p.request([&cmd], false, WAIT).await.unwrap();
+                }
+            }));
+        }
+        let mut decoder = Decoder::new();
+        let mut buf = BytesMut::new();
+        answer(&mut server, &mut decoder, &mut buf, CALLERS).await;
+        let before = writes.load(Ordering::Relaxed);
+        answer(&mut server, &mut decoder, &mut buf, CALLERS).await;
+        let second_round = writes.load(Ordering::Relaxed) - before;
+        for caller in callers {
+            caller.await.unwrap();
+        }
+        assert!(
+            second_round <= CALLERS as u64 / 5,
+            "{CALLERS} commands from callers woken together took {second_round} writes"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silent_socket_times_out_and_closes() {
+        let (pipeline, _server) = start_over_duplex(None);
+        let cmd = Cmd::new("GET").arg("k");
+        let started = Instant::now();
+        let err = pipeline
+            .request([&cmd], false, Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        assert!(err.may_have_run(), "the command was written: {err}");
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(1) && waited < Duration::from_millis(1100),
+            "timed out after {waited:?}"
+        );
+        assert!(
+            !pipeline.is_open(),
+            "nothing was read: the socket is presumed dead"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_reply_times_out_alone_and_is_dropped_when_it_comes() {
+        let (pipeline, mut server) = start_over_duplex(None);
+        let slow = Cmd::new("GET").arg("slow");
+        let fast = Cmd::new("GET").arg("fast");
+        let slow_request = pipeline.request([&slow], false, Duration::from_secs(1));
+        let fast_request = pipeline.request([&fast], false, Duration::from_secs(10));
+        let serve = async {
+            let mut buf = BytesMut::new();
+            let mut decoder = Decoder::new();
+            let mut seen = 0;
+            while seen < 2 {
+                server.read_buf(&mut buf).await.unwrap();
+                while decoder.decode(&mut buf).unwrap().is_some() {
+                    seen += 1;
+                }
+            }
+            // The socket is alive (a push arrives), but the slow command's reply is late.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            server.write_all(b">2\r\n+message\r\n+x\r\n").await.unwrap();
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            server
+                .write_all(b"$4\r\nlate\r\n$4\r\nfast\r\n")
+                .await
+                .unwrap();
+        };
+        let (slow_reply, fast_reply, ()) = tokio::join!(slow_request, fast_request, serve);
+        let err = slow_reply.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        assert!(
+            matches!(fast_reply.unwrap(), Reply::One(Value::Bulk(b)) if &b[..] == b"fast"),
+            "the late reply went to its own request, not the next"
+        );
+        assert!(
+            pipeline.is_open(),
+            "a slow command does not close a live socket"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_earlier_deadline_queued_later_is_kept() {
+        let (pipeline, _server) = start_over_duplex(None);
+        let cmd = Cmd::new("GET").arg("k");
+        let long = pipeline.request([&cmd], false, Duration::from_secs(60));
+        let started = Instant::now();
+        let short = async {
+            // Queued after the long one, due long before it.
+            tokio::task::yield_now().await;
+            let err = pipeline
+                .request([&cmd], false, Duration::from_secs(1))
+                .await
+                .unwrap_err();
+            (err, started.elapsed())
+        };
+        let (long_reply, (err, waited)) = tokio::join!(long, short);
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        assert!(
+            waited < Duration::from_secs(2),
+            "timed out after {waited:?}"
+        );
+        // Nothing was read, so the short timeout closed the socket and failed the long one too.
+        assert!(long_reply.is_err());
     }
 }

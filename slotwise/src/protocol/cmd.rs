@@ -56,14 +56,37 @@ impl Cmd {
 
     /// Adds one argument from raw bytes. [`ToArgs`] implementations end here.
     pub fn push_bytes(&mut self, data: &[u8]) {
-        let mut digits = [0u8; 20];
-        let len = format_u64(data.len() as u64, &mut digits);
-        // Reserve exactly this argument's size: a generous guess would make small commands
-        // outgrow their first allocation.
-        self.buf.reserve(1 + len.len() + 2 + data.len() + 2);
-        self.buf.put_u8(b'$');
-        self.buf.extend_from_slice(len);
-        self.buf.extend_from_slice(b"\r\n");
+        let len = data.len();
+        // Every command's name and keys pass through here. Lengths under 100 (nearly all
+        // names and keys) get their header as one fixed-size copy instead of a formatted
+        // number and three appends.
+        match len {
+            0..=9 => {
+                self.buf.reserve(4 + len + 2);
+                self.buf
+                    .extend_from_slice(&[b'$', b'0' + len as u8, b'\r', b'\n']);
+            }
+            10..=99 => {
+                self.buf.reserve(5 + len + 2);
+                self.buf.extend_from_slice(&[
+                    b'$',
+                    b'0' + (len / 10) as u8,
+                    b'0' + (len % 10) as u8,
+                    b'\r',
+                    b'\n',
+                ]);
+            }
+            _ => {
+                let mut digits = [0u8; 20];
+                let digits = format_u64(len as u64, &mut digits);
+                // Reserve exactly this argument's size: a generous guess would make small
+                // commands outgrow their first allocation.
+                self.buf.reserve(1 + digits.len() + 2 + len + 2);
+                self.buf.put_u8(b'$');
+                self.buf.extend_from_slice(digits);
+                self.buf.extend_from_slice(b"\r\n");
+            }
+        }
         self.buf.extend_from_slice(data);
         self.buf.extend_from_slice(b"\r\n");
         self.argc += 1;
@@ -123,9 +146,14 @@ impl Cmd {
     /// Appends the whole command (`*N` header and arguments) to `out`.
     pub fn encode(&self, out: &mut BytesMut) {
         out.reserve(self.buf.len() + 16);
-        out.put_u8(b'*');
-        write_decimal_bytes(out, self.argc as u64);
-        out.extend_from_slice(b"\r\n");
+        if self.argc < 10 {
+            // The common case as one fixed-size copy (see `push_bytes`).
+            out.extend_from_slice(&[b'*', b'0' + self.argc as u8, b'\r', b'\n']);
+        } else {
+            out.put_u8(b'*');
+            write_decimal_bytes(out, self.argc as u64);
+            out.extend_from_slice(b"\r\n");
+        }
         out.extend_from_slice(&self.buf);
     }
 
@@ -150,13 +178,25 @@ impl<'a> Iterator for Args<'a> {
             return None;
         }
         // The buffer is written only by `push_bytes`, so each entry is `$len\r\ndata\r\n`.
-        let cr = self.rest.iter().position(|&b| b == b'\r')?;
-        let len: usize = std::str::from_utf8(self.rest.get(1..cr)?)
-            .ok()?
-            .parse()
-            .ok()?;
-        let data = self.rest.get(cr + 2..cr + 2 + len)?;
-        self.rest = self.rest.get(cr + 4 + len..)?;
+        // Routing walks the arguments of every command sent, so the length is read digit by
+        // digit here rather than through `str::parse`; the checks only guard against a bug.
+        let mut len = 0usize;
+        let mut cr = 1;
+        loop {
+            let b = *self.rest.get(cr)?;
+            if b == b'\r' {
+                break;
+            }
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            len = len.checked_mul(10)?.checked_add(usize::from(b - b'0'))?;
+            cr += 1;
+        }
+        let start = cr + 2;
+        let end = start.checked_add(len)?;
+        let data = self.rest.get(start..end)?;
+        self.rest = self.rest.get(end + 2..)?;
         self.left -= 1;
         Some(data)
     }
@@ -345,6 +385,45 @@ mod tests {
             .arg(3.0);
         let args: Vec<&[u8]> = cmd.args().collect();
         assert_eq!(&args[1..], [&b"1.5"[..], b"+inf", b"-inf", b"3"]);
+    }
+
+    #[test]
+    fn arguments_of_any_length_read_back() {
+        let args: Vec<Vec<u8>> = [0usize, 1, 9, 10, 99, 100, 12_345]
+            .iter()
+            .map(|&n| (0..n).map(|i| (i % 251) as u8).collect())
+            .collect();
+        let mut cmd = Cmd::new("X");
+        for a in &args {
+            cmd.push_bytes(a);
+        }
+        let read: Vec<&[u8]> = cmd.args().skip(1).collect();
+        assert_eq!(read.len(), args.len());
+        for (got, want) in read.iter().zip(&args) {
+            assert_eq!(got, &want.as_slice());
+        }
+        assert_eq!(cmd.args().count(), args.len() + 1);
+        let mut out = BytesMut::new();
+        cmd.encode(&mut out);
+        let mut expected = format!("*{}\r\n", args.len() + 1).into_bytes();
+        expected.extend_from_slice(b"$1\r\nX\r\n");
+        for a in &args {
+            expected.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            expected.extend_from_slice(a);
+            expected.extend_from_slice(b"\r\n");
+        }
+        assert_eq!(&out[..], &expected[..]);
+    }
+
+    #[test]
+    fn array_header_of_ten_or_more_arguments() {
+        let cmd = Cmd::new("DEL").arg(&["a", "b", "c", "d", "e", "f", "g", "h", "i"][..]);
+        let mut out = BytesMut::new();
+        cmd.encode(&mut out);
+        assert!(
+            out.starts_with(b"*10\r\n$3\r\nDEL\r\n$1\r\na\r\n"),
+            "{out:?}"
+        );
     }
 
     #[test]

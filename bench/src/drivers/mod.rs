@@ -1,0 +1,53 @@
+//! One adapter per client library, all behind [`Driver`], so the timed loop is the same code
+//! for every contender and only the calls a user of that library would write differ.
+//!
+//! Each adapter is written the way that library's documentation suggests for the job: the
+//! typed command methods, the library's own way to keep several commands in flight, and, where
+//! the library does not split a cross-slot `MGET` itself, the split its users must write. This
+//! module does not time anything; see `worker`.
+
+mod fred;
+mod redis_rs;
+mod slotwise;
+
+use std::future::Future;
+
+use crate::workload::{Client, Key};
+
+pub(crate) use self::fred::{Fred, FredBatch};
+pub(crate) use self::redis_rs::RedisRs;
+pub(crate) use self::slotwise::Slotwise;
+
+/// The result of one driver call: a count on success, a printable error otherwise.
+pub(crate) type OpResult<T> = Result<T, String>;
+
+/// The operations the workloads need from a client. A task owns its clone of the driver.
+///
+/// Each method returns how many values it found (or wrote), so the worker can tell a client
+/// that answers fast but wrongly (nil for keys that exist) from one that works.
+pub(crate) trait Driver: Clone + Send + Sync + 'static {
+    /// `GET key`: true if a 16-byte value came back.
+    fn get(&mut self, key: &Key) -> impl Future<Output = OpResult<bool>> + Send;
+
+    /// `SET key value`.
+    fn set(&mut self, key: &Key) -> impl Future<Output = OpResult<()>> + Send;
+
+    /// One `GET` per key, all in flight at once; the number of values found.
+    fn get_many(&mut self, keys: &[Key]) -> impl Future<Output = OpResult<usize>> + Send;
+
+    /// One `SET` per key, all in flight at once; the number written.
+    fn set_many(&mut self, keys: &[Key]) -> impl Future<Output = OpResult<usize>> + Send;
+
+    /// `MGET` of keys in any slots; the number of values found.
+    fn mget(&mut self, keys: &[Key]) -> impl Future<Output = OpResult<usize>> + Send;
+}
+
+/// True for a reply holding the value every key was filled with.
+pub(crate) fn is_value(value: &[u8]) -> bool {
+    value == crate::workload::VALUE
+}
+
+/// Prefixes a client error with the client's name, for the worker's error log.
+pub(crate) fn fail(client: Client, e: impl std::fmt::Display) -> String {
+    format!("{client}: {e}")
+}

@@ -1,0 +1,84 @@
+//! The redis-rs adapter: `AsyncCommands` on the async cluster connection (a cheap clone per
+//! task, and per future when several are in flight, as its documentation shows). Its async
+//! pipelines must stay in one slot, so concurrent futures are how a redis-rs user keeps random
+//! keys in flight; its cluster routing splits a cross-slot `MGET` by itself.
+
+use bytes::Bytes;
+use futures_util::future::join_all;
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::AsyncCommands;
+
+use super::{fail, is_value, Driver, OpResult};
+use crate::workload::{Client, Key, VALUE};
+
+/// A redis-rs async cluster connection.
+#[derive(Clone)]
+pub(crate) struct RedisRs(ClusterConnection);
+
+impl RedisRs {
+    /// Connects through the node at `seed` (`redis://host:port`).
+    pub(crate) async fn connect(seed: &str) -> OpResult<RedisRs> {
+        let client = ClusterClient::new(vec![seed]).map_err(|e| fail(Client::RedisRs, e))?;
+        let conn = client
+            .get_async_connection()
+            .await
+            .map_err(|e| fail(Client::RedisRs, e))?;
+        Ok(RedisRs(conn))
+    }
+}
+
+fn found(value: Option<Bytes>) -> bool {
+    value.is_some_and(|v| is_value(&v))
+}
+
+impl Driver for RedisRs {
+    async fn get(&mut self, key: &Key) -> OpResult<bool> {
+        let value: redis::RedisResult<Option<Bytes>> = self.0.get(&key[..]).await;
+        value.map(found).map_err(|e| fail(Client::RedisRs, e))
+    }
+
+    async fn set(&mut self, key: &Key) -> OpResult<()> {
+        let done: redis::RedisResult<()> = self.0.set(&key[..], &VALUE[..]).await;
+        done.map_err(|e| fail(Client::RedisRs, e))
+    }
+
+    async fn get_many(&mut self, keys: &[Key]) -> OpResult<usize> {
+        let replies = join_all(keys.iter().map(|k| {
+            let mut conn = self.0.clone();
+            async move { conn.get::<_, Option<Bytes>>(&k[..]).await }
+        }))
+        .await;
+        let mut count = 0;
+        for reply in replies {
+            count += usize::from(found(reply.map_err(|e| fail(Client::RedisRs, e))?));
+        }
+        Ok(count)
+    }
+
+    async fn set_many(&mut self, keys: &[Key]) -> OpResult<usize> {
+        let replies = join_all(keys.iter().map(|k| {
+            let mut conn = self.0.clone();
+            async move { conn.set::<_, _, ()>(&k[..], &VALUE[..]).await }
+        }))
+        .await;
+        for reply in replies {
+            reply.map_err(|e| fail(Client::RedisRs, e))?;
+        }
+        Ok(keys.len())
+    }
+
+    async fn mget(&mut self, keys: &[Key]) -> OpResult<usize> {
+        // Its argument traits take slices of byte slices, not of byte arrays.
+        let keys: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+        let values: Vec<Option<Bytes>> = self
+            .0
+            .mget(keys)
+            .await
+            .map_err(|e| fail(Client::RedisRs, e))?;
+        Ok(values
+            .into_iter()
+            .filter(|v| v.as_deref().is_some_and(is_value))
+            .count())
+    }
+}

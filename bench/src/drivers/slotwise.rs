@@ -1,0 +1,70 @@
+//! The slotwise adapter: typed command methods on one shared [`RedisCluster`], concurrent
+//! futures for several commands in flight (they are pipelined on each node's connection), and
+//! `mget_nonatomic` for a cross-slot `MGET`.
+
+use bytes::Bytes;
+use futures_util::future::join_all;
+use slotwise::commands::StringCommands;
+use slotwise::{ClusterCommands, RedisCluster};
+
+use super::{fail, is_value, Driver, OpResult};
+use crate::workload::{Client, Key, VALUE};
+
+/// A slotwise cluster client.
+#[derive(Clone, Debug)]
+pub(crate) struct Slotwise(RedisCluster);
+
+impl Slotwise {
+    /// Connects through the node at `seed` (`redis://host:port`).
+    pub(crate) async fn connect(seed: &str) -> OpResult<Slotwise> {
+        RedisCluster::from_url(seed)
+            .await
+            .map(Slotwise)
+            .map_err(|e| fail(Client::Slotwise, e))
+    }
+}
+
+fn found(value: Option<Bytes>) -> bool {
+    value.is_some_and(|v| is_value(&v))
+}
+
+impl Driver for Slotwise {
+    async fn get(&mut self, key: &Key) -> OpResult<bool> {
+        let value = self.0.get::<Bytes>(&key[..]).await;
+        value.map(found).map_err(|e| fail(Client::Slotwise, e))
+    }
+
+    async fn set(&mut self, key: &Key) -> OpResult<()> {
+        let done = self.0.set(&key[..], &VALUE[..]).await;
+        done.map_err(|e| fail(Client::Slotwise, e))
+    }
+
+    async fn get_many(&mut self, keys: &[Key]) -> OpResult<usize> {
+        let replies = join_all(keys.iter().map(|k| self.0.get::<Bytes>(&k[..]))).await;
+        let mut count = 0;
+        for reply in replies {
+            count += usize::from(found(reply.map_err(|e| fail(Client::Slotwise, e))?));
+        }
+        Ok(count)
+    }
+
+    async fn set_many(&mut self, keys: &[Key]) -> OpResult<usize> {
+        let replies = join_all(keys.iter().map(|k| self.0.set(&k[..], &VALUE[..]))).await;
+        for reply in replies {
+            reply.map_err(|e| fail(Client::Slotwise, e))?;
+        }
+        Ok(keys.len())
+    }
+
+    async fn mget(&mut self, keys: &[Key]) -> OpResult<usize> {
+        let values = self
+            .0
+            .mget_nonatomic::<Option<Bytes>, _>(keys)
+            .await
+            .map_err(|e| fail(Client::Slotwise, e))?;
+        Ok(values
+            .into_iter()
+            .filter(|v| v.as_deref().is_some_and(is_value))
+            .count())
+    }
+}

@@ -1,0 +1,420 @@
+//! From samples to what a reader sees: per row the median and min–max over repetitions, the
+//! markdown tables (results, slotwise ÷ best peer, the issue's goals) and the JSON file.
+//!
+//! Ratios are of medians taken in the same run. For ops/s higher is better; for latency, CPU
+//! per operation and memory lower is better. "Best peer" is the best of the Rust clients
+//! (redis-rs, fred); `redis-benchmark` is a C tool and appears in the goals that name it.
+
+use std::fmt::Write as _;
+
+use crate::runner::Results;
+use crate::worker::Sample;
+use crate::workload::{Client, Workload};
+
+/// Median and extremes of one metric over the repetitions.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Stat {
+    pub(crate) median: f64,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+}
+
+impl Stat {
+    fn of(values: impl IntoIterator<Item = f64>) -> Stat {
+        let mut v: Vec<f64> = values.into_iter().collect();
+        if v.is_empty() {
+            return Stat::default();
+        }
+        v.sort_by(f64::total_cmp);
+        let mid = v.len() / 2;
+        let median = if v.len() % 2 == 1 {
+            v[mid]
+        } else {
+            (v[mid - 1] + v[mid]) / 2.0
+        };
+        Stat {
+            median,
+            min: v[0],
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// One row of the table: one client on one workload.
+#[derive(Clone, Debug)]
+pub(crate) struct Row {
+    pub(crate) workload: Workload,
+    pub(crate) client: Client,
+    pub(crate) reps: usize,
+    pub(crate) ops_per_sec: Stat,
+    pub(crate) p50_us: Stat,
+    pub(crate) p99_us: Stat,
+    pub(crate) cpu_us_per_op: Stat,
+    pub(crate) rss_kib: Stat,
+    /// Failed calls and missing values over all repetitions (both 0 in a sound run).
+    pub(crate) errors: u64,
+    pub(crate) misses: u64,
+}
+
+/// The rows, in workload then client order.
+pub(crate) fn rows(results: &Results) -> Vec<Row> {
+    results
+        .samples
+        .iter()
+        .map(|(&(workload, client), samples)| {
+            let stat = |f: fn(&Sample) -> f64| Stat::of(samples.iter().map(f));
+            Row {
+                workload,
+                client,
+                reps: samples.len(),
+                ops_per_sec: stat(|s| s.ops_per_sec),
+                p50_us: stat(|s| s.p50_us),
+                p99_us: stat(|s| s.p99_us),
+                cpu_us_per_op: stat(|s| s.cpu_us_per_op),
+                rss_kib: stat(|s| s.rss_kib as f64),
+                errors: samples.iter().map(|s| s.errors).sum(),
+                misses: samples.iter().map(|s| s.misses).sum(),
+            }
+        })
+        .collect()
+}
+
+/// One object per row, for `--json`.
+pub(crate) fn json(rows: &[Row]) -> serde_json::Value {
+    let objects = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "client": r.client.name(),
+                "workload": r.workload.name(),
+                "ops_per_sec": r.ops_per_sec.median,
+                "p50_us": r.p50_us.median,
+                "p99_us": r.p99_us.median,
+                "cpu_us_per_op": r.cpu_us_per_op.median,
+                "rss_kib": r.rss_kib.median,
+                "reps": r.reps,
+                "ops_per_sec_min": r.ops_per_sec.min,
+                "ops_per_sec_max": r.ops_per_sec.max,
+                "errors": r.errors,
+                "misses": r.misses,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(objects)
+}
+
+fn find(rows: &[Row], workload: Workload, client: Client) -> Option<&Row> {
+    rows.iter()
+        .find(|r| r.workload == workload && r.client == client)
+}
+
+/// A metric of a row, and whether more is better.
+#[derive(Clone, Copy)]
+enum Metric {
+    Ops,
+    P50,
+    P99,
+    Cpu,
+    Rss,
+}
+
+impl Metric {
+    fn of(self, row: &Row) -> f64 {
+        match self {
+            Metric::Ops => row.ops_per_sec.median,
+            Metric::P50 => row.p50_us.median,
+            Metric::P99 => row.p99_us.median,
+            Metric::Cpu => row.cpu_us_per_op.median,
+            Metric::Rss => row.rss_kib.median,
+        }
+    }
+
+    fn higher_is_better(self) -> bool {
+        matches!(self, Metric::Ops)
+    }
+}
+
+/// slotwise's median over the best Rust peer's, and that peer.
+fn versus_best_peer(rows: &[Row], workload: Workload, metric: Metric) -> Option<(f64, Client)> {
+    let ours = metric.of(find(rows, workload, Client::Slotwise)?);
+    let peers = [Client::RedisRs, Client::Fred]
+        .into_iter()
+        .filter_map(|c| find(rows, workload, c).map(|r| (metric.of(r), c)));
+    let best = if metric.higher_is_better() {
+        peers.max_by(|a, b| a.0.total_cmp(&b.0))
+    } else {
+        peers.min_by(|a, b| a.0.total_cmp(&b.0))
+    }?;
+    (best.0 > 0.0).then(|| (ours / best.0, best.1))
+}
+
+fn versus(rows: &[Row], workload: Workload, peer: Client, metric: Metric) -> Option<f64> {
+    let ours = metric.of(find(rows, workload, Client::Slotwise)?);
+    let theirs = metric.of(find(rows, workload, peer)?);
+    (theirs > 0.0).then(|| ours / theirs)
+}
+
+fn cell(s: Stat, digits: usize, scale: f64) -> String {
+    format!(
+        "{:.d$} ({:.d$}–{:.d$})",
+        s.median / scale,
+        s.min / scale,
+        s.max / scale,
+        d = digits
+    )
+}
+
+fn ops_cell(s: Stat) -> String {
+    format!(
+        "{} ({}–{})",
+        thousands(s.median),
+        thousands(s.min),
+        thousands(s.max)
+    )
+}
+
+fn thousands(x: f64) -> String {
+    let digits = format!("{:.0}", x.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The results table, the ratio table and the goals, in markdown.
+pub(crate) fn markdown(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| Workload | Client | ops/s | p50 µs | p99 µs | CPU µs/op | RSS MiB | ops/s ÷ best peer |"
+    );
+    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|");
+    for r in rows {
+        let ratio = if r.client == Client::Slotwise {
+            versus_best_peer(rows, r.workload, Metric::Ops)
+                .map(|(x, peer)| format!("{x:.2}× ({peer})"))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.workload.label(),
+            r.client,
+            ops_cell(r.ops_per_sec),
+            cell(r.p50_us, 0, 1.0),
+            cell(r.p99_us, 0, 1.0),
+            cell(r.cpu_us_per_op, 2, 1.0),
+            cell(r.rss_kib, 1, 1024.0),
+            ratio
+        );
+    }
+    out.push('\n');
+    out.push_str(&ratio_table(rows));
+    out.push('\n');
+    out.push_str(&goals(rows));
+    out
+}
+
+/// slotwise ÷ best Rust peer for every metric of every workload.
+fn ratio_table(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "slotwise ÷ best peer (medians; ops/s: higher is better, the rest: lower is better)\n"
+    );
+    let _ = writeln!(
+        out,
+        "| Workload | ops/s ↑ | p50 ↓ | p99 ↓ | CPU/op ↓ | RSS ↓ | ops/s ÷ redis-benchmark |"
+    );
+    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
+    let mut workloads: Vec<Workload> = rows.iter().map(|r| r.workload).collect();
+    workloads.dedup();
+    for w in workloads {
+        let ratio = |m| {
+            versus_best_peer(rows, w, m)
+                .map(|(x, peer)| format!("{x:.2}× {peer}"))
+                .unwrap_or_else(|| "–".to_owned())
+        };
+        let rb = versus(rows, w, Client::RedisBenchmark, Metric::Ops)
+            .map(|x| format!("{x:.2}×"))
+            .unwrap_or_else(|| "–".to_owned());
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            w.label(),
+            ratio(Metric::Ops),
+            ratio(Metric::P50),
+            ratio(Metric::P99),
+            ratio(Metric::Cpu),
+            ratio(Metric::Rss),
+            rb
+        );
+    }
+    out
+}
+
+/// One goal of the issue: its wording, the measured ratio, and the bound it must meet.
+struct Goal {
+    text: String,
+    ratio: Option<f64>,
+    /// True: the ratio must be at least the bound; false: at most.
+    at_least: bool,
+    bound: f64,
+}
+
+/// The issue's goals, each as measured in this run.
+fn goals(rows: &[Row]) -> String {
+    let peer_ops = |w| versus_best_peer(rows, w, Metric::Ops).map(|(x, _)| x);
+    let mut list = vec![
+        Goal {
+            text: "GET 1 task ÷ redis-benchmark -c 1".to_owned(),
+            ratio: versus(rows, Workload::Get1, Client::RedisBenchmark, Metric::Ops),
+            at_least: true,
+            bound: 1.0,
+        },
+        Goal {
+            text: "GET 64 tasks ÷ best of fred, redis-rs".to_owned(),
+            ratio: peer_ops(Workload::Get64),
+            at_least: true,
+            bound: 1.3,
+        },
+        Goal {
+            text: "SET 64 tasks ÷ best of fred, redis-rs".to_owned(),
+            ratio: peer_ops(Workload::Set64),
+            at_least: true,
+            bound: 1.3,
+        },
+        Goal {
+            text: "GET 64 tasks p99 ÷ fred's".to_owned(),
+            ratio: versus(rows, Workload::Get64, Client::Fred, Metric::P99),
+            at_least: false,
+            bound: 1.0,
+        },
+        Goal {
+            text: "SET 64 tasks p99 ÷ fred's".to_owned(),
+            ratio: versus(rows, Workload::Set64, Client::Fred, Metric::P99),
+            at_least: false,
+            bound: 1.0,
+        },
+        Goal {
+            text: "GET 64 × 16 ÷ redis-benchmark -c 50 -P 16".to_owned(),
+            ratio: versus(
+                rows,
+                Workload::Get64x16,
+                Client::RedisBenchmark,
+                Metric::Ops,
+            ),
+            at_least: true,
+            bound: 0.9,
+        },
+        Goal {
+            text: "MGET 100 ÷ fred".to_owned(),
+            ratio: versus(rows, Workload::Mget100, Client::Fred, Metric::Ops),
+            at_least: true,
+            bound: 1.5,
+        },
+    ];
+    // CPU and memory: every workload must meet them, so the worst one is the measure.
+    let worst = |metric| {
+        let mut workloads: Vec<Workload> = rows.iter().map(|r| r.workload).collect();
+        workloads.dedup();
+        workloads
+            .into_iter()
+            .filter_map(|w| versus(rows, w, Client::Fred, metric).map(|x| (x, w)))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+    };
+    for (metric, what, bound) in [(Metric::Cpu, "CPU/op", 0.7), (Metric::Rss, "peak RSS", 1.0)] {
+        let found = worst(metric);
+        list.push(Goal {
+            text: match found {
+                Some((_, w)) => format!("{what} ÷ fred's, worst workload ({})", w.label()),
+                None => format!("{what} ÷ fred's, worst workload"),
+            },
+            ratio: found.map(|(x, _)| x),
+            at_least: false,
+            bound,
+        });
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| Goal (medians, same run) | Target | Measured | Met |"
+    );
+    let _ = writeln!(out, "|---|--:|--:|:-:|");
+    for g in list {
+        let target = format!("{} {:.1}×", if g.at_least { "≥" } else { "≤" }, g.bound);
+        let (measured, met) = match g.ratio {
+            Some(x) => {
+                let met = if g.at_least {
+                    x >= g.bound
+                } else {
+                    x <= g.bound
+                };
+                (format!("{x:.2}×"), if met { "yes" } else { "no" })
+            }
+            None => ("not measured".to_owned(), "–"),
+        };
+        let _ = writeln!(out, "| {} | {target} | {measured} | {met} |", g.text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_extremes() {
+        let s = Stat::of([3.0, 1.0, 2.0]);
+        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
+        let s = Stat::of([4.0, 1.0, 2.0, 3.0]);
+        assert_eq!(s.median, 2.5);
+        assert_eq!(Stat::of([]), Stat::default());
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0.0), "0");
+        assert_eq!(thousands(999.4), "999");
+        assert_eq!(thousands(1234567.0), "1,234,567");
+    }
+
+    fn row(client: Client, ops: f64, p99: f64) -> Row {
+        let stat = |x| Stat {
+            median: x,
+            min: x,
+            max: x,
+        };
+        Row {
+            workload: Workload::Get64,
+            client,
+            reps: 1,
+            ops_per_sec: stat(ops),
+            p50_us: stat(1.0),
+            p99_us: stat(p99),
+            cpu_us_per_op: stat(1.0),
+            rss_kib: stat(1.0),
+            errors: 0,
+            misses: 0,
+        }
+    }
+
+    #[test]
+    fn best_peer_depends_on_direction() {
+        let rows = [
+            row(Client::Slotwise, 130.0, 10.0),
+            row(Client::RedisRs, 100.0, 20.0),
+            row(Client::Fred, 90.0, 8.0),
+        ];
+        let (x, peer) = versus_best_peer(&rows, Workload::Get64, Metric::Ops).unwrap();
+        assert_eq!((x, peer), (1.3, Client::RedisRs));
+        let (x, peer) = versus_best_peer(&rows, Workload::Get64, Metric::P99).unwrap();
+        assert_eq!((x, peer), (1.25, Client::Fred));
+    }
+}
