@@ -6,10 +6,10 @@
 //! Its latency percentiles come from its `--csv` report; its CPU time and peak memory come from
 //! `wait4` on its process (they include its start-up, which is small next to the run).
 //!
-//! In cluster mode it puts a hash tag of one of the connected node's slots into every key
-//! (`key:{tag}:000000012345`), so its keys are not the clients' keyspace: its `GET`s mostly
-//! find nothing and get the short nil reply. The request and the server's work per command
-//! are otherwise the same.
+//! In cluster mode it puts one hash tag per node into its keys (`key:{06S}:000000012345`), so
+//! its keys are not the clients' keyspace: its `GET`s find what its own `SET` rows wrote earlier
+//! in the run and get the short nil reply for the rest. The request and the server's work per
+//! command are otherwise the same.
 
 use std::process::Command;
 use std::time::Duration;
