@@ -174,10 +174,14 @@ pub(crate) fn run(scenarios: &[Scenario], clients: &[Client]) -> Result<Vec<Row>
 fn run_one(scenario: Scenario, client: Client) -> Result<Row, String> {
     let cluster = crate::start_cluster()?;
     let primaries = cluster.primaries().map_err(|e| e.to_string())?;
+    // Not the seed node: losing the only startup node is a different scenario from losing a
+    // primary, and one some clients do not survive at all.
+    let seed_port = crate::runner::host_port(&cluster.seed_url())?.1;
     let victim = primaries
-        .first()
+        .iter()
+        .find(|p| p.port != seed_port)
         .cloned()
-        .ok_or_else(|| "the cluster has no primary".to_owned())?;
+        .ok_or_else(|| "the cluster has no primary besides the seed".to_owned())?;
     let heir = cluster
         .replicas()
         .map_err(|e| e.to_string())?
