@@ -16,6 +16,7 @@
 
 mod drivers;
 mod measure;
+mod recovery;
 mod redis_benchmark;
 mod report;
 mod runner;
@@ -56,6 +57,41 @@ enum Mode {
     /// Starts a cluster, fills the keyspace, prints the seed URL, and keeps the cluster up
     /// until stdin closes.
     Serve,
+    /// Runs each client through a primary kill, a slot migration and a graceful failover, and
+    /// prints how each recovered.
+    Recovery(RecoveryArgs),
+    /// One client under verified load while the parent injects a fault.
+    #[command(hide = true)]
+    RecoveryWorker(RecoveryWorkerArgs),
+}
+
+/// The recovery comparison.
+#[derive(Args, Debug)]
+struct RecoveryArgs {
+    /// The clients, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [Client::Slotwise, Client::RedisRs, Client::Fred])]
+    clients: Vec<Client>,
+    /// The scenarios, comma-separated: kill, migrate, failover.
+    #[arg(long, value_delimiter = ',', default_values_t = recovery::Scenario::ALL)]
+    scenarios: Vec<recovery::Scenario>,
+    /// Also write the rows as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// One recovery worker.
+#[derive(Args, Debug)]
+struct RecoveryWorkerArgs {
+    #[arg(long)]
+    client: Client,
+    #[arg(long, value_name = "URL")]
+    seed: String,
+    /// The slots the fault affects, as `a-b,c-d`.
+    #[arg(long)]
+    affected: String,
+    /// A hash tag for every key.
+    #[arg(long)]
+    tag: Option<String>,
 }
 
 /// The comparison.
@@ -115,6 +151,8 @@ fn main() -> ExitCode {
     let outcome = match cli.mode {
         Some(Mode::Worker(args)) => worker_mode(args),
         Some(Mode::Serve) => serve_mode(),
+        Some(Mode::Recovery(args)) => recovery_mode(args),
+        Some(Mode::RecoveryWorker(args)) => recovery_worker_mode(args),
         None => run_mode(cli.run),
     };
     match outcome {
@@ -132,7 +170,7 @@ fn seconds(s: f64, what: &str) -> Result<Duration, String> {
 
 /// The cluster the issue specifies: 3 primaries with a replica each, a 2 s node timeout, no
 /// persistence (the kit's default for its servers).
-fn start_cluster() -> Result<LocalCluster, String> {
+pub(crate) fn start_cluster() -> Result<LocalCluster, String> {
     LocalCluster::builder()
         .primaries(3)
         .replicas(1)
@@ -236,4 +274,29 @@ fn serve_mode() -> Result<(), String> {
     let _ = std::io::stdin().read_to_end(&mut sink);
     drop(cluster);
     Ok(())
+}
+
+fn recovery_mode(args: RecoveryArgs) -> Result<(), String> {
+    if let Some(c) = args.clients.iter().find(|c| !c.is_library()) {
+        return Err(format!("{c} has no recovery mode"));
+    }
+    let rows = recovery::run(&args.scenarios, &args.clients)?;
+    print_line(&recovery::markdown(&rows));
+    if let Some(path) = args.json {
+        let text = serde_json::to_string_pretty(&recovery::json(&rows))
+            .map_err(|e| format!("cannot encode the JSON: {e}"))?;
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn recovery_worker_mode(args: RecoveryWorkerArgs) -> Result<(), String> {
+    recovery::worker::run(&recovery::worker::WorkerSettings {
+        client: args.client,
+        seed: args.seed,
+        affected: recovery::parse_ranges(&args.affected)?,
+        tag: args.tag,
+        timeout: recovery::REQUEST_TIMEOUT,
+    })
 }

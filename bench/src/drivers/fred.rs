@@ -2,8 +2,10 @@
 //! default), its `Pipeline` or concurrent futures for several commands in flight, and the
 //! by-slot split of a cross-slot `MGET` that fred leaves to its users.
 
+use std::time::Duration;
+
 use bytes::Bytes;
-use fred::prelude::{Builder, ClientLike, Config, KeysInterface};
+use fred::prelude::{Builder, ClientLike, Config, KeysInterface, ReconnectPolicy};
 use fred::types::Key as FredKey;
 use futures_util::future::join_all;
 
@@ -36,6 +38,28 @@ impl Fred {
         // The connection task runs until the client is dropped; its handle is not needed.
         let _task = client.init().await.map_err(|e| fail(Client::Fred, e))?;
         Ok(Fred { client, batch })
+    }
+
+    /// Connects with `timeout` as the connection, internal-command and default command
+    /// timeout, and a reconnect policy that keeps trying every 100 ms: without one, fred never
+    /// reconnects to a node it lost.
+    pub(crate) async fn connect_bounded(seed: &str, timeout: Duration) -> OpResult<Fred> {
+        let config = Config::from_url_clustered(seed).map_err(|e| fail(Client::Fred, e))?;
+        let client = Builder::from_config(config)
+            .with_connection_config(|c| {
+                c.connection_timeout = timeout;
+                c.internal_command_timeout = timeout;
+            })
+            .with_performance_config(|p| p.default_command_timeout = timeout)
+            // 0 attempts: no limit.
+            .set_policy(ReconnectPolicy::new_constant(0, 100))
+            .build()
+            .map_err(|e| fail(Client::Fred, e))?;
+        let _task = client.init().await.map_err(|e| fail(Client::Fred, e))?;
+        Ok(Fred {
+            client,
+            batch: FredBatch::Futures,
+        })
     }
 }
 
@@ -153,5 +177,18 @@ impl Driver for Fred {
             .into_iter()
             .filter(|v| v.as_deref().is_some_and(is_value))
             .count())
+    }
+
+    async fn get_value(&mut self, key: &[u8]) -> OpResult<Option<Bytes>> {
+        let value = self.client.get::<Option<Bytes>, _>(key).await;
+        value.map_err(|e| fail(Client::Fred, e))
+    }
+
+    async fn set_value(&mut self, key: &[u8], value: Bytes) -> OpResult<()> {
+        let done = self
+            .client
+            .set::<(), _, _>(key, value, None, None, false)
+            .await;
+        done.map_err(|e| fail(Client::Fred, e))
     }
 }

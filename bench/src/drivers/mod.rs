@@ -12,6 +12,8 @@ mod slotwise;
 
 use std::future::Future;
 
+use bytes::Bytes;
+
 use crate::workload::{Client, Key};
 
 pub(crate) use self::fred::{Fred, FredBatch};
@@ -40,6 +42,12 @@ pub(crate) trait Driver: Clone + Send + Sync + 'static {
 
     /// `MGET` of keys in any slots; the number of values found.
     fn mget(&mut self, keys: &[Key]) -> impl Future<Output = OpResult<usize>> + Send;
+
+    /// `GET key` of any key: the value itself, for the recovery mode's checks.
+    fn get_value(&mut self, key: &[u8]) -> impl Future<Output = OpResult<Option<Bytes>>> + Send;
+
+    /// `SET key value` of any key and value.
+    fn set_value(&mut self, key: &[u8], value: Bytes) -> impl Future<Output = OpResult<()>> + Send;
 }
 
 /// True for a reply holding the value every key was filled with.

@@ -3,6 +3,8 @@
 //! pipelines must stay in one slot, so concurrent futures are how a redis-rs user keeps random
 //! keys in flight; its cluster routing splits a cross-slot `MGET` by itself.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use futures_util::future::join_all;
 use redis::cluster::ClusterClient;
@@ -20,6 +22,21 @@ impl RedisRs {
     /// Connects through the node at `seed` (`redis://host:port`).
     pub(crate) async fn connect(seed: &str) -> OpResult<RedisRs> {
         let client = ClusterClient::new(vec![seed]).map_err(|e| fail(Client::RedisRs, e))?;
+        let conn = client
+            .get_async_connection()
+            .await
+            .map_err(|e| fail(Client::RedisRs, e))?;
+        Ok(RedisRs(conn))
+    }
+
+    /// Connects with `timeout` as the connection and response timeout; the retry settings stay
+    /// at their defaults.
+    pub(crate) async fn connect_bounded(seed: &str, timeout: Duration) -> OpResult<RedisRs> {
+        let client = ClusterClient::builder(vec![seed])
+            .connection_timeout(timeout)
+            .response_timeout(timeout)
+            .build()
+            .map_err(|e| fail(Client::RedisRs, e))?;
         let conn = client
             .get_async_connection()
             .await
@@ -80,5 +97,15 @@ impl Driver for RedisRs {
             .into_iter()
             .filter(|v| v.as_deref().is_some_and(is_value))
             .count())
+    }
+
+    async fn get_value(&mut self, key: &[u8]) -> OpResult<Option<Bytes>> {
+        let value: redis::RedisResult<Option<Bytes>> = self.0.get(key).await;
+        value.map_err(|e| fail(Client::RedisRs, e))
+    }
+
+    async fn set_value(&mut self, key: &[u8], value: Bytes) -> OpResult<()> {
+        let done: redis::RedisResult<()> = self.0.set(key, &value[..]).await;
+        done.map_err(|e| fail(Client::RedisRs, e))
     }
 }

@@ -2,6 +2,8 @@
 //! futures for several commands in flight (they are pipelined on each node's connection), and
 //! `mget_nonatomic` for a cross-slot `MGET`.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use futures_util::future::join_all;
 use slotwise::commands::StringCommands;
@@ -18,6 +20,19 @@ impl Slotwise {
     /// Connects through the node at `seed` (`redis://host:port`).
     pub(crate) async fn connect(seed: &str) -> OpResult<Slotwise> {
         RedisCluster::from_url(seed)
+            .await
+            .map(Slotwise)
+            .map_err(|e| fail(Client::Slotwise, e))
+    }
+
+    /// Connects with `timeout` as the connect and per-request response timeout; the retry
+    /// settings stay at their defaults, as a user would leave them.
+    pub(crate) async fn connect_bounded(seed: &str, timeout: Duration) -> OpResult<Slotwise> {
+        RedisCluster::builder()
+            .url(seed)
+            .connect_timeout(timeout)
+            .response_timeout(timeout)
+            .build()
             .await
             .map(Slotwise)
             .map_err(|e| fail(Client::Slotwise, e))
@@ -66,5 +81,15 @@ impl Driver for Slotwise {
             .into_iter()
             .filter(|v| v.as_deref().is_some_and(is_value))
             .count())
+    }
+
+    async fn get_value(&mut self, key: &[u8]) -> OpResult<Option<Bytes>> {
+        let value = self.0.get::<Bytes>(key).await;
+        value.map_err(|e| fail(Client::Slotwise, e))
+    }
+
+    async fn set_value(&mut self, key: &[u8], value: Bytes) -> OpResult<()> {
+        let done = self.0.set(key, &value[..]).await;
+        done.map_err(|e| fail(Client::Slotwise, e))
     }
 }
