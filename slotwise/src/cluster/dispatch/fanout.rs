@@ -16,7 +16,7 @@ use crate::cluster::target::Target;
 use crate::cluster::{unknown_node, RedisCluster};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
-use crate::routing::{merge_replies, CommandInfo, ResponsePolicy};
+use crate::routing::{merge_replies, ResponsePolicy};
 
 /// How the replies of several nodes become one.
 #[derive(Clone, Copy, Debug)]
@@ -89,11 +89,13 @@ fn cured_by_refresh(err: &Error, readonly: bool) -> bool {
 
 impl RedisCluster {
     /// Sends to the nodes of `target`; merges their replies unless it is a single node.
+    /// `readonly` says whether the command only reads, so a failed fan-out may be sent again.
     pub(crate) async fn run_target(
         &self,
         cmd: &Cmd,
         target: &Target,
         merge: Merge,
+        readonly: bool,
     ) -> Result<Value> {
         if target.is_single() {
             let snapshot = self.snapshot();
@@ -101,13 +103,8 @@ impl RedisCluster {
             let Some(entry) = nodes.first() else {
                 return Err(Error::new(ErrorKind::NoReachableNode, "no node to send to"));
             };
-            return self.run_node(entry, cmd).await;
+            return self.run_on(entry, cmd, readonly).await;
         }
-        let readonly = self
-            .snapshot()
-            .table
-            .lookup(cmd)
-            .is_some_and(CommandInfo::is_readonly);
         let deadline = Instant::now() + self.inner.settings.retry_deadline;
         loop {
             let snapshot = self.snapshot();

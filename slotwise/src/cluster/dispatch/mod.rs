@@ -56,28 +56,29 @@ impl RedisCluster {
         if let Some(info) = info {
             refuse_connection_state(info)?;
         }
+        let readonly = info.is_some_and(CommandInfo::is_readonly);
         if let Some(target) = target {
             let merge = match info.and_then(CommandInfo::response_policy) {
                 Some(policy) => Merge::Policy(policy),
                 None => Merge::PerNode,
             };
-            return self.run_target(cmd, target, merge).await;
+            return self.run_target(cmd, target, merge, readonly).await;
         }
         match route(info, cmd)? {
             Route::Slot(slot) => self.run_slot(cmd, info, slot).await,
             Route::AllNodes(policy) => {
-                self.run_target(cmd, &Target::AllNodes, Merge::Tip(policy))
+                self.run_target(cmd, &Target::AllNodes, Merge::Tip(policy), readonly)
                     .await
             }
             Route::AllShards(policy) => {
-                self.run_target(cmd, &Target::Primaries, Merge::Tip(policy))
+                self.run_target(cmd, &Target::Primaries, Merge::Tip(policy), readonly)
                     .await
             }
-            Route::Default => self.run_node(&self.default_entry(), cmd).await,
+            Route::Default => self.run_on(&self.default_entry(), cmd, readonly).await,
             Route::Split => self.run_split(cmd, info).await,
             Route::AskKeys => match self.slot_from_server(cmd).await? {
                 Some(slot) => self.run_slot(cmd, info, slot).await,
-                None => self.run_node(&self.default_entry(), cmd).await,
+                None => self.run_on(&self.default_entry(), cmd, readonly).await,
             },
         }
     }
@@ -107,6 +108,16 @@ impl RedisCluster {
             .table
             .lookup(cmd)
             .is_some_and(CommandInfo::is_readonly);
+        self.run_on(entry, cmd, readonly).await
+    }
+
+    /// [`run_node`](Self::run_node) for a caller that already knows whether `cmd` only reads.
+    pub(crate) async fn run_on(
+        &self,
+        entry: &Arc<NodeEntry>,
+        cmd: &Cmd,
+        readonly: bool,
+    ) -> Result<Value> {
         self.retry(cmd, Destination::Node(Arc::clone(entry)), readonly)
             .await
     }
