@@ -3,9 +3,12 @@
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::HashSet;
 
-use slotwise::{ClusterCommands, ErrorKind, RedisCluster, Target};
+use common::stats::command_stat;
+use slotwise::{ClusterCommands, ErrorKind, RedisCluster};
 
 async fn client() -> RedisCluster {
     let testkit = slotwise_testkit::shared();
@@ -13,25 +16,12 @@ async fn client() -> RedisCluster {
     RedisCluster::new("127.0.0.1", port).await.unwrap()
 }
 
-/// `rejected_calls` of one command summed over every primary, from `INFO commandstats`: a
-/// cross-slot command that reached a server would be rejected there and counted.
+/// `rejected_calls` of one command summed over every primary: a cross-slot command that
+/// reached a server would be rejected there and counted.
 async fn rejected(cluster: &RedisCluster, command: &str) -> u64 {
     let mut total = 0;
     for node in cluster.get_primaries() {
-        let stats: String = cluster
-            .cmd("INFO")
-            .arg("commandstats")
-            .target(Target::Node(node))
-            .query()
-            .await
-            .unwrap();
-        total += stats
-            .lines()
-            .find(|l| l.starts_with(&format!("cmdstat_{command}:")))
-            .and_then(|l| l.split("rejected_calls=").nth(1))
-            .and_then(|s| s.split(',').next())
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(0);
+        total += command_stat(cluster, node, command, "rejected_calls").await;
     }
     total
 }

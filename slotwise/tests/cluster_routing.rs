@@ -3,8 +3,11 @@
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::HashMap;
 
+use common::stats::command_stat;
 use slotwise::protocol::Value;
 use slotwise::{ClusterNode, ErrorKind, RedisCluster, Target};
 
@@ -191,32 +194,13 @@ async fn replicas_target_and_readonly_reads() {
         .await
         .unwrap();
     let replica = cluster.get_node_from_key(key, true).unwrap();
-    let gets_on = |stats: &str| -> u64 {
-        stats
-            .lines()
-            .find(|l| l.starts_with("cmdstat_get:"))
-            .and_then(|l| l.split("calls=").nth(1))
-            .and_then(|s| s.split(',').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
-    };
-    let stats_of = |cluster: RedisCluster, node: ClusterNode| async move {
-        let s: String = cluster
-            .cmd("INFO")
-            .arg("commandstats")
-            .target(Target::Node(node))
-            .query()
-            .await
-            .unwrap();
-        s
-    };
-    let before = gets_on(&stats_of(cluster.clone(), replica.clone()).await);
+    let before = command_stat(&cluster, replica.clone(), "get", "calls").await;
     let ro = cluster.readonly();
     for _ in 0..10 {
         let v: String = ro.cmd("GET").arg(key).query().await.unwrap();
         assert_eq!(v, "v");
     }
-    let after = gets_on(&stats_of(cluster.clone(), replica.clone()).await);
+    let after = command_stat(&cluster, replica.clone(), "get", "calls").await;
     assert!(
         after >= before + 10,
         "replica served {} GETs",
@@ -224,11 +208,11 @@ async fn replicas_target_and_readonly_reads() {
     );
     // readwrite() sends reads to the primary again.
     let rw = ro.readwrite();
-    let before = gets_on(&stats_of(cluster.clone(), replica.clone()).await);
+    let before = command_stat(&cluster, replica.clone(), "get", "calls").await;
     for _ in 0..10 {
         let _: String = rw.cmd("GET").arg(key).query().await.unwrap();
     }
-    let after = gets_on(&stats_of(cluster.clone(), replica).await);
+    let after = command_stat(&cluster, replica, "get", "calls").await;
     assert_eq!(after, before);
 }
 

@@ -9,3 +9,4 @@ pub(crate) mod faults;
 pub(crate) mod kill;
 pub(crate) mod load;
 pub(crate) mod node_exec;
+pub(crate) mod stats;
