@@ -15,6 +15,8 @@ pub(crate) struct Report {
     pub(crate) ok: u64,
     /// Errors: the key's slot, the message, whether the call may have run, how long it took.
     pub(crate) errors: Vec<(u16, String, bool, Duration)>,
+    /// Every error, including those past the ones kept in `errors`.
+    pub(crate) error_count: u64,
     pub(crate) wrong: Vec<String>,
     pub(crate) stale: u64,
     /// The longest single call, and when it started.
@@ -32,6 +34,9 @@ pub(crate) struct Report {
 
 /// Since when, and on which slots (a flag per slot), first successes are recorded.
 type Mark = (Instant, Vec<bool>);
+
+/// Errors kept with their details; more are only counted.
+const MAX_KEPT_ERRORS: usize = 10_000;
 
 /// A running load.
 pub(crate) struct Load {
@@ -159,7 +164,14 @@ fn note(
                 }
             }
         }
-        Some(e) => r.errors.push((slot, e.to_string(), e.may_have_run(), took)),
+        Some(e) => {
+            // Kept up to a bound, so a client failing fast in a loop cannot exhaust memory
+            // before the test reports it; the count stays exact.
+            if r.errors.len() < MAX_KEPT_ERRORS {
+                r.errors.push((slot, e.to_string(), e.may_have_run(), took));
+            }
+            r.error_count += 1;
+        }
     }
 }
 

@@ -78,7 +78,24 @@ impl RedisCluster {
                         dedicated,
                     },
                 ) => {
-                    let entry = Arc::clone(snapshot.node_for_slot(*slot, *read)?);
+                    let entry = match snapshot.node_for_slot(*slot, *read) {
+                        Ok(entry) => Arc::clone(entry),
+                        Err(e) => {
+                            // A slot without a node, in a topology caught mid-change: wait for
+                            // the next one within the deadline rather than fail at once.
+                            attempt += 1;
+                            if e.kind() != ErrorKind::SlotNotCovered || Instant::now() >= deadline {
+                                return Err(e);
+                            }
+                            let wait = backoff::within(
+                                backoff::delay(attempt, 20, settings.retry_max_backoff),
+                                deadline,
+                            );
+                            self.inner.request_refresh();
+                            self.inner.wait_for_change(snapshot.generation, wait).await;
+                            continue;
+                        }
+                    };
                     let result = if *dedicated {
                         send_dedicated(&entry, cmd).await
                     } else {
