@@ -22,8 +22,24 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::CommandTable;
 use crate::topology::{
-    choose_view, parse_shards_from, parse_slots_from, ClusterView, Origin, SlotMap,
+    choose_view, parse_shards_from, parse_slots_from, promoted_view, ClusterView, Origin, SlotMap,
 };
+
+/// How often the replicas of an unreachable primary are asked whether they were promoted,
+/// while commands wait for a new topology.
+const PROMOTION_PROBE: Duration = Duration::from_millis(10);
+
+/// Refreshes in a row a promotion may ask for ahead of the rate limit without finding a change
+/// (the other nodes are a moment behind the promoted one).
+const MAX_EARLY_REFRESHES: u32 = 5;
+
+/// True when a `ROLE` reply says `master`.
+fn says_primary(reply: &Value) -> bool {
+    match reply {
+        Value::Array(items) => items.first().and_then(Value::as_bytes) == Some(&b"master"[..]),
+        _ => false,
+    }
+}
 
 /// One node's answer: its view and its current epoch.
 async fn ask(entry: &NodeEntry) -> Result<(ClusterView, u64)> {
@@ -91,7 +107,8 @@ pub(crate) async fn discover(
 ) -> std::result::Result<Discovery, Vec<(String, Error)>> {
     let fanout = inner.settings.discovery_fanout;
     let mut failures = Vec::new();
-    let mut answers: Vec<(ClusterView, u64)> = Vec::new();
+    // Each answer with the address of the node that gave it.
+    let mut answers: Vec<(ClusterView, u64, Author)> = Vec::new();
     let mut asked: Vec<String> = Vec::new();
     let mut first = None;
     for group in candidates.chunks(fanout) {
@@ -99,10 +116,10 @@ pub(crate) async fn discover(
         for (entry, result) in group.iter().zip(results) {
             asked.push(entry.node.name().to_owned());
             match result {
-                Ok(mut answer) => {
-                    remap_view(&mut answer.0, inner.settings.remap.as_ref());
+                Ok((mut view, epoch)) => {
+                    remap_view(&mut view, inner.settings.remap.as_ref());
                     first.get_or_insert_with(|| Arc::clone(entry));
-                    answers.push(answer);
+                    answers.push((view, epoch, author(entry)));
                 }
                 Err(e) => failures.push((entry.node.name().to_owned(), e)),
             }
@@ -126,15 +143,29 @@ pub(crate) async fn discover(
             .map(|n| inner.registry.entry(&n.host, n.port, Role::Primary))
             .collect();
         let results = join_all(more.iter().map(|e| ask(e))).await;
-        for mut answer in results.into_iter().flatten() {
-            remap_view(&mut answer.0, inner.settings.remap.as_ref());
-            answers.push(answer);
+        for (entry, result) in more.iter().zip(results) {
+            if let Ok((mut view, epoch)) = result {
+                remap_view(&mut view, inner.settings.remap.as_ref());
+                answers.push((view, epoch, author(entry)));
+            }
         }
     }
-    match choose_view(answers) {
-        Some(view) => Ok(Discovery { view, first }),
-        None => Err(failures),
-    }
+    let views = answers.iter().map(|(v, e, _)| (v.clone(), *e)).collect();
+    let Some(chosen) = choose_view(views) else {
+        return Err(failures);
+    };
+    let claims = answers
+        .iter()
+        .map(|(view, _, (host, port))| (view, host.as_str(), *port));
+    let view = promoted_view(&chosen, claims).unwrap_or(chosen);
+    Ok(Discovery { view, first })
+}
+
+/// The address of the node that gave an answer.
+type Author = (String, u16);
+
+fn author(entry: &NodeEntry) -> Author {
+    (entry.node.host().to_owned(), entry.node.port())
 }
 
 /// The command table, from `COMMAND` on `entry`, or the built-in one if that fails.
@@ -192,9 +223,21 @@ impl Inner {
     }
 
     async fn refresh_locked(&self, current: &Snapshot) -> Result<bool> {
-        // Ask the nodes we know, primaries first; the startup nodes last, in case every known
-        // node is gone (e.g. a DNS name behind a load balancer).
-        let mut candidates: Vec<Arc<NodeEntry>> = current.all().cloned().collect();
+        self.refresh_locked_from(current, None).await
+    }
+
+    /// Like `refresh_locked`, asking `first` before any other node.
+    async fn refresh_locked_from(
+        &self,
+        current: &Snapshot,
+        first: Option<Arc<NodeEntry>>,
+    ) -> Result<bool> {
+        // Ask the nodes we know, primaries first and unreachable ones last; the startup nodes
+        // after them, in case every known node is gone (e.g. a DNS name behind a load
+        // balancer).
+        let mut candidates: Vec<Arc<NodeEntry>> = first.into_iter().collect();
+        candidates.extend(current.all().cloned());
+        candidates.sort_by_key(|e| e.conn.is_down());
         for node in &self.settings.startup {
             candidates.push(self.registry.entry(node.host(), node.port(), Role::Primary));
         }
@@ -240,18 +283,27 @@ impl Inner {
         tokio::spawn(async move {
             // Bounds the follow-up refreshes of one request (at the rate limit: seconds).
             let mut rounds = 0u32;
+            // Refreshes in a row that a promotion seen early asked for and that found nothing
+            // new: after a few, the rate limit applies again.
+            let mut early = 0u32;
             loop {
                 rounds += 1;
                 let wait = inner.until_refresh_allowed();
+                let mut promoted = None;
                 if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
+                    if early < MAX_EARLY_REFRESHES && inner.topology.receiver_count() > 0 {
+                        promoted = inner.watch_for_promotion(wait).await;
+                    } else {
+                        tokio::time::sleep(wait).await;
+                    }
                 }
+                let by_promotion = promoted.is_some();
                 let changed = {
                     let _one_at_a_time = inner.refresh_lock.lock().await;
                     // Requests from now on are served by another refresh after this one.
                     inner.refresh_pending.store(false, Ordering::Release);
                     let current = inner.snapshot.load_full();
-                    match inner.refresh_locked(&current).await {
+                    match inner.refresh_locked_from(&current, promoted).await {
                         Ok(changed) => changed,
                         Err(e) => {
                             tracing::warn!(error = %e, "topology refresh failed");
@@ -263,6 +315,11 @@ impl Inner {
                 // (a failover in progress: the promotion is seen as soon as the nodes report
                 // it), while a MOVED patch is ahead of what the nodes said so far, and once
                 // after a first change, since a failover is reported in steps.
+                early = if by_promotion && !changed {
+                    early + 1
+                } else {
+                    0
+                };
                 let waiting = !changed && inner.topology.receiver_count() > 0;
                 let patched = inner.patched.load(Ordering::Acquire);
                 let again = (waiting || patched || (changed && rounds == 1)) && rounds < 50;
@@ -271,6 +328,58 @@ impl Inner {
                 }
             }
         });
+    }
+
+    /// Waits `wait`, meanwhile asking the replicas of every unreachable primary for their role
+    /// every [`PROMOTION_PROBE`]; returns the first one that says it is a primary now.
+    ///
+    /// A replica knows of its election before any other node, and the other nodes learn of it
+    /// from its broadcast at once: asking it lets the refresh run the moment the cluster has a
+    /// new topology rather than at the next rate-limited round. The probe goes over the
+    /// connection commands will use once the replica is a primary, so that one is open by then.
+    async fn watch_for_promotion(&self, wait: Duration) -> Option<Arc<NodeEntry>> {
+        let until = Instant::now() + wait;
+        let role = Cmd::new("ROLE");
+        loop {
+            let heirs = self.heirs_of_unreachable_primaries();
+            if heirs.is_empty() {
+                tokio::time::sleep_until(until.into()).await;
+                return None;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            let limit = left.min(self.settings.connection.response_timeout);
+            let replies = join_all(heirs.iter().map(|e| e.conn.send_within(&role, limit))).await;
+            for (entry, reply) in heirs.iter().zip(replies) {
+                if reply.is_ok_and(|r| says_primary(&r)) {
+                    tracing::debug!(
+                        node = entry.node.name(),
+                        "a replica of an unreachable primary was promoted"
+                    );
+                    return Some(Arc::clone(entry));
+                }
+            }
+            let next = Instant::now() + PROMOTION_PROBE;
+            if next >= until {
+                tokio::time::sleep_until(until.into()).await;
+                return None;
+            }
+            tokio::time::sleep_until(next.into()).await;
+        }
+    }
+
+    /// The replicas (as primary-role entries) of every primary whose connection is down.
+    fn heirs_of_unreachable_primaries(&self) -> Vec<Arc<NodeEntry>> {
+        let snapshot = self.snapshot.load();
+        snapshot
+            .shards
+            .iter()
+            .filter(|s| s.is_listed() && s.primary.conn.is_down())
+            .flat_map(|s| s.replicas.iter())
+            .map(|r| {
+                self.registry
+                    .entry(r.node.host(), r.node.port(), Role::Primary)
+            })
+            .collect()
     }
 
     /// Waits until the snapshot is replaced (its generation passes `seen`) or `limit` passes.

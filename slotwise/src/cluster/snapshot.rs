@@ -28,6 +28,13 @@ pub(crate) struct ShardNodes {
     listed: bool,
 }
 
+impl ShardNodes {
+    /// False for a shard kept only to remember a replaced primary.
+    pub(crate) fn is_listed(&self) -> bool {
+        self.listed
+    }
+}
+
 /// One picture of the cluster.
 #[derive(Debug)]
 pub(crate) struct Snapshot {

@@ -15,6 +15,7 @@ mod pipeline;
 mod tls;
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,8 @@ struct Inner {
     node: Arc<str>,
     current: ArcSwapOption<Pipeline>,
     reconnect: tokio::sync::Mutex<Backoff>,
+    /// The last attempt to connect failed, and none has succeeded since.
+    down: AtomicBool,
     push_sink: Option<PushSink>,
 }
 
@@ -83,6 +86,7 @@ impl Connection {
                 node,
                 current: ArcSwapOption::empty(),
                 reconnect: tokio::sync::Mutex::new(Backoff::default()),
+                down: AtomicBool::new(false),
                 push_sink,
             }),
         }
@@ -105,6 +109,12 @@ impl Connection {
             .load()
             .as_ref()
             .is_some_and(|p| p.is_open())
+    }
+
+    /// True when the last attempt to connect failed and none has succeeded since: the node is
+    /// unreachable as far as this connection knows.
+    pub(crate) fn is_down(&self) -> bool {
+        self.inner.down.load(Ordering::Relaxed)
     }
 
     /// Sends one command and waits for its reply. An error reply is returned as an
@@ -219,6 +229,7 @@ impl Connection {
                 let pipeline = Arc::new(pipeline);
                 self.inner.current.store(Some(Arc::clone(&pipeline)));
                 *backoff = Backoff::default();
+                self.inner.down.store(false, Ordering::Relaxed);
                 Ok(pipeline)
             }
             Err(e) => {
@@ -232,6 +243,7 @@ impl Connection {
                 backoff.retry_at = Some(Instant::now() + jitter(wait));
                 backoff.last_error = Some(e.clone());
                 self.inner.current.store(None);
+                self.inner.down.store(true, Ordering::Relaxed);
                 Err(e.with_sent(Sent::No))
             }
         }

@@ -143,10 +143,63 @@ pub(crate) fn choose_view(views: Vec<(ClusterView, u64)>) -> Option<ClusterView>
     best.map(|c| c.view)
 }
 
+/// The view a newly elected primary gave, to act on instead of `chosen` while `chosen` still
+/// gives that primary's slots to a failed node.
+///
+/// `answers` are the views nodes reported, each with the address of the node that reported it.
+/// The other nodes learn of an election from the winner's broadcast, some of them a moment later
+/// (up to a round of the cluster bus, ~100 ms); until then the majority still names the failed
+/// primary, which cannot serve. The winner's word about itself can be acted on at once: a node
+/// checks slot ownership on every command and redirects one sent to the wrong node, so acting on
+/// it early can cost a redirection but never a wrong answer.
+///
+/// A view is taken when its author is an online primary in it, serving slots that `chosen`
+/// gives to a failed primary, and it leaves fewer slots with failed primaries and no fewer
+/// covered than `chosen` does. Returns `None` when no answer qualifies.
+pub(crate) fn promoted_view<'a>(
+    chosen: &ClusterView,
+    answers: impl IntoIterator<Item = (&'a ClusterView, &'a str, u16)>,
+) -> Option<ClusterView> {
+    let stranded = |view: &ClusterView| -> Vec<(u16, u16)> {
+        let ranges = view
+            .shards
+            .iter()
+            .filter(|s| !s.primary.online)
+            .flat_map(|s| s.slots.iter().copied());
+        merged(ranges.collect())
+    };
+    let count = |ranges: &[(u16, u16)]| -> usize {
+        ranges
+            .iter()
+            .map(|&(a, b)| usize::from(b.saturating_sub(a)) + 1)
+            .sum()
+    };
+    let failed = stranded(chosen);
+    if failed.is_empty() {
+        return None;
+    }
+    let overlaps = |(a, b): (u16, u16)| failed.iter().any(|&(c, d)| a <= d && c <= b);
+    for (view, host, port) in answers {
+        let claims = view.shards.iter().any(|s| {
+            s.primary.online
+                && s.primary.host == host
+                && s.primary.port == port
+                && s.slots.iter().any(|&r| overlaps(r))
+        });
+        if claims
+            && count(&stranded(view)) < count(&failed)
+            && view.covered_count() >= chosen.covered_count()
+        {
+            return Some(view.clone().normalized());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topology::test_replies::{node, shard};
+    use crate::topology::test_replies::{node, shard, HOST};
 
     fn view(shards: Vec<ShardDesc>) -> ClusterView {
         ClusterView { shards }
@@ -253,5 +306,42 @@ mod tests {
         let second = halves(9000);
         let chosen = choose_view(vec![(first.clone(), 2), (second, 2)]);
         assert_eq!(chosen, Some(first.normalized()), "full tie: first reported");
+    }
+
+    #[test]
+    fn promoted_view_beats_a_majority_naming_a_failed_primary() {
+        let mut old = halves(8000);
+        old.shards[0].primary.online = false;
+        // a1 won the election: it serves a's slots, a is a failed node without slots.
+        let new = view(vec![
+            shard(&[(0, 7999)], node("a1", 7003), &[]),
+            shard(&[(8000, 16383)], node("b", 7001), &[node("b1", 7004)]),
+            shard(
+                &[],
+                NodeDesc {
+                    online: false,
+                    ..node("a", 7000)
+                },
+                &[],
+            ),
+        ]);
+        let answers = [(&new, HOST, 7003), (&old, HOST, 7001)];
+        let chosen = promoted_view(&old, answers.iter().copied());
+        assert_eq!(chosen, Some(new.clone().normalized()));
+        // Only the winner's word about itself counts: b reporting a1's claim does not.
+        let hearsay = [(&new, HOST, 7001)];
+        assert_eq!(promoted_view(&old, hearsay.iter().copied()), None);
+        // Nothing to replace when the chosen view has no failed owner.
+        let healthy = halves(8000);
+        assert_eq!(promoted_view(&healthy, answers.iter().copied()), None);
+    }
+
+    #[test]
+    fn promoted_view_must_not_lose_coverage() {
+        let mut old = halves(8000);
+        old.shards[0].primary.online = false;
+        let partial = view(vec![shard(&[(0, 7999)], node("a1", 7003), &[])]);
+        let answers = [(&partial, HOST, 7003)];
+        assert_eq!(promoted_view(&old, answers.iter().copied()), None);
     }
 }
