@@ -75,8 +75,9 @@ pub(crate) struct Inner {
     pub(crate) last_refresh: Mutex<Option<Instant>>,
     /// The view the current snapshot was built from, to tell whether a refresh changed anything.
     pub(crate) last_view: Mutex<ClusterView>,
-    /// A `MOVED` patched the snapshot since the last full refresh: keep refreshing until the
-    /// nodes report the change too.
+    /// The installed snapshot is ahead of what the nodes last said (a `MOVED` patched a slot in,
+    /// or the nodes asked had not yet heard of an election the snapshot follows): keep
+    /// refreshing until a refresh installs their description.
     pub(crate) patched: AtomicBool,
     pub(crate) counters: stats::Counters,
     default_node: ArcSwap<NodeEntry>,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 
 use super::builder::AddressRemap;
-use super::node::{NodeEntry, Role};
+use super::node::{node_name, NodeEntry, Role};
 use super::snapshot::Snapshot;
 use super::stats::Counters;
 use super::Inner;
@@ -22,7 +22,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::CommandTable;
 use crate::topology::{
-    choose_view, parse_shards_from, parse_slots_from, promoted_view, ClusterView, Origin, SlotMap,
+    choose_view, parse_shards_from, parse_slots_from, promoted_view, strands_live_slots,
+    ClusterView, Origin, SlotMap,
 };
 
 /// How often the replicas of an unreachable primary are asked whether they were promoted,
@@ -251,6 +252,21 @@ impl Inner {
         if self.same_view(&discovery.view) {
             return Ok(false);
         }
+        // The nodes asked have not heard of an election the installed topology already follows:
+        // keep it, and look again shortly.
+        let stale = {
+            let last = self.last_view.lock().unwrap_or_else(|p| p.into_inner());
+            strands_live_slots(&discovery.view, &last, |n| {
+                current
+                    .find(&node_name(&n.host, n.port))
+                    .is_some_and(|e| !e.conn.is_down())
+            })
+        };
+        if stale {
+            tracing::debug!("a refresh described a failed primary the topology has replaced");
+            self.patched.store(true, Ordering::Release);
+            return Ok(false);
+        }
         let map = SlotMap::new(discovery.view.clone());
         if self.settings.require_full_coverage {
             if let Err(e) = check_coverage(&map) {
@@ -264,6 +280,8 @@ impl Inner {
             current.generation + 1,
         );
         self.remember_view(discovery.view);
+        // The nodes' own description now replaces any slot a `MOVED` patched in.
+        self.patched.store(false, Ordering::Release);
         tracing::debug!(
             generation = snapshot.generation,
             "installed a new cluster topology"

@@ -32,4 +32,4 @@ pub(crate) use cluster_slots::parse_slots_from;
 pub(crate) use endpoint::Origin;
 pub(crate) use map::SlotMap;
 pub use slot::keyslot;
-pub(crate) use view::{choose_view, promoted_view, ClusterView};
+pub(crate) use view::{choose_view, promoted_view, strands_live_slots, ClusterView};

@@ -196,6 +196,28 @@ pub(crate) fn promoted_view<'a>(
     None
 }
 
+/// True when `next` gives a failed primary slots that `current` gives to an online primary
+/// that `is_up` says is reachable: installing `next` would send those slots back to a node that
+/// cannot serve them (nodes that have not yet heard of an election still describe the old
+/// owner).
+pub(crate) fn strands_live_slots(
+    next: &ClusterView,
+    current: &ClusterView,
+    is_up: impl Fn(&NodeDesc) -> bool,
+) -> bool {
+    let live: Vec<(u16, u16)> = current
+        .shards
+        .iter()
+        .filter(|s| s.primary.online && is_up(&s.primary))
+        .flat_map(|s| s.slots.iter().copied())
+        .collect();
+    next.shards
+        .iter()
+        .filter(|s| !s.primary.online)
+        .flat_map(|s| s.slots.iter())
+        .any(|&(a, b)| live.iter().any(|&(c, d)| a <= d && c <= b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,5 +365,20 @@ mod tests {
         let partial = view(vec![shard(&[(0, 7999)], node("a1", 7003), &[])]);
         let answers = [(&partial, HOST, 7003)];
         assert_eq!(promoted_view(&old, answers.iter().copied()), None);
+    }
+
+    #[test]
+    fn a_view_naming_a_failed_owner_of_live_slots_is_stale() {
+        let mut stale = halves(8000);
+        stale.shards[0].primary.online = false;
+        let promoted = view(vec![
+            shard(&[(0, 7999)], node("a1", 7003), &[]),
+            shard(&[(8000, 16383)], node("b", 7001), &[node("b1", 7004)]),
+        ]);
+        assert!(strands_live_slots(&stale, &promoted, |_| true));
+        // Unless the current owner is unreachable too.
+        assert!(!strands_live_slots(&stale, &promoted, |n| n.port != 7003));
+        assert!(!strands_live_slots(&promoted, &stale, |_| true));
+        assert!(!strands_live_slots(&halves(8000), &promoted, |_| true));
     }
 }
