@@ -57,8 +57,8 @@ enum Mode {
     /// Starts a cluster, fills the keyspace, prints the seed URL, and keeps the cluster up
     /// until stdin closes.
     Serve,
-    /// Runs each client through a primary kill, a slot migration and a graceful failover, and
-    /// prints how each recovered.
+    /// Runs each client through a primary kill (not the seed node, then the seed node), a slot
+    /// migration and a graceful failover, several times, and prints how each recovered.
     Recovery(RecoveryArgs),
     /// One client under verified load while the parent injects a fault.
     #[command(hide = true)]
@@ -71,10 +71,14 @@ struct RecoveryArgs {
     /// The clients, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [Client::Slotwise, Client::RedisRs, Client::Fred])]
     clients: Vec<Client>,
-    /// The scenarios, comma-separated: kill, migrate, failover.
+    /// The scenarios, comma-separated: kill, kill-seed, migrate, failover.
     #[arg(long, value_delimiter = ',', default_values_t = recovery::Scenario::ALL)]
     scenarios: Vec<recovery::Scenario>,
-    /// Also write the rows as JSON to this file.
+    /// Runs of every scenario with every client, each on a fresh cluster; the summary shows
+    /// medians over them.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Also write every run's row as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
 }
@@ -280,8 +284,16 @@ fn recovery_mode(args: RecoveryArgs) -> Result<(), String> {
     if let Some(c) = args.clients.iter().find(|c| !c.is_library()) {
         return Err(format!("{c} has no recovery mode"));
     }
-    let rows = recovery::run(&args.scenarios, &args.clients)?;
-    print_line(&recovery::markdown(&rows));
+    if args.runs == 0 {
+        return Err("--runs must be at least 1".to_owned());
+    }
+    let rows = recovery::run(&args.scenarios, &args.clients, args.runs);
+    print_line(&recovery::markdown(
+        &rows,
+        &args.scenarios,
+        &args.clients,
+        args.runs,
+    ));
     if let Some(path) = args.json {
         let text = serde_json::to_string_pretty(&recovery::json(&rows))
             .map_err(|e| format!("cannot encode the JSON: {e}"))?;

@@ -1,11 +1,41 @@
-//! The recovery comparison: how each client lives through a primary being killed, a slot
-//! being migrated under it, and a graceful failover.
+//! The recovery comparison: how each client lives through a primary being killed (one that is
+//! not the client's startup node, then the startup node itself), a slot being migrated under
+//! it, and a graceful failover.
 //!
-//! For every scenario and client this module starts a fresh cluster (3 primaries × 1 replica,
-//! 2 s node timeout), starts a worker process for the client (see [`worker`]), injects the
-//! fault when the worker is loaded, watches the cluster recover from outside the client, and
-//! tells the worker the fault and recovery instants. The worker measures; this module builds
-//! the table. It does not take part in the throughput comparison (`runner`).
+//! `--runs` times, for every scenario and every client, this module starts a fresh cluster
+//! (3 primaries × 1 replica, 2 s node timeout), starts a worker process for the client (see
+//! [`worker`]), zeroes every node's counters (`CONFIG RESETSTAT`), injects the fault when the
+//! worker is loaded, watches the cluster recover from outside the client, tells the worker the
+//! fault and recovery instants and, when the worker is done, reads the counters of the nodes
+//! still running. The run is the outer loop and the client the inner one, so the clients
+//! interleave and a drift of the machine spreads over all of them. The worker measures; this
+//! module builds the tables. It does not take part in the throughput comparison (`runner`).
+//!
+//! The summary has one row per scenario × client; its cells are medians over the runs that
+//! have the value, except *wrong* and *stale*, which are totals, and "—" where no run has one:
+//!
+//! - *runs recovered*: runs in which the client served an affected slot again within the
+//!   worker's cap after the recovery instant, of `--runs`;
+//! - *cluster recovered after*: from the fault to the recovery instant, as the cluster saw it
+//!   (the replica's promotion, the end of the migration);
+//! - *lag after recovery*: from the recovery instant to the client's first success on an
+//!   affected slot, with the smallest and largest run's;
+//! - *longest stall*: the longest time without a success on an affected slot, from the fault
+//!   to the end of the run;
+//! - *client's stall*: for kill, kill-seed and failover, the same longest gap with every gap's
+//!   part inside the cluster's own outage (fault to recovery instant) left out, since no client
+//!   can serve those slots before the promotion; for migrate, the longest stall itself, since
+//!   the cluster serves the slot throughout (through `ASK`);
+//! - *errors (healthy slots)*: failed calls, in brackets those on slots the fault did not touch;
+//! - *wrong*, *stale*: reads of a value never written by the task, and reads older than its
+//!   last acknowledged write;
+//! - *MOVED*, *ASK*: the redirections the nodes answered (`INFO errorstats`), summed over the
+//!   nodes; *topology queries*: `CLUSTER SHARDS` and `CLUSTER SLOTS` calls (`INFO
+//!   commandstats`), summed over the nodes. These are counted by the servers, from just before
+//!   the fault to the end of the run, whatever the client; a killed node's counters die with
+//!   it. See [`ServerCounts`].
+//!
+//! A second table lists every run.
 
 pub(crate) mod worker;
 
@@ -18,7 +48,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use slotwise::protocol::{Cmd, Value};
 use slotwise::{ClusterCommands, RedisCluster};
-use slotwise_testkit::{LocalCluster, NodeInfo};
+use slotwise_testkit::{LocalCluster, NodeInfo, NodeState};
 
 use crate::workload::Client;
 
@@ -48,8 +78,12 @@ pub(crate) fn now_ns() -> u64 {
 /// A fault the cluster recovers from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Scenario {
-    /// SIGKILL a primary; its replica takes over after the node timeout.
+    /// SIGKILL a primary other than the client's startup node; its replica takes over after
+    /// the node timeout.
     Kill,
+    /// SIGKILL the primary that is the client's only startup node (the seed URL's); its
+    /// replica takes over after the node timeout.
+    KillSeed,
     /// Move a slot holding ~20,000 keys to another primary, in batches, then finish.
     Migrate,
     /// `CLUSTER FAILOVER` on a replica.
@@ -58,13 +92,29 @@ pub(crate) enum Scenario {
 
 impl Scenario {
     /// Every scenario, in table order.
-    pub(crate) const ALL: [Scenario; 3] = [Scenario::Kill, Scenario::Migrate, Scenario::Failover];
+    pub(crate) const ALL: [Scenario; 4] = [
+        Scenario::Kill,
+        Scenario::KillSeed,
+        Scenario::Migrate,
+        Scenario::Failover,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Scenario::Kill => "kill",
+            Scenario::KillSeed => "kill-seed",
             Scenario::Migrate => "migrate",
             Scenario::Failover => "failover",
+        }
+    }
+
+    /// True if the cluster itself cannot serve the affected slots between the fault and the
+    /// recovery instant (until the replica is promoted), so that window is not the client's
+    /// stall.
+    fn has_outage(self) -> bool {
+        match self {
+            Scenario::Kill | Scenario::KillSeed | Scenario::Failover => true,
+            Scenario::Migrate => false,
         }
     }
 }
@@ -82,7 +132,7 @@ impl FromStr for Scenario {
         Scenario::ALL
             .into_iter()
             .find(|sc| sc.name() == s)
-            .ok_or_else(|| format!("unknown scenario {s:?} (kill, migrate, failover)"))
+            .ok_or_else(|| format!("unknown scenario {s:?} (kill, kill-seed, migrate, failover)"))
     }
 }
 
@@ -91,8 +141,11 @@ impl FromStr for Scenario {
 pub(crate) struct Outcome {
     /// From the recovery instant to the first success on an affected slot.
     pub(crate) lag_ms: Option<f64>,
-    /// The longest time without a success on an affected slot, from the fault on.
+    /// The longest time without a success on an affected slot, from the fault to the end.
     pub(crate) stall_ms: f64,
+    /// As `stall_ms`, with every gap's part between the fault and the recovery instant left
+    /// out (the same as `stall_ms` when the cluster did not recover).
+    pub(crate) own_stall_ms: f64,
     /// True if the affected slots served again within the cap.
     pub(crate) recovered: bool,
     pub(crate) ops: u64,
@@ -110,6 +163,7 @@ impl Outcome {
         serde_json::json!({
             "lag_ms": self.lag_ms,
             "stall_ms": self.stall_ms,
+            "own_stall_ms": self.own_stall_ms,
             "recovered": self.recovered,
             "ops": self.ops,
             "errors": self.errors,
@@ -126,9 +180,11 @@ impl Outcome {
         let v: serde_json::Value =
             serde_json::from_str(text.trim()).map_err(|e| format!("bad worker output: {e}"))?;
         let u = |name: &str| v[name].as_u64().unwrap_or(0);
+        let stall_ms = v["stall_ms"].as_f64().unwrap_or(0.0);
         Ok(Outcome {
             lag_ms: v["lag_ms"].as_f64(),
-            stall_ms: v["stall_ms"].as_f64().unwrap_or(0.0),
+            stall_ms,
+            own_stall_ms: v["own_stall_ms"].as_f64().unwrap_or(stall_ms),
             recovered: v["recovered"].as_bool().unwrap_or(false),
             ops: u("ops"),
             errors: u("errors"),
@@ -141,47 +197,139 @@ impl Outcome {
     }
 }
 
-/// One row of the table.
-#[derive(Clone, Debug)]
-pub(crate) struct Row {
-    pub(crate) scenario: Scenario,
-    pub(crate) client: Client,
-    /// From the fault to the recovery instant, as the cluster saw it.
-    pub(crate) cluster_ms: f64,
-    pub(crate) outcome: Outcome,
+/// What the nodes counted from just before the fault to the end of a run, summed over the
+/// nodes still running then (a killed node's counters die with it).
+///
+/// `CLUSTER NODES` is not among the topology queries: the test kit itself sends it (to learn
+/// the nodes' roles and slots, `slotwise-testkit/src/cluster.rs`), during the migration and
+/// when this module reads the counters, so it would count the harness as well as the client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ServerCounts {
+    /// `MOVED` replies (`errorstat_MOVED`).
+    pub(crate) moved: u64,
+    /// `ASK` replies (`errorstat_ASK`).
+    pub(crate) ask: u64,
+    /// `ASKING` calls (`cmdstat_asking`).
+    pub(crate) asking: u64,
+    /// `CLUSTER SHARDS` and `CLUSTER SLOTS` calls (`cmdstat_cluster|shards`,
+    /// `cmdstat_cluster|slots`).
+    pub(crate) topology: u64,
 }
 
-/// Runs every scenario for every client, each on a fresh cluster.
-pub(crate) fn run(scenarios: &[Scenario], clients: &[Client]) -> Result<Vec<Row>, String> {
-    let mut rows = Vec::new();
-    for &scenario in scenarios {
-        for &client in clients {
-            eprintln!("recovery: {scenario} with {client}…");
-            match run_one(scenario, client) {
-                Ok(row) => {
-                    if let Some(e) = &row.outcome.first_error {
-                        eprintln!("  first error: {e}");
-                    }
-                    rows.push(row);
+impl ServerCounts {
+    /// The counts in the text of `INFO errorstats` or `INFO commandstats` (or both), from lines
+    /// such as `errorstat_MOVED:count=12` and `cmdstat_cluster|shards:calls=3,usec=…`. Lines
+    /// it does not know are skipped; a count it cannot read is 0.
+    fn parse(info: &str) -> ServerCounts {
+        let mut counts = ServerCounts::default();
+        for line in info.lines() {
+            let Some((name, fields)) = line.trim().split_once(':') else {
+                continue;
+            };
+            let (total, field) = match name {
+                "errorstat_MOVED" => (&mut counts.moved, "count"),
+                "errorstat_ASK" => (&mut counts.ask, "count"),
+                "cmdstat_asking" => (&mut counts.asking, "calls"),
+                "cmdstat_cluster|shards" | "cmdstat_cluster|slots" => {
+                    (&mut counts.topology, "calls")
                 }
-                Err(e) => eprintln!("warning: {scenario} {client}: {e}"),
+                _ => continue,
+            };
+            *total += info_field(fields, field).unwrap_or(0);
+        }
+        counts
+    }
+
+    fn add(&mut self, other: ServerCounts) {
+        self.moved += other.moved;
+        self.ask += other.ask;
+        self.asking += other.asking;
+        self.topology += other.topology;
+    }
+}
+
+/// The number `name=` holds in `a=1,b=2` (the name matched whole: `calls` is not
+/// `rejected_calls`).
+fn info_field(fields: &str, name: &str) -> Option<u64> {
+    fields.split(',').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        if key.trim() == name {
+            value.trim().parse().ok()
+        } else {
+            None
+        }
+    })
+}
+
+/// One run of one scenario with one client.
+#[derive(Clone, Debug)]
+pub(crate) struct Row {
+    /// Which run, from 1.
+    pub(crate) run: usize,
+    pub(crate) scenario: Scenario,
+    pub(crate) client: Client,
+    /// From the fault to the recovery instant, as the cluster saw it; `None` if the cluster did
+    /// not recover.
+    pub(crate) cluster_ms: Option<f64>,
+    pub(crate) outcome: Outcome,
+    /// What the nodes counted; `None` if they could not be reset or read.
+    pub(crate) server: Option<ServerCounts>,
+}
+
+impl Row {
+    /// The client's stall: the stall outside the cluster's own outage where the scenario has
+    /// one, else the longest stall.
+    fn client_stall_ms(&self) -> f64 {
+        if self.scenario.has_outage() {
+            self.outcome.own_stall_ms
+        } else {
+            self.outcome.stall_ms
+        }
+    }
+}
+
+/// Runs every scenario for every client `runs` times, each on a fresh cluster: for each run,
+/// for each scenario, for each client.
+pub(crate) fn run(scenarios: &[Scenario], clients: &[Client], runs: usize) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for run in 1..=runs {
+        for &scenario in scenarios {
+            for &client in clients {
+                eprintln!("recovery: run {run}/{runs}, {scenario} with {client}…");
+                match run_one(scenario, client, run) {
+                    Ok(row) => {
+                        if let Some(e) = &row.outcome.first_error {
+                            eprintln!("  first error: {e}");
+                        }
+                        rows.push(row);
+                    }
+                    Err(e) => eprintln!("warning: run {run}, {scenario} {client}: {e}"),
+                }
             }
         }
     }
-    Ok(rows)
+    rows
 }
 
-fn run_one(scenario: Scenario, client: Client) -> Result<Row, String> {
+fn run_one(scenario: Scenario, client: Client, run: usize) -> Result<Row, String> {
     let cluster = crate::start_cluster()?;
+    let seed = cluster.seed_url();
     let primaries = cluster.primaries().map_err(|e| e.to_string())?;
-    // Not the seed node: losing the only startup node is a different scenario from losing a
-    // primary, and one some clients do not survive at all.
-    let seed_port = crate::runner::host_port(&cluster.seed_url())?.1;
-    let victim = primaries
-        .iter()
-        .find(|p| p.port != seed_port)
-        .cloned()
-        .ok_or_else(|| "the cluster has no primary besides the seed".to_owned())?;
+    let seed_port = crate::runner::host_port(&seed)?.1;
+    // `kill` spares the seed node: losing the only startup node is its own scenario
+    // (`kill-seed`), and one some clients do not survive at all.
+    let victim = match scenario {
+        Scenario::KillSeed => primaries
+            .iter()
+            .find(|p| p.port == seed_port)
+            .cloned()
+            .ok_or_else(|| format!("the seed node ({seed_port}) is not a primary"))?,
+        _ => primaries
+            .iter()
+            .find(|p| p.port != seed_port)
+            .cloned()
+            .ok_or_else(|| "the cluster has no primary besides the seed".to_owned())?,
+    };
     let heir = cluster
         .replicas()
         .map_err(|e| e.to_string())?
@@ -190,9 +338,9 @@ fn run_one(scenario: Scenario, client: Client) -> Result<Row, String> {
         .ok_or_else(|| "the victim has no replica".to_owned())?;
     let slot = fred::util::redis_keyslot(TAG.as_bytes());
     let (affected, tag) = match scenario {
-        Scenario::Kill | Scenario::Failover => (ranges(&victim), None),
+        Scenario::Kill | Scenario::KillSeed | Scenario::Failover => (ranges(&victim), None),
         Scenario::Migrate => {
-            fill_slot(&cluster.seed_url())?;
+            fill_slot(&seed)?;
             (format!("{slot}-{slot}"), Some(TAG))
         }
     };
@@ -202,7 +350,7 @@ fn run_one(scenario: Scenario, client: Client) -> Result<Row, String> {
     command
         .arg("recovery-worker")
         .args(["--client", client.name()])
-        .args(["--seed", &cluster.seed_url()])
+        .args(["--seed", &seed])
         .args(["--affected", &affected]);
     if let Some(tag) = tag {
         command.args(["--tag", tag]);
@@ -226,6 +374,11 @@ fn run_one(scenario: Scenario, client: Client) -> Result<Row, String> {
             let _ = writeln!(pipe, "{line}").and_then(|()| pipe.flush());
         }
     };
+    // The worker's connecting and warm-up are not counted.
+    let reset = reset_stats(&cluster, &cluster.ports());
+    if let Err(e) = &reset {
+        eprintln!("warning: run {run}, {scenario} {client}: {e}");
+    }
     let fault = now_ns();
     tell(format!("fault {fault}"));
     let recovered = inject(&cluster, scenario, &victim, &heir, slot);
@@ -235,7 +388,7 @@ fn run_one(scenario: Scenario, client: Client) -> Result<Row, String> {
             Some(at)
         }
         Err(e) => {
-            eprintln!("warning: {scenario} {client}: {e}");
+            eprintln!("warning: run {run}, {scenario} {client}: {e}");
             None
         }
     };
@@ -243,13 +396,57 @@ fn run_one(scenario: Scenario, client: Client) -> Result<Row, String> {
     drop(stdin);
     let result = lines.last().and_then(Result::ok);
     let _ = child.wait();
+    let server = match reset.and_then(|()| read_stats(&cluster)) {
+        Ok(counts) => Some(counts),
+        Err(e) => {
+            eprintln!("warning: run {run}, {scenario} {client}: {e}");
+            None
+        }
+    };
     let outcome = Outcome::from_json(&result.ok_or("the worker printed no result")?)?;
     Ok(Row {
+        run,
         scenario,
         client,
-        cluster_ms: recovered.map_or(0.0, |at| at.saturating_sub(fault) as f64 / 1e6),
+        cluster_ms: recovered.map(|at| at.saturating_sub(fault) as f64 / 1e6),
         outcome,
+        server,
     })
+}
+
+/// Zeroes the counters (`CONFIG RESETSTAT`) of the nodes at `ports`.
+fn reset_stats(cluster: &LocalCluster, ports: &[u16]) -> Result<(), String> {
+    let reset = Cmd::new("CONFIG").arg("RESETSTAT");
+    for &port in ports {
+        cluster
+            .call(port, &reset)
+            .map_err(|e| format!("cannot reset the counters of {port}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Sums the counters of every node still running.
+fn read_stats(cluster: &LocalCluster) -> Result<ServerCounts, String> {
+    let nodes = cluster
+        .nodes()
+        .map_err(|e| format!("cannot list the nodes to read their counters: {e}"))?;
+    let mut total = ServerCounts::default();
+    for node in nodes.iter().filter(|n| n.state == NodeState::Running) {
+        for section in ["errorstats", "commandstats"] {
+            let reply = cluster
+                .call(node.port, &Cmd::new("INFO").arg(section))
+                .map_err(|e| format!("cannot read INFO {section} of {}: {e}", node.port))?;
+            let text = reply.as_bytes().ok_or_else(|| {
+                format!(
+                    "INFO {section} of {} is a {}, not a string",
+                    node.port,
+                    reply.type_name()
+                )
+            })?;
+            total.add(ServerCounts::parse(&String::from_utf8_lossy(text)));
+        }
+    }
+    Ok(total)
 }
 
 /// Injects the fault and returns the instant (unix ns) the cluster recovered.
@@ -261,7 +458,7 @@ fn inject(
     slot: u16,
 ) -> Result<u64, String> {
     match scenario {
-        Scenario::Kill => {
+        Scenario::Kill | Scenario::KillSeed => {
             cluster.kill(victim.port).map_err(|e| e.to_string())?;
             watch_promotion(cluster, heir.port)
         }
@@ -366,45 +563,130 @@ fn ms(v: Option<f64>) -> String {
     }
 }
 
-/// The markdown table.
-pub(crate) fn markdown(rows: &[Row]) -> String {
-    let mut out = String::from(
-        "| scenario | client | cluster recovered after | lag after recovery | longest stall \
-         | errors (healthy slots) | wrong | stale | recovered |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|---|\n",
+/// A count, or a median of counts (which may end in .5).
+fn count(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.fract() == 0.0 => format!("{v:.0}"),
+        Some(v) => format!("{v:.1}"),
+        None => "—".to_owned(),
+    }
+}
+
+/// The median of `values`; `None` when there are none.
+fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let mut values: Vec<f64> = values.into_iter().collect();
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
+}
+
+/// The median with the smallest and largest value, as `median (min–max)`; the value alone
+/// when there is one.
+fn ms_spread(values: &[f64]) -> String {
+    let min = values.iter().copied().reduce(f64::min);
+    let max = values.iter().copied().reduce(f64::max);
+    match (min, max) {
+        (Some(min), Some(max)) if values.len() > 1 => format!(
+            "{} ({}–{})",
+            ms(median(values.iter().copied())),
+            ms(Some(min)),
+            ms(Some(max))
+        ),
+        _ => ms(median(values.iter().copied())),
+    }
+}
+
+/// The summary table, one row per scenario × client in the order given, over `runs` runs; then
+/// the table of every run.
+pub(crate) fn markdown(
+    rows: &[Row],
+    scenarios: &[Scenario],
+    clients: &[Client],
+    runs: usize,
+) -> String {
+    let mut out = format!(
+        "{runs} run(s) of each scenario × client; cells: median over the runs \
+         (wrong, stale: totals)\n\n\
+         | scenario | client | runs recovered | cluster recovered after \
+         | lag after recovery (median, min–max) | longest stall | client's stall \
+         | errors (healthy slots) | wrong | stale | MOVED | ASK | topology queries |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
+    );
+    for &scenario in scenarios {
+        for &client in clients {
+            let group: Vec<&Row> = rows
+                .iter()
+                .filter(|r| r.scenario == scenario && r.client == client)
+                .collect();
+            let of = |f: fn(&Row) -> f64| median(group.iter().map(|r| f(r)));
+            let server = |f: fn(&ServerCounts) -> u64| {
+                median(
+                    group
+                        .iter()
+                        .filter_map(|r| r.server.as_ref().map(f))
+                        .map(|n| n as f64),
+                )
+            };
+            let lags: Vec<f64> = group.iter().filter_map(|r| r.outcome.lag_ms).collect();
+            out.push_str(&format!(
+                "| {scenario} | {client} | {}/{runs} | {} | {} | {} | {} | {} ({}) | {} | {} \
+                 | {} | {} | {} |\n",
+                group.iter().filter(|r| r.outcome.recovered).count(),
+                ms(median(group.iter().filter_map(|r| r.cluster_ms))),
+                ms_spread(&lags),
+                ms(of(|r| r.outcome.stall_ms)),
+                ms(of(Row::client_stall_ms)),
+                count(of(|r| r.outcome.errors as f64)),
+                count(of(|r| r.outcome.healthy_errors as f64)),
+                group.iter().map(|r| r.outcome.wrong).sum::<u64>(),
+                group.iter().map(|r| r.outcome.stale).sum::<u64>(),
+                count(server(|c| c.moved)),
+                count(server(|c| c.ask)),
+                count(server(|c| c.topology)),
+            ));
+        }
+    }
+    out.push_str(
+        "\nEvery run:\n\n\
+         | scenario | client | run | cluster | lag | stall | client's stall | errors |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|\n",
     );
     for r in rows {
-        let o = &r.outcome;
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} ({}) | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} ({}) |\n",
             r.scenario,
             r.client,
-            ms(Some(r.cluster_ms)),
-            ms(o.lag_ms),
-            ms(Some(o.stall_ms)),
-            o.errors,
-            o.healthy_errors,
-            o.wrong,
-            o.stale,
-            if o.recovered {
-                "yes"
-            } else {
-                "did not recover"
-            },
+            r.run,
+            ms(r.cluster_ms),
+            ms(r.outcome.lag_ms),
+            ms(Some(r.outcome.stall_ms)),
+            ms(Some(r.client_stall_ms())),
+            r.outcome.errors,
+            r.outcome.healthy_errors,
         ));
     }
     out
 }
 
-/// The rows as JSON.
+/// Every run's row as JSON.
 pub(crate) fn json(rows: &[Row]) -> serde_json::Value {
     serde_json::Value::Array(
         rows.iter()
             .map(|r| {
                 let mut v = r.outcome.to_json();
+                v["run"] = r.run.into();
                 v["scenario"] = r.scenario.name().into();
                 v["client"] = r.client.name().into();
                 v["cluster_ms"] = r.cluster_ms.into();
+                v["client_stall_ms"] = r.client_stall_ms().into();
+                v["moved"] = r.server.map(|c| c.moved).into();
+                v["ask"] = r.server.map(|c| c.ask).into();
+                v["asking"] = r.server.map(|c| c.asking).into();
+                v["topology_queries"] = r.server.map(|c| c.topology).into();
                 v
             })
             .collect(),
@@ -430,6 +712,7 @@ mod tests {
         let o = Outcome {
             lag_ms: Some(12.5),
             stall_ms: 3000.0,
+            own_stall_ms: 1200.0,
             recovered: true,
             ops: 10,
             errors: 2,
@@ -440,5 +723,57 @@ mod tests {
             first_error: Some("boom".to_owned()),
         };
         assert_eq!(Outcome::from_json(&o.to_json().to_string()).unwrap(), o);
+    }
+
+    #[test]
+    fn scenario_names_round_trip() {
+        for sc in Scenario::ALL {
+            assert_eq!(sc.name().parse::<Scenario>().unwrap(), sc);
+        }
+        assert_eq!("kill-seed".parse::<Scenario>().unwrap(), Scenario::KillSeed);
+        assert!("kill_seed".parse::<Scenario>().is_err());
+    }
+
+    #[test]
+    fn server_counts_parse() {
+        let errorstats = "# Errorstats\r\n\
+                          errorstat_ASK:count=7\r\n\
+                          errorstat_CLUSTERDOWN:count=3\r\n\
+                          errorstat_MOVED:count=12\r\n";
+        let commandstats = "# Commandstats\r\n\
+             cmdstat_get:calls=100,usec=50,usec_per_call=0.50,rejected_calls=9,failed_calls=0\r\n\
+             cmdstat_asking:calls=7,usec=1,usec_per_call=0.14,rejected_calls=0,failed_calls=0\r\n\
+             cmdstat_cluster|shards:calls=3,usec=90,usec_per_call=30.00,rejected_calls=0,failed_calls=0\r\n\
+             cmdstat_cluster|slots:calls=2,usec=40,usec_per_call=20.00,rejected_calls=5,failed_calls=0\r\n\
+             cmdstat_cluster|nodes:calls=40,usec=900,usec_per_call=22.50,rejected_calls=0,failed_calls=0\r\n";
+        let want = ServerCounts {
+            moved: 12,
+            ask: 7,
+            asking: 7,
+            topology: 5,
+        };
+        let mut both = ServerCounts::parse(errorstats);
+        both.add(ServerCounts::parse(commandstats));
+        assert_eq!(both, want);
+        assert_eq!(
+            ServerCounts::parse(&format!("{errorstats}{commandstats}")),
+            want
+        );
+        assert_eq!(ServerCounts::parse(""), ServerCounts::default());
+        // `calls` is read whole, not out of `rejected_calls`.
+        assert_eq!(info_field("rejected_calls=5,calls=2", "calls"), Some(2));
+        assert_eq!(info_field("rejected_calls=5", "calls"), None);
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(Vec::new()), None);
+        assert_eq!(median([3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median([4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(ms_spread(&[300.0, 100.0, 200.0]), "200 ms (100 ms–300 ms)");
+        assert_eq!(ms_spread(&[42.0]), "42 ms");
+        assert_eq!(ms_spread(&[]), "—");
+        assert_eq!(count(Some(2.5)), "2.5");
+        assert_eq!(count(Some(3.0)), "3");
     }
 }

@@ -339,19 +339,15 @@ fn summarize(logs: &[TaskLog], fault: u64, recovered: Option<u64>, end: u64) -> 
     let first_after = recovered.and_then(|at| successes.iter().copied().find(|&t| t >= at));
     let cap = recovered.map(|at| at + RECOVERY_CAP.as_nanos() as u64);
     let first_after = first_after.filter(|&t| cap.is_none_or(|c| t <= c));
-    // The longest time without a success on an affected slot, from the fault to the end.
-    let mut stall = 0;
-    let mut last = fault;
-    for &t in successes.iter().chain(std::iter::once(&end)) {
-        stall = stall.max(t.saturating_sub(last));
-        last = t;
-    }
+    let stall = longest_gap(&successes, fault, end, None);
+    let own_stall = longest_gap(&successes, fault, end, recovered.map(|at| (fault, at)));
     Outcome {
         lag_ms: match (recovered, first_after) {
             (Some(at), Some(t)) => Some((t - at) as f64 / 1e6),
             _ => None,
         },
         stall_ms: stall as f64 / 1e6,
+        own_stall_ms: own_stall as f64 / 1e6,
         recovered: first_after.is_some(),
         ops: logs.iter().map(|l| l.ops).sum(),
         errors: logs.iter().map(|l| l.errors).sum(),
@@ -361,6 +357,26 @@ fn summarize(logs: &[TaskLog], fault: u64, recovered: Option<u64>, end: u64) -> 
         stale: logs.iter().map(|l| l.stale).sum(),
         first_error: logs.iter().find_map(|l| l.first_error.clone()),
     }
+}
+
+/// The longest time without a success, from `start` to `end`, given the sorted success
+/// instants (those after `end`, from calls that finished after the stop, count as at `end`).
+/// With `outage`, the part of each gap that falls inside that window is left out: a gap
+/// `[a, b]` counts as the length of `[a, b]` minus `outage`.
+fn longest_gap(successes: &[u64], start: u64, end: u64, outage: Option<(u64, u64)>) -> u64 {
+    let mut longest = 0;
+    let mut last = start;
+    for t in successes
+        .iter()
+        .chain(std::iter::once(&end))
+        .map(|&t| t.min(end))
+    {
+        let gap = t.saturating_sub(last);
+        let inside = outage.map_or(0, |(from, to)| t.min(to).saturating_sub(last.max(from)));
+        longest = longest.max(gap.saturating_sub(inside));
+        last = last.max(t);
+    }
+    longest
 }
 
 #[cfg(test)]
@@ -401,5 +417,33 @@ mod tests {
         assert_eq!(out.stall_ms, 800.0 / 1e6);
         assert_eq!(out.lag_ms, Some(100.0 / 1e6));
         assert!(out.recovered);
+        // Outage [150, 900]: the gap 200–1000 keeps 100, the tail 1050–1200 keeps all 150.
+        assert_eq!(out.own_stall_ms, 150.0 / 1e6);
+    }
+
+    #[test]
+    fn own_stall_leaves_out_the_cluster_outage() {
+        let successes = [100, 200, 1_000, 1_050];
+        // Without an outage, every gap counts whole.
+        assert_eq!(longest_gap(&successes, 150, 1_200, None), 800);
+        // A gap wholly inside the outage counts nothing, one across its end only the part
+        // after it.
+        assert_eq!(longest_gap(&successes, 150, 1_200, Some((150, 900))), 150);
+        // A gap across the outage's start keeps the part before it.
+        assert_eq!(longest_gap(&[100, 900], 100, 950, Some((300, 2_000))), 200);
+        // A gap around the whole outage keeps both sides.
+        assert_eq!(
+            longest_gap(&[100, 1_000], 100, 1_000, Some((400, 500))),
+            800
+        );
+        // An outage outside every gap changes nothing.
+        assert_eq!(
+            longest_gap(&[100, 200], 100, 300, Some((5_000, 6_000))),
+            100
+        );
+        // No success at all: the one gap, fault to end, minus the outage.
+        assert_eq!(longest_gap(&[], 100, 2_000, Some((100, 1_500))), 500);
+        // A success after the end counts as at the end.
+        assert_eq!(longest_gap(&[100, 2_500], 100, 2_000, None), 1_900);
     }
 }
