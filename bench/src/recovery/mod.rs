@@ -23,8 +23,10 @@
 //! - *longest stall*: the longest time without a success on an affected slot, from the fault
 //!   to the end of the run;
 //! - *client's stall*: for kill, kill-seed and failover, the same longest gap with every gap's
-//!   part inside the cluster's own outage (fault to recovery instant) left out, since no client
-//!   can serve those slots before the promotion; for migrate, the longest stall itself, since
+//!   part inside the cluster's own outage left out: from the fault until the promotion and every
+//!   running node reports `cluster_state:ok` (the per-run table's *all nodes ok*; the other
+//!   nodes refuse with `CLUSTERDOWN` until they hear of the election, some tens of milliseconds
+//!   after it), since no client can be served then; for migrate, the longest stall itself, since
 //!   the cluster serves the slot throughout (through `ASK`);
 //! - *errors (healthy slots)*: failed calls, in brackets those on slots the fault did not touch;
 //! - *wrong*, *stale*: reads of a value never written by the task, and reads older than its
@@ -271,6 +273,9 @@ pub(crate) struct Row {
     /// From the fault to the recovery instant, as the cluster saw it; `None` if the cluster did
     /// not recover.
     pub(crate) cluster_ms: Option<f64>,
+    /// From the fault until every running node reported its cluster state ok after the
+    /// recovery (kill, kill-seed, failover).
+    pub(crate) settled_ms: Option<f64>,
     pub(crate) outcome: Outcome,
     /// What the nodes counted; `None` if they could not be reset or read.
     pub(crate) server: Option<ServerCounts>,
@@ -392,6 +397,19 @@ fn run_one(scenario: Scenario, client: Client, run: usize) -> Result<Row, String
             None
         }
     };
+    let settled = match recovered {
+        Some(_) if scenario.has_outage() => match watch_settled(&cluster) {
+            Ok(at) => {
+                tell(format!("settled {at}"));
+                Some(at)
+            }
+            Err(e) => {
+                eprintln!("warning: run {run}, {scenario} {client}: {e}");
+                None
+            }
+        },
+        _ => None,
+    };
     // Closing stdin ends a worker that never heard of a recovery.
     drop(stdin);
     let result = lines.last().and_then(Result::ok);
@@ -409,6 +427,7 @@ fn run_one(scenario: Scenario, client: Client, run: usize) -> Result<Row, String
         scenario,
         client,
         cluster_ms: recovered.map(|at| at.saturating_sub(fault) as f64 / 1e6),
+        settled_ms: settled.map(|at| at.saturating_sub(fault) as f64 / 1e6),
         outcome,
         server,
     })
@@ -488,6 +507,39 @@ fn inject(
             migration.finish().map_err(|e| format!("finish: {e}"))?;
             Ok(now_ns())
         }
+    }
+}
+
+/// Polls `CLUSTER INFO` on every running node until all say `cluster_state:ok`; that instant
+/// is the one the whole cluster serves again (the other nodes refuse with `CLUSTERDOWN` until
+/// they hear of the election).
+fn watch_settled(cluster: &LocalCluster) -> Result<u64, String> {
+    let deadline = Instant::now() + ELECTION_LIMIT;
+    let info = Cmd::new("CLUSTER").arg("INFO");
+    let ports: Vec<u16> = cluster
+        .nodes()
+        .map_err(|e| format!("cannot list the nodes: {e}"))?
+        .into_iter()
+        .filter(|n| n.state == NodeState::Running)
+        .map(|n| n.port)
+        .collect();
+    loop {
+        let ok = ports.iter().all(|&port| {
+            cluster.call(port, &info).is_ok_and(|reply| {
+                reply
+                    .as_bytes()
+                    .is_some_and(|text| String::from_utf8_lossy(text).contains("cluster_state:ok"))
+            })
+        });
+        if ok {
+            return Ok(now_ns());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the nodes did not all report ok within {ELECTION_LIMIT:?}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -652,16 +704,18 @@ pub(crate) fn markdown(
     }
     out.push_str(
         "\nEvery run:\n\n\
-         | scenario | client | run | cluster | lag | stall | client's stall | errors |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|\n",
+         | scenario | client | run | cluster | all nodes ok | lag | stall | client's stall \
+         | errors |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} ({}) |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) |\n",
             r.scenario,
             r.client,
             r.run,
             ms(r.cluster_ms),
+            ms(r.settled_ms),
             ms(r.outcome.lag_ms),
             ms(Some(r.outcome.stall_ms)),
             ms(Some(r.client_stall_ms())),
@@ -682,6 +736,7 @@ pub(crate) fn json(rows: &[Row]) -> serde_json::Value {
                 v["scenario"] = r.scenario.name().into();
                 v["client"] = r.client.name().into();
                 v["cluster_ms"] = r.cluster_ms.into();
+                v["settled_ms"] = r.settled_ms.into();
                 v["client_stall_ms"] = r.client_stall_ms().into();
                 v["moved"] = r.server.map(|c| c.moved).into();
                 v["ask"] = r.server.map(|c| c.ask).into();

@@ -40,6 +40,9 @@ enum Signal {
     /// `recovered <unix ns>`: the cluster recovered (the replica won its election, the failover
     /// completed, the migration finished) at this instant.
     Recovered(u64),
+    /// `settled <unix ns>`: after the recovery, every running node reported its cluster state
+    /// ok (until then the other nodes may still refuse with `CLUSTERDOWN`).
+    Settled(u64),
 }
 
 fn parse_signal(line: &str) -> Option<Signal> {
@@ -48,6 +51,7 @@ fn parse_signal(line: &str) -> Option<Signal> {
     match word {
         "fault" => Some(Signal::Fault(ns)),
         "recovered" => Some(Signal::Recovered(ns)),
+        "settled" => Some(Signal::Settled(ns)),
         _ => None,
     }
 }
@@ -182,6 +186,7 @@ async fn load<D: Driver>(driver: D, settings: &WorkerSettings) -> Result<Outcome
         match rx.recv().await {
             Some(Signal::Fault(ns)) => fault = Some(ns),
             Some(Signal::Recovered(ns)) => recovered = Some(ns),
+            Some(Signal::Settled(_)) => {}
             // The parent gave up (its fault failed); report what was seen so far.
             None => break,
         }
@@ -190,6 +195,13 @@ async fn load<D: Driver>(driver: D, settings: &WorkerSettings) -> Result<Outcome
     if let Some(at) = recovered {
         shared.wait_for_recovery(at).await;
     }
+    // The parent says so shortly after the recovery, well within the wait above.
+    let mut settled = None;
+    while let Ok(signal) = rx.try_recv() {
+        if let Signal::Settled(ns) = signal {
+            settled = Some(ns);
+        }
+    }
     shared.stop.store(true, Ordering::Relaxed);
     let end = now_ns();
     let mut logs = Vec::with_capacity(TASKS);
@@ -197,7 +209,7 @@ async fn load<D: Driver>(driver: D, settings: &WorkerSettings) -> Result<Outcome
         // A task whose call hangs ends at the hang guard at the latest.
         logs.push(t.await.map_err(|e| format!("a task failed: {e}"))?);
     }
-    Ok(summarize(&logs, fault, recovered, end))
+    Ok(summarize(&logs, fault, recovered, settled, end))
 }
 
 /// What the tasks share with the worker's control loop.
@@ -329,7 +341,13 @@ fn check(value: Option<&[u8]>, mine: &str, acked: Option<u64>, sent: Option<u64>
     }
 }
 
-fn summarize(logs: &[TaskLog], fault: u64, recovered: Option<u64>, end: u64) -> Outcome {
+fn summarize(
+    logs: &[TaskLog],
+    fault: u64,
+    recovered: Option<u64>,
+    settled: Option<u64>,
+    end: u64,
+) -> Outcome {
     let mut successes: Vec<u64> = logs
         .iter()
         .flat_map(|l| l.successes.iter().copied())
@@ -340,7 +358,10 @@ fn summarize(logs: &[TaskLog], fault: u64, recovered: Option<u64>, end: u64) -> 
     let cap = recovered.map(|at| at + RECOVERY_CAP.as_nanos() as u64);
     let first_after = first_after.filter(|&t| cap.is_none_or(|c| t <= c));
     let stall = longest_gap(&successes, fault, end, None);
-    let own_stall = longest_gap(&successes, fault, end, recovered.map(|at| (fault, at)));
+    // The cluster's own outage lasts until the promotion, and then until the other nodes stop
+    // refusing with `CLUSTERDOWN`, which they do once they hear of it.
+    let outage_end = recovered.map(|at| settled.map_or(at, |s| s.max(at)));
+    let own_stall = longest_gap(&successes, fault, end, outage_end.map(|at| (fault, at)));
     Outcome {
         lag_ms: match (recovered, first_after) {
             (Some(at), Some(t)) => Some((t - at) as f64 / 1e6),
@@ -404,6 +425,7 @@ mod tests {
     fn signals_parse() {
         assert_eq!(parse_signal("fault 12\n"), Some(Signal::Fault(12)));
         assert_eq!(parse_signal("recovered 5"), Some(Signal::Recovered(5)));
+        assert_eq!(parse_signal("settled 7"), Some(Signal::Settled(7)));
         assert_eq!(parse_signal("nonsense"), None);
     }
 
@@ -413,7 +435,7 @@ mod tests {
             successes: vec![100, 200, 1_000, 1_050],
             ..TaskLog::default()
         };
-        let out = summarize(&[log], 150, Some(900), 1_200);
+        let out = summarize(&[log], 150, Some(900), None, 1_200);
         assert_eq!(out.stall_ms, 800.0 / 1e6);
         assert_eq!(out.lag_ms, Some(100.0 / 1e6));
         assert!(out.recovered);

@@ -75,12 +75,17 @@ pub(crate) struct Inner {
     pub(crate) last_refresh: Mutex<Option<Instant>>,
     /// The view the current snapshot was built from, to tell whether a refresh changed anything.
     pub(crate) last_view: Mutex<ClusterView>,
-    /// The installed snapshot is ahead of what the nodes last said (a `MOVED` patched a slot in,
-    /// or the nodes asked had not yet heard of an election the snapshot follows): keep
-    /// refreshing until a refresh installs their description.
-    pub(crate) patched: AtomicBool,
+    /// The topology is in the middle of a change: a `MOVED` patched a slot in that the nodes
+    /// have not described yet, the nodes asked had not heard of an election the snapshot
+    /// follows, or they disagreed. Refreshes go on (at the rate limit) until it settles.
+    pub(crate) unsettled: AtomicBool,
     pub(crate) counters: stats::Counters,
     default_node: ArcSwap<NodeEntry>,
+    /// Nodes that answered `CLUSTERDOWN` and have not yet been seen serving again.
+    pub(crate) refusing: Mutex<Vec<Arc<NodeEntry>>>,
+    /// Wakes commands waiting for the cluster to serve again without a new topology (a node
+    /// that refused with `CLUSTERDOWN` reports its cluster state ok).
+    pub(crate) serving_again: tokio::sync::Notify,
 }
 
 impl RedisCluster {
@@ -319,9 +324,11 @@ impl Inner {
             refresh_pending: AtomicBool::new(false),
             last_refresh: Mutex::new(None),
             last_view: Mutex::new(ClusterView::default()),
-            patched: AtomicBool::new(false),
+            unsettled: AtomicBool::new(false),
             counters: stats::Counters::default(),
             default_node: ArcSwap::new(default_node),
+            refusing: Mutex::new(Vec::new()),
+            serving_again: tokio::sync::Notify::new(),
         }
     }
 

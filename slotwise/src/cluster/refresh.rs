@@ -26,9 +26,10 @@ use crate::topology::{
     ClusterView, Origin, SlotMap,
 };
 
-/// How often the replicas of an unreachable primary are asked whether they were promoted,
-/// while commands wait for a new topology.
-const PROMOTION_PROBE: Duration = Duration::from_millis(10);
+/// How often, while commands wait for the cluster, the replicas of an unreachable primary are
+/// asked whether they were promoted and nodes that refused with `CLUSTERDOWN` whether they
+/// serve again.
+const RECOVERY_PROBE: Duration = Duration::from_millis(10);
 
 /// Refreshes in a row a promotion may ask for ahead of the rate limit without finding a change
 /// (the other nodes are a moment behind the promoted one).
@@ -40,6 +41,14 @@ fn says_primary(reply: &Value) -> bool {
         Value::Array(items) => items.first().and_then(Value::as_bytes) == Some(&b"master"[..]),
         _ => false,
     }
+}
+
+/// True when a `CLUSTER INFO` reply says `cluster_state:ok`.
+fn state_ok(reply: &Value) -> bool {
+    reply
+        .as_bytes()
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .is_some_and(|text| text.lines().any(|l| l.trim_end() == "cluster_state:ok"))
 }
 
 /// One node's answer: its view and its current epoch.
@@ -98,6 +107,8 @@ pub(crate) struct Discovery {
     pub(crate) view: ClusterView,
     /// The node whose answer was used first (for the command table).
     pub(crate) first: Arc<NodeEntry>,
+    /// Every node that answered described the same cluster.
+    pub(crate) agreed: bool,
 }
 
 /// Asks `candidates` (in groups of `fanout`, until one answers), then enough nodes of the
@@ -151,7 +162,11 @@ pub(crate) async fn discover(
             }
         }
     }
-    let views = answers.iter().map(|(v, e, _)| (v.clone(), *e)).collect();
+    let views: Vec<(ClusterView, u64)> = answers
+        .iter()
+        .map(|(v, e, _)| (v.clone().normalized(), *e))
+        .collect();
+    let agreed = views.windows(2).all(|w| w[0].0 == w[1].0);
     let Some(chosen) = choose_view(views) else {
         return Err(failures);
     };
@@ -159,7 +174,26 @@ pub(crate) async fn discover(
         .iter()
         .map(|(view, _, (host, port))| (view, host.as_str(), *port));
     let view = promoted_view(&chosen, claims).unwrap_or(chosen);
-    Ok(Discovery { view, first })
+    Ok(Discovery {
+        view,
+        first,
+        agreed,
+    })
+}
+
+/// True when `view` lists as a primary without slots an online node that `before` listed as a
+/// primary with slots.
+fn lost_its_slots(view: &ClusterView, before: &ClusterView) -> bool {
+    view.shards
+        .iter()
+        .filter(|s| s.slots.is_empty() && s.primary.online)
+        .any(|s| {
+            before.shards.iter().any(|b| {
+                !b.slots.is_empty()
+                    && b.primary.host == s.primary.host
+                    && b.primary.port == s.primary.port
+            })
+        })
 }
 
 /// The address of the node that gave an answer.
@@ -250,6 +284,9 @@ impl Inner {
         Counters::bump(&self.counters.refreshes);
         // Nothing changed: keep the snapshot (and every waiter's view of it) as it is.
         if self.same_view(&discovery.view) {
+            if !discovery.agreed {
+                self.unsettled.store(true, Ordering::Release);
+            }
             return Ok(false);
         }
         // The nodes asked have not heard of an election the installed topology already follows:
@@ -264,7 +301,7 @@ impl Inner {
         };
         if stale {
             tracing::debug!("a refresh described a failed primary the topology has replaced");
-            self.patched.store(true, Ordering::Release);
+            self.unsettled.store(true, Ordering::Release);
             return Ok(false);
         }
         let map = SlotMap::new(discovery.view.clone());
@@ -279,9 +316,16 @@ impl Inner {
             Arc::clone(&current.table),
             current.generation + 1,
         );
+        // The nodes' own description now replaces any slot a `MOVED` patched in; it may still
+        // be a step of a change in progress: nodes that disagree, or a primary that lost its
+        // slots and still calls itself a primary (a failover's old primary, until the others
+        // hear that it turned replica).
+        let unsettled = !discovery.agreed || {
+            let last = self.last_view.lock().unwrap_or_else(|p| p.into_inner());
+            lost_its_slots(&discovery.view, &last)
+        };
+        self.unsettled.store(unsettled, Ordering::Release);
         self.remember_view(discovery.view);
-        // The nodes' own description now replaces any slot a `MOVED` patched in.
-        self.patched.store(false, Ordering::Release);
         tracing::debug!(
             generation = snapshot.generation,
             "installed a new cluster topology"
@@ -310,7 +354,7 @@ impl Inner {
                 let mut promoted = None;
                 if !wait.is_zero() {
                     if early < MAX_EARLY_REFRESHES && inner.topology.receiver_count() > 0 {
-                        promoted = inner.watch_for_promotion(wait).await;
+                        promoted = inner.watch_for_recovery(wait).await;
                     } else {
                         tokio::time::sleep(wait).await;
                     }
@@ -339,8 +383,8 @@ impl Inner {
                     0
                 };
                 let waiting = !changed && inner.topology.receiver_count() > 0;
-                let patched = inner.patched.load(Ordering::Acquire);
-                let again = (waiting || patched || (changed && rounds == 1)) && rounds < 50;
+                let unsettled = inner.unsettled.load(Ordering::Acquire);
+                let again = (waiting || unsettled || (changed && rounds == 1)) && rounds < 50;
                 if !again || inner.refresh_pending.swap(true, Ordering::AcqRel) {
                     return;
                 }
@@ -348,26 +392,48 @@ impl Inner {
         });
     }
 
-    /// Waits `wait`, meanwhile asking the replicas of every unreachable primary for their role
-    /// every [`PROMOTION_PROBE`]; returns the first one that says it is a primary now.
+    /// Waits `wait`, meanwhile watching every [`RECOVERY_PROBE`] for the cluster to serve
+    /// again: returns early with a replica of an unreachable primary that says it is a primary
+    /// now, and wakes waiting commands when a node that refused with `CLUSTERDOWN` reports its
+    /// cluster state ok.
     ///
     /// A replica knows of its election before any other node, and the other nodes learn of it
-    /// from its broadcast at once: asking it lets the refresh run the moment the cluster has a
-    /// new topology rather than at the next rate-limited round. The probe goes over the
-    /// connection commands will use once the replica is a primary, so that one is open by then.
-    async fn watch_for_promotion(&self, wait: Duration) -> Option<Arc<NodeEntry>> {
+    /// from its broadcast: asking it lets the refresh run the moment the cluster has a new
+    /// topology rather than at the next rate-limited round. The probe goes over the connection
+    /// commands will use once the replica is a primary, so that one is open by then. The nodes
+    /// that refused turn ok some tens of milliseconds after the election, without a topology
+    /// change a waiting command could see.
+    async fn watch_for_recovery(&self, wait: Duration) -> Option<Arc<NodeEntry>> {
         let until = Instant::now() + wait;
         let role = Cmd::new("ROLE");
+        let info = Cmd::new("CLUSTER").arg("INFO");
         loop {
             let heirs = self.heirs_of_unreachable_primaries();
-            if heirs.is_empty() {
+            let refusing = self.refusing_nodes();
+            if heirs.is_empty() && refusing.is_empty() {
                 tokio::time::sleep_until(until.into()).await;
                 return None;
             }
             let left = until.saturating_duration_since(Instant::now());
             let limit = left.min(self.settings.connection.response_timeout);
-            let replies = join_all(heirs.iter().map(|e| e.conn.send_within(&role, limit))).await;
-            for (entry, reply) in heirs.iter().zip(replies) {
+            let roles = join_all(heirs.iter().map(|e| e.conn.send_within(&role, limit)));
+            let states = join_all(refusing.iter().map(|e| e.conn.send_within(&info, limit)));
+            let (roles, states) = futures_util::future::join(roles, states).await;
+            let mut serving = Vec::new();
+            for (entry, reply) in refusing.iter().zip(states) {
+                // A node that fails outright is the lost-connection path's business.
+                if reply.is_err() || reply.is_ok_and(|r| state_ok(&r)) {
+                    serving.push(entry.node.name().to_owned());
+                }
+            }
+            if !serving.is_empty() {
+                self.refusing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .retain(|e| !serving.iter().any(|n| n == e.node.name()));
+                self.serving_again.notify_waiters();
+            }
+            for (entry, reply) in heirs.iter().zip(roles) {
                 if reply.is_ok_and(|r| says_primary(&r)) {
                     tracing::debug!(
                         node = entry.node.name(),
@@ -376,13 +442,28 @@ impl Inner {
                     return Some(Arc::clone(entry));
                 }
             }
-            let next = Instant::now() + PROMOTION_PROBE;
+            let next = Instant::now() + RECOVERY_PROBE;
             if next >= until {
                 tokio::time::sleep_until(until.into()).await;
                 return None;
             }
             tokio::time::sleep_until(next.into()).await;
         }
+    }
+
+    /// Remembers that `entry` refused a command with `CLUSTERDOWN`.
+    pub(crate) fn note_refusing(&self, entry: &Arc<NodeEntry>) {
+        let mut refusing = self.refusing.lock().unwrap_or_else(|p| p.into_inner());
+        if !refusing.iter().any(|e| Arc::ptr_eq(e, entry)) {
+            refusing.push(Arc::clone(entry));
+        }
+    }
+
+    fn refusing_nodes(&self) -> Vec<Arc<NodeEntry>> {
+        self.refusing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The replicas (as primary-role entries) of every primary whose connection is down.
@@ -401,12 +482,20 @@ impl Inner {
     }
 
     /// Waits until the snapshot is replaced (its generation passes `seen`) or `limit` passes.
+    /// Also ends when nodes that refused with `CLUSTERDOWN` serve again.
     pub(crate) async fn wait_for_change(&self, seen: u64, limit: Duration) {
+        let serving_again = self.serving_again.notified();
+        tokio::pin!(serving_again);
+        serving_again.as_mut().enable();
         let mut rx = self.topology.subscribe();
         if *rx.borrow_and_update() > seen {
             return;
         }
-        let _ = tokio::time::timeout(limit, rx.changed()).await;
+        tokio::select! {
+            _ = rx.changed() => {}
+            () = &mut serving_again => {}
+            () = tokio::time::sleep(limit) => {}
+        }
     }
 
     fn until_refresh_allowed(&self) -> Duration {

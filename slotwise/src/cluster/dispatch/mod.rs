@@ -231,7 +231,7 @@ impl Inner {
             Arc::new(next)
         });
         if let Some(generation) = installed {
-            self.patched
+            self.unsettled
                 .store(true, std::sync::atomic::Ordering::Release);
             self.topology.send_replace(generation);
         }

@@ -155,6 +155,9 @@ impl RedisCluster {
                     to_primary,
                 } => {
                     self.count(cause);
+                    if cause == Cause::ClusterDown {
+                        self.inner.note_refusing(&entry);
+                    }
                     if to_primary {
                         if let Destination::Slot { read, .. } = &mut dest {
                             // Keep a strict replica strategy strict; others fall back.
