@@ -214,7 +214,9 @@ impl RedisCluster {
     }
 
     /// The node that keyless commands without a routing tip go to: a random primary, chosen
-    /// at start and again when it leaves the cluster or stops being a primary.
+    /// at start and again when it leaves the cluster, stops being a primary or cannot be
+    /// reached (a command that failed on it for that reason is retried on the new one, if it
+    /// is safe to send again).
     pub fn default_node(&self) -> ClusterNode {
         self.inner.default_node.load().node.clone()
     }
@@ -353,7 +355,40 @@ impl Inner {
         self.snapshot.store(Arc::new(snapshot));
         self.choose_default_node(false);
         self.drop_unused_entries();
+        {
+            let snapshot = self.snapshot.load();
+            self.refusing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|e| snapshot.find(e.node.name()).is_some());
+        }
         self.topology.send_replace(generation);
+    }
+
+    /// `entry`, the default node, could not be reached: another reachable primary takes its
+    /// place (it may become the default again when it is chosen afresh).
+    /// Returns whether another node now takes its place.
+    pub(crate) fn default_unreachable(&self, entry: &Arc<NodeEntry>) -> bool {
+        let current = self.default_node.load();
+        if !Arc::ptr_eq(&current, entry) {
+            // Another caller replaced it already.
+            return true;
+        }
+        let snapshot = self.snapshot.load();
+        let others: Vec<&Arc<NodeEntry>> = snapshot
+            .primaries()
+            .filter(|e| !Arc::ptr_eq(e, entry) && !e.conn.is_down())
+            .collect();
+        if let Some(pick) = others.get(fastrand::usize(..others.len().max(1))) {
+            tracing::debug!(
+                from = entry.node.name(),
+                to = pick.node.name(),
+                "the default node is unreachable; using another primary"
+            );
+            self.default_node.store(Arc::clone(pick));
+            return true;
+        }
+        false
     }
 
     fn choose_default_node(&self, always: bool) {

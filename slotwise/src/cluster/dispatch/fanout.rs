@@ -97,6 +97,9 @@ impl RedisCluster {
         merge: Merge,
         readonly: bool,
     ) -> Result<Value> {
+        if matches!(target, Target::DefaultNode) {
+            return self.retry(cmd, super::Destination::Default, readonly).await;
+        }
         if target.is_single() {
             let snapshot = self.snapshot();
             let nodes = resolve(self, &snapshot, target)?;

@@ -74,11 +74,11 @@ impl RedisCluster {
                 self.run_target(cmd, &Target::Primaries, Merge::Tip(policy), readonly)
                     .await
             }
-            Route::Default => self.run_on(&self.default_entry(), cmd, readonly).await,
+            Route::Default => self.retry(cmd, Destination::Default, readonly).await,
             Route::Split => self.run_split(cmd, info).await,
             Route::AskKeys => match self.slot_from_server(cmd).await? {
                 Some(slot) => self.run_slot(cmd, info, slot).await,
-                None => self.run_on(&self.default_entry(), cmd, readonly).await,
+                None => self.retry(cmd, Destination::Default, readonly).await,
             },
         }
     }

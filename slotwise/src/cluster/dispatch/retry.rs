@@ -31,6 +31,9 @@ pub(crate) enum Destination {
     },
     /// This node, never another.
     Node(Arc<NodeEntry>),
+    /// The default node at each attempt: one that cannot be reached is replaced by another
+    /// primary before the retry.
+    Default,
 }
 
 impl RedisCluster {
@@ -59,6 +62,8 @@ impl RedisCluster {
         let mut attempt = 0u32;
         let mut counted = 0u32;
         loop {
+            // The next attempt goes to another node at once: no reason to wait before it.
+            let mut elsewhere = false;
             let snapshot = self.snapshot();
             let timeout = backoff::within(response_timeout, deadline);
             let (entry, result) = match (asking.take(), &dest) {
@@ -69,6 +74,17 @@ impl RedisCluster {
                 (None, Destination::Node(entry)) => {
                     let result = entry.conn.send_within(cmd, timeout).await;
                     (Arc::clone(entry), result)
+                }
+                (None, Destination::Default) => {
+                    let entry = self.default_entry();
+                    let result = entry.conn.send_within(cmd, timeout).await;
+                    if result
+                        .as_ref()
+                        .is_err_and(|e| matches!(e.kind(), ErrorKind::Io | ErrorKind::Timeout))
+                    {
+                        elsewhere = self.inner.default_unreachable(&entry);
+                    }
+                    (entry, result)
                 }
                 (
                     None,
@@ -171,6 +187,7 @@ impl RedisCluster {
                         deadline,
                     );
                     match refresh {
+                        _ if elsewhere => {}
                         Refresh::No => sleep(wait).await,
                         Refresh::AwaitChange => {
                             self.inner.request_refresh();
