@@ -52,6 +52,7 @@ impl ClusterBuilder {
         refresh_interval(interval: Option<Duration>);
         refresh_min_interval(interval: Duration);
         discovery_fanout(nodes: usize);
+        recovery_probe_interval(interval: Option<Duration>);
         #[cfg(feature = "tls")]
         tls(tls: crate::connection::TlsConfig);
     }

@@ -51,6 +51,7 @@ pub struct ClusterBuilder {
     pub(crate) refresh_interval: Option<Duration>,
     pub(crate) refresh_min_interval: Duration,
     pub(crate) discovery_fanout: usize,
+    pub(crate) recovery_probe_interval: Option<Duration>,
     tls_wanted: bool,
     error: Option<Error>,
 }
@@ -77,6 +78,7 @@ impl ClusterBuilder {
             refresh_interval: Some(Duration::from_secs(30)),
             refresh_min_interval: Duration::from_millis(100),
             discovery_fanout: 3,
+            recovery_probe_interval: Some(Duration::from_millis(10)),
             tls_wanted: false,
             error: None,
         }
@@ -234,6 +236,21 @@ impl ClusterBuilder {
         self
     }
 
+    /// While commands wait for the cluster to recover, how often the client asks the replicas
+    /// of an unreachable primary whether one was promoted (`ROLE`), and nodes that refused
+    /// with `CLUSTERDOWN` whether they serve again (`CLUSTER INFO`); `None` turns the probes
+    /// off, leaving recovery to topology refreshes every
+    /// [`refresh_min_interval`](Self::refresh_min_interval). Default is 10 ms.
+    ///
+    /// The probes are what lets the client serve a failed primary's slots within milliseconds
+    /// of the election. They only run during an outage, go to those few nodes, and replace
+    /// most full refreshes meanwhile (one every 500 ms instead): with a great many client
+    /// instances, a longer interval spreads that load.
+    pub fn recovery_probe_interval(mut self, interval: Option<Duration>) -> ClusterBuilder {
+        self.recovery_probe_interval = interval.filter(|d| !d.is_zero());
+        self
+    }
+
     /// Connects with TLS. Default is plain TCP (or TLS with the bundled web roots for a
     /// `rediss://` URL).
     #[cfg(feature = "tls")]
@@ -295,6 +312,9 @@ impl fmt::Debug for ClusterBuilder {
             .field("retry_deadline", &self.retry_deadline)
             .field("retry_writes_on_io", &self.retry_writes_on_io)
             .field("refresh_interval", &self.refresh_interval)
+            .field("refresh_min_interval", &self.refresh_min_interval)
+            .field("discovery_fanout", &self.discovery_fanout)
+            .field("recovery_probe_interval", &self.recovery_probe_interval)
             .finish_non_exhaustive()
     }
 }

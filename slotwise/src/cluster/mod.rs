@@ -81,6 +81,8 @@ pub(crate) struct Inner {
     pub(crate) unsettled: AtomicBool,
     pub(crate) counters: stats::Counters,
     default_node: ArcSwap<NodeEntry>,
+    /// Slot owners `MOVED` replies named since the last install (see `refresh`).
+    pub(crate) moves: Mutex<Vec<refresh::Move>>,
     /// Nodes that answered `CLUSTERDOWN` and have not yet been seen serving again.
     pub(crate) refusing: Mutex<Vec<Arc<NodeEntry>>>,
     /// Wakes commands waiting for the cluster to serve again without a new topology (a node
@@ -329,6 +331,7 @@ impl Inner {
             unsettled: AtomicBool::new(false),
             counters: stats::Counters::default(),
             default_node: ArcSwap::new(default_node),
+            moves: Mutex::new(Vec::new()),
             refusing: Mutex::new(Vec::new()),
             serving_again: tokio::sync::Notify::new(),
         }

@@ -26,10 +26,11 @@ use crate::topology::{
     ClusterView, Origin, SlotMap,
 };
 
-/// How often, while commands wait for the cluster, the replicas of an unreachable primary are
-/// asked whether they were promoted and nodes that refused with `CLUSTERDOWN` whether they
-/// serve again.
-const RECOVERY_PROBE: Duration = Duration::from_millis(10);
+/// The shortest time between two full refreshes while the recovery probes watch the nodes
+/// that matter (see [`ClusterBuilder::recovery_probe_interval`]).
+///
+/// [`ClusterBuilder::recovery_probe_interval`]: super::ClusterBuilder::recovery_probe_interval
+const PROBED_REFRESH_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Refreshes in a row a promotion may ask for ahead of the rate limit without finding a change
 /// (the other nodes are a moment behind the promoted one).
@@ -107,8 +108,11 @@ pub(crate) struct Discovery {
     pub(crate) view: ClusterView,
     /// The node whose answer was used first (for the command table).
     pub(crate) first: Arc<NodeEntry>,
-    /// Every node that answered described the same cluster.
+    /// Every node that answered gave the slots to the same primaries (health and replicas
+    /// may differ while the nodes gossip).
     pub(crate) agreed: bool,
+    /// When they did not agree, every answer, in canonical form.
+    pub(crate) others: Vec<ClusterView>,
 }
 
 /// Asks `candidates` (in groups of `fanout`, until one answers), then enough nodes of the
@@ -166,7 +170,9 @@ pub(crate) async fn discover(
         .iter()
         .map(|(v, e, _)| (v.clone().normalized(), *e))
         .collect();
-    let agreed = views.windows(2).all(|w| w[0].0 == w[1].0);
+    let agreed = views
+        .windows(2)
+        .all(|w| w[0].0.ownership() == w[1].0.ownership());
     let Some(chosen) = choose_view(views) else {
         return Err(failures);
     };
@@ -174,11 +180,37 @@ pub(crate) async fn discover(
         .iter()
         .map(|(view, _, (host, port))| (view, host.as_str(), *port));
     let view = promoted_view(&chosen, claims).unwrap_or(chosen);
+    let others = if agreed {
+        Vec::new()
+    } else {
+        answers.into_iter().map(|(v, ..)| v.normalized()).collect()
+    };
     Ok(Discovery {
         view,
         first,
         agreed,
+        others,
     })
+}
+
+/// How long a `MOVED` outweighs the nodes' description of the cluster when they contradict
+/// it; gossip settles well within this.
+const MOVE_MEMORY: Duration = Duration::from_secs(10);
+
+/// A slot's owner as a `MOVED` named it.
+#[derive(Clone, Debug)]
+pub(crate) struct Move {
+    slot: u16,
+    host: String,
+    port: u16,
+    at: Instant,
+}
+
+/// True when `view` gives every slot in `moves` to the node the `MOVED` named.
+fn follows_moves(view: &ClusterView, moves: &[Move]) -> bool {
+    moves
+        .iter()
+        .all(|m| view.owner_of(m.slot) == Some((m.host.as_str(), m.port)))
 }
 
 /// True when `view` lists as a primary without slots an online node that `before` listed as a
@@ -282,6 +314,21 @@ impl Inner {
             no_reachable_node("could not refresh the cluster topology", &failures)
         })?;
         Counters::bump(&self.counters.refreshes);
+        // A `MOVED` is the word of a node that knows: a view that contradicts one seen since
+        // the last install is behind it (the nodes asked have not heard of the failover or the
+        // end of the migration yet). Take an answer that agrees with them all, or keep the
+        // snapshot and look again.
+        let moves = self.pending_moves();
+        let mut discovery = discovery;
+        if !follows_moves(&discovery.view, &moves) {
+            match discovery.others.iter().find(|v| follows_moves(v, &moves)) {
+                Some(view) => discovery.view = view.clone(),
+                None => {
+                    self.unsettled.store(true, Ordering::Release);
+                    return Ok(false);
+                }
+            }
+        }
         // Nothing changed: keep the snapshot (and every waiter's view of it) as it is.
         if self.same_view(&discovery.view) {
             if !discovery.agreed {
@@ -325,6 +372,7 @@ impl Inner {
             lost_its_slots(&discovery.view, &last)
         };
         self.unsettled.store(unsettled, Ordering::Release);
+        self.moves.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.remember_view(discovery.view);
         tracing::debug!(
             generation = snapshot.generation,
@@ -392,7 +440,7 @@ impl Inner {
         });
     }
 
-    /// Waits `wait`, meanwhile watching every [`RECOVERY_PROBE`] for the cluster to serve
+    /// Waits `wait`, meanwhile watching every `recovery_probe_interval` for the cluster to serve
     /// again: returns early with a replica of an unreachable primary that says it is a primary
     /// now, and wakes waiting commands when a node that refused with `CLUSTERDOWN` reports its
     /// cluster state ok.
@@ -405,50 +453,68 @@ impl Inner {
     /// change a waiting command could see.
     async fn watch_for_recovery(&self, wait: Duration) -> Option<Arc<NodeEntry>> {
         let until = Instant::now() + wait;
-        let role = Cmd::new("ROLE");
-        let info = Cmd::new("CLUSTER").arg("INFO");
+        let Some(every) = self.settings.recovery_probe_interval else {
+            tokio::time::sleep_until(until.into()).await;
+            return None;
+        };
         loop {
             let heirs = self.heirs_of_unreachable_primaries();
             let refusing = self.refusing_nodes();
-            if heirs.is_empty() && refusing.is_empty() {
-                tokio::time::sleep_until(until.into()).await;
-                return None;
-            }
-            let left = until.saturating_duration_since(Instant::now());
-            let limit = left.min(self.settings.connection.response_timeout);
-            let roles = join_all(heirs.iter().map(|e| e.conn.send_within(&role, limit)));
-            let states = join_all(refusing.iter().map(|e| e.conn.send_within(&info, limit)));
-            let (roles, states) = futures_util::future::join(roles, states).await;
-            let mut serving = Vec::new();
-            for (entry, reply) in refusing.iter().zip(states) {
-                // A node that fails outright is the lost-connection path's business.
-                if reply.is_err() || reply.is_ok_and(|r| state_ok(&r)) {
-                    serving.push(entry.node.name().to_owned());
+            // Nothing to ask yet; commands may meet a refusing node any moment.
+            if !heirs.is_empty() || !refusing.is_empty() {
+                if let Some(heir) = self.probe_once(&heirs, &refusing, until).await {
+                    return Some(heir);
                 }
             }
-            if !serving.is_empty() {
-                self.refusing
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .retain(|e| !serving.iter().any(|n| n == e.node.name()));
-                self.serving_again.notify_waiters();
-            }
-            for (entry, reply) in heirs.iter().zip(roles) {
-                if reply.is_ok_and(|r| says_primary(&r)) {
-                    tracing::debug!(
-                        node = entry.node.name(),
-                        "a replica of an unreachable primary was promoted"
-                    );
-                    return Some(Arc::clone(entry));
-                }
-            }
-            let next = Instant::now() + RECOVERY_PROBE;
+            let next = Instant::now() + every;
             if next >= until {
                 tokio::time::sleep_until(until.into()).await;
                 return None;
             }
             tokio::time::sleep_until(next.into()).await;
         }
+    }
+
+    /// One round of [`watch_for_recovery`](Self::watch_for_recovery): asks `heirs` for their
+    /// role and `refusing` for their cluster state, wakes waiting commands if a refusing node
+    /// serves again, and returns an heir that says it is a primary.
+    async fn probe_once(
+        &self,
+        heirs: &[Arc<NodeEntry>],
+        refusing: &[Arc<NodeEntry>],
+        until: Instant,
+    ) -> Option<Arc<NodeEntry>> {
+        let role = Cmd::new("ROLE");
+        let info = Cmd::new("CLUSTER").arg("INFO");
+        let left = until.saturating_duration_since(Instant::now());
+        let limit = left.min(self.settings.connection.response_timeout);
+        let roles = join_all(heirs.iter().map(|e| e.conn.send_within(&role, limit)));
+        let states = join_all(refusing.iter().map(|e| e.conn.send_within(&info, limit)));
+        let (roles, states) = futures_util::future::join(roles, states).await;
+        let mut serving = Vec::new();
+        for (entry, reply) in refusing.iter().zip(states) {
+            // A node that fails outright is the lost-connection path's business.
+            if reply.is_err() || reply.is_ok_and(|r| state_ok(&r)) {
+                serving.push(entry.node.name().to_owned());
+            }
+        }
+        if !serving.is_empty() {
+            self.refusing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|e| !serving.iter().any(|n| n == e.node.name()));
+            self.serving_again.notify_waiters();
+        }
+        for (entry, reply) in heirs.iter().zip(roles) {
+            if reply.is_ok_and(|r| says_primary(&r)) {
+                tracing::debug!(
+                    node = entry.node.name(),
+                    "a replica of an unreachable primary was promoted"
+                );
+                return Some(Arc::clone(entry));
+            }
+        }
+        None
     }
 
     /// Remembers that `entry` refused a command with `CLUSTERDOWN`.
@@ -498,12 +564,20 @@ impl Inner {
         }
     }
 
+    /// How long until the next refresh may run: `refresh_min_interval` after the last one, or
+    /// longer while the recovery probes watch nodes (they notice what matters sooner).
     fn until_refresh_allowed(&self) -> Duration {
         let last = *self.last_refresh.lock().unwrap_or_else(|p| p.into_inner());
+        let mut interval = self.settings.refresh_min_interval;
+        if self.settings.recovery_probe_interval.is_some()
+            && self.topology.receiver_count() > 0
+            && (!self.heirs_of_unreachable_primaries().is_empty()
+                || !self.refusing_nodes().is_empty())
+        {
+            interval = interval.max(PROBED_REFRESH_INTERVAL);
+        }
         match last {
-            Some(at) => {
-                (at + self.settings.refresh_min_interval).saturating_duration_since(Instant::now())
-            }
+            Some(at) => (at + interval).saturating_duration_since(Instant::now()),
             None => Duration::ZERO,
         }
     }
@@ -514,6 +588,25 @@ impl Inner {
 
     fn same_view(&self, view: &ClusterView) -> bool {
         *self.last_view.lock().unwrap_or_else(|p| p.into_inner()) == *view
+    }
+
+    /// Remembers that a `MOVED` said `slot` is served by `host:port`.
+    pub(crate) fn note_move(&self, slot: u16, host: &str, port: u16) {
+        let mut moves = self.moves.lock().unwrap_or_else(|p| p.into_inner());
+        moves.retain(|m| m.slot != slot);
+        moves.push(Move {
+            slot,
+            host: host.to_owned(),
+            port,
+            at: Instant::now(),
+        });
+    }
+
+    /// The `MOVED`s seen since the last install, newer than [`MOVE_MEMORY`].
+    fn pending_moves(&self) -> Vec<Move> {
+        let mut moves = self.moves.lock().unwrap_or_else(|p| p.into_inner());
+        moves.retain(|m| m.at.elapsed() < MOVE_MEMORY);
+        moves.clone()
     }
 
     pub(crate) fn remember_view(&self, view: ClusterView) {

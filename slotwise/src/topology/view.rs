@@ -63,6 +63,34 @@ impl ClusterView {
         self
     }
 
+    /// Who serves what: each shard's slot ranges with its primary's address, in canonical
+    /// order, leaving out health and replicas. Two views with the same ownership route every
+    /// command to a primary alike.
+    pub(crate) fn ownership(&self) -> Vec<(Vec<(u16, u16)>, &str, u16)> {
+        let mut owners: Vec<(Vec<(u16, u16)>, &str, u16)> = self
+            .shards
+            .iter()
+            .filter(|s| !s.slots.is_empty())
+            .map(|s| {
+                (
+                    merged(s.slots.clone()),
+                    s.primary.host.as_str(),
+                    s.primary.port,
+                )
+            })
+            .collect();
+        owners.sort();
+        owners
+    }
+
+    /// The address of the primary serving `slot`, if any.
+    pub(crate) fn owner_of(&self, slot: u16) -> Option<(&str, u16)> {
+        self.shards
+            .iter()
+            .find(|s| s.slots.iter().any(|&(a, b)| a <= slot && slot <= b))
+            .map(|s| (s.primary.host.as_str(), s.primary.port))
+    }
+
     /// How many distinct slots some shard serves.
     pub(crate) fn covered_count(&self) -> usize {
         let all = self.shards.iter().flat_map(|s| s.slots.iter().copied());
@@ -380,5 +408,16 @@ mod tests {
         assert!(!strands_live_slots(&stale, &promoted, |n| n.port != 7003));
         assert!(!strands_live_slots(&promoted, &stale, |_| true));
         assert!(!strands_live_slots(&halves(8000), &promoted, |_| true));
+    }
+
+    #[test]
+    fn ownership_ignores_health_and_replicas() {
+        let a = halves(8000);
+        let mut b = halves(8000);
+        b.shards.reverse();
+        b.shards[0].replicas.clear();
+        b.shards[1].primary.online = false;
+        assert_eq!(a.ownership(), b.ownership());
+        assert_ne!(a.ownership(), halves(8001).ownership());
     }
 }

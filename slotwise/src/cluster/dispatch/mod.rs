@@ -230,6 +230,7 @@ impl Inner {
             installed = Some(next.generation);
             Arc::new(next)
         });
+        self.note_move(redirect.slot, host, port);
         if let Some(generation) = installed {
             self.unsettled
                 .store(true, std::sync::atomic::Ordering::Release);
