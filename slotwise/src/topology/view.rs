@@ -36,6 +36,9 @@ pub(crate) struct ShardDesc {
 
 impl ShardDesc {}
 
+/// A shard's slot ranges and its primary's host and port (see [`ClusterView::ownership`]).
+pub(crate) type Owner<'a> = (Vec<(u16, u16)>, &'a str, u16);
+
 /// The whole cluster as one node sees it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct ClusterView {
@@ -66,8 +69,8 @@ impl ClusterView {
     /// Who serves what: each shard's slot ranges with its primary's address, in canonical
     /// order, leaving out health and replicas. Two views with the same ownership route every
     /// command to a primary alike.
-    pub(crate) fn ownership(&self) -> Vec<(Vec<(u16, u16)>, &str, u16)> {
-        let mut owners: Vec<(Vec<(u16, u16)>, &str, u16)> = self
+    pub(crate) fn ownership(&self) -> Vec<Owner<'_>> {
+        let mut owners: Vec<Owner<'_>> = self
             .shards
             .iter()
             .filter(|s| !s.slots.is_empty())
