@@ -2,13 +2,15 @@
 //! commands), direct node access, the default node, read strategies and targets.
 //!
 //! The path of a command (route → send → redirect/retry → merge) lives in `dispatch`;
-//! discovery and refresh in `refresh`; cross-slot splitting in `split`. This module owns the
+//! discovery and refresh in `refresh`, watching an outage end in `recovery`; cross-slot
+//! splitting in `split`. This module owns the
 //! shared state and the public handle, not those paths.
 
 mod builder;
 mod dispatch;
 mod node;
 mod read_from;
+mod recovery;
 mod refresh;
 mod request;
 mod snapshot;

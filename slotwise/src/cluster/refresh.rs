@@ -2,10 +2,16 @@
 //! snapshot.
 //!
 //! Several nodes are asked at once (`CLUSTER SHARDS`, or `CLUSTER SLOTS` on servers before 7,
-//! with `CLUSTER INFO` for the epoch); the view most of them agree on wins. Refreshes are
-//! coalesced: however many callers ask for one while one is running, they share it.
+//! with `CLUSTER INFO` for the epoch); the view most of them agree on wins, with three
+//! exceptions for a cluster caught mid-change: a newly elected primary's own view beats a
+//! majority that still names the failed one, a view that gives back to a failed primary slots
+//! the installed topology gives a live one is not installed, and neither is one that
+//! contradicts a `MOVED` seen since the last install. Refreshes are coalesced: however many
+//! callers ask for one while one is running, they share it; while commands wait, or the
+//! nodes disagree, they go on at the rate limit (slower while `recovery` watches the nodes that
+//! will end the outage).
 //!
-//! This module does not decide *when* to refresh; the dispatcher and the builder call it.
+//! The dispatcher asks for refreshes; the builder starts the periodic one.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -35,22 +41,6 @@ const PROBED_REFRESH_INTERVAL: Duration = Duration::from_millis(500);
 /// Refreshes in a row a promotion may ask for ahead of the rate limit without finding a change
 /// (the other nodes are a moment behind the promoted one).
 const MAX_EARLY_REFRESHES: u32 = 5;
-
-/// True when a `ROLE` reply says `master`.
-fn says_primary(reply: &Value) -> bool {
-    match reply {
-        Value::Array(items) => items.first().and_then(Value::as_bytes) == Some(&b"master"[..]),
-        _ => false,
-    }
-}
-
-/// True when a `CLUSTER INFO` reply says `cluster_state:ok`.
-fn state_ok(reply: &Value) -> bool {
-    reply
-        .as_bytes()
-        .and_then(|b| std::str::from_utf8(b).ok())
-        .is_some_and(|text| text.lines().any(|l| l.trim_end() == "cluster_state:ok"))
-}
 
 /// One node's answer: its view and its current epoch.
 async fn ask(entry: &NodeEntry) -> Result<(ClusterView, u64)> {
@@ -438,113 +428,6 @@ impl Inner {
                 }
             }
         });
-    }
-
-    /// Waits `wait`, meanwhile watching every `recovery_probe_interval` for the cluster to serve
-    /// again: returns early with a replica of an unreachable primary that says it is a primary
-    /// now, and wakes waiting commands when a node that refused with `CLUSTERDOWN` reports its
-    /// cluster state ok.
-    ///
-    /// A replica knows of its election before any other node, and the other nodes learn of it
-    /// from its broadcast: asking it lets the refresh run the moment the cluster has a new
-    /// topology rather than at the next rate-limited round. The probe goes over the connection
-    /// commands will use once the replica is a primary, so that one is open by then. The nodes
-    /// that refused turn ok some tens of milliseconds after the election, without a topology
-    /// change a waiting command could see.
-    async fn watch_for_recovery(&self, wait: Duration) -> Option<Arc<NodeEntry>> {
-        let until = Instant::now() + wait;
-        let Some(every) = self.settings.recovery_probe_interval else {
-            tokio::time::sleep_until(until.into()).await;
-            return None;
-        };
-        loop {
-            let heirs = self.heirs_of_unreachable_primaries();
-            let refusing = self.refusing_nodes();
-            // Nothing to ask yet; commands may meet a refusing node any moment.
-            if !heirs.is_empty() || !refusing.is_empty() {
-                if let Some(heir) = self.probe_once(&heirs, &refusing, until).await {
-                    return Some(heir);
-                }
-            }
-            let next = Instant::now() + every;
-            if next >= until {
-                tokio::time::sleep_until(until.into()).await;
-                return None;
-            }
-            tokio::time::sleep_until(next.into()).await;
-        }
-    }
-
-    /// One round of [`watch_for_recovery`](Self::watch_for_recovery): asks `heirs` for their
-    /// role and `refusing` for their cluster state, wakes waiting commands if a refusing node
-    /// serves again, and returns an heir that says it is a primary.
-    async fn probe_once(
-        &self,
-        heirs: &[Arc<NodeEntry>],
-        refusing: &[Arc<NodeEntry>],
-        until: Instant,
-    ) -> Option<Arc<NodeEntry>> {
-        let role = Cmd::new("ROLE");
-        let info = Cmd::new("CLUSTER").arg("INFO");
-        let left = until.saturating_duration_since(Instant::now());
-        let limit = left.min(self.settings.connection.response_timeout);
-        let roles = join_all(heirs.iter().map(|e| e.conn.send_within(&role, limit)));
-        let states = join_all(refusing.iter().map(|e| e.conn.send_within(&info, limit)));
-        let (roles, states) = futures_util::future::join(roles, states).await;
-        let mut serving = Vec::new();
-        for (entry, reply) in refusing.iter().zip(states) {
-            // A node that fails outright is the lost-connection path's business.
-            if reply.is_err() || reply.is_ok_and(|r| state_ok(&r)) {
-                serving.push(entry.node.name().to_owned());
-            }
-        }
-        if !serving.is_empty() {
-            self.refusing
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .retain(|e| !serving.iter().any(|n| n == e.node.name()));
-            self.serving_again.notify_waiters();
-        }
-        for (entry, reply) in heirs.iter().zip(roles) {
-            if reply.is_ok_and(|r| says_primary(&r)) {
-                tracing::debug!(
-                    node = entry.node.name(),
-                    "a replica of an unreachable primary was promoted"
-                );
-                return Some(Arc::clone(entry));
-            }
-        }
-        None
-    }
-
-    /// Remembers that `entry` refused a command with `CLUSTERDOWN`.
-    pub(crate) fn note_refusing(&self, entry: &Arc<NodeEntry>) {
-        let mut refusing = self.refusing.lock().unwrap_or_else(|p| p.into_inner());
-        if !refusing.iter().any(|e| Arc::ptr_eq(e, entry)) {
-            refusing.push(Arc::clone(entry));
-        }
-    }
-
-    fn refusing_nodes(&self) -> Vec<Arc<NodeEntry>> {
-        self.refusing
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// The replicas (as primary-role entries) of every primary whose connection is down.
-    fn heirs_of_unreachable_primaries(&self) -> Vec<Arc<NodeEntry>> {
-        let snapshot = self.snapshot.load();
-        snapshot
-            .shards
-            .iter()
-            .filter(|s| s.is_listed() && s.primary.conn.is_down())
-            .flat_map(|s| s.replicas.iter())
-            .map(|r| {
-                self.registry
-                    .entry(r.node.host(), r.node.port(), Role::Primary)
-            })
-            .collect()
     }
 
     /// Waits until the snapshot is replaced (its generation passes `seen`) or `limit` passes.
