@@ -81,6 +81,9 @@ pub(crate) struct Inner {
     /// have not described yet, the nodes asked had not heard of an election the snapshot
     /// follows, or they disagreed. Refreshes go on (at the rate limit) until it settles.
     pub(crate) unsettled: AtomicBool,
+    /// The installed view lists as a slotless primary a node that served slots before it (a
+    /// failover's old primary, until the nodes hear it turned replica).
+    pub(crate) demoting: AtomicBool,
     pub(crate) counters: stats::Counters,
     default_node: ArcSwap<NodeEntry>,
     /// Slot owners `MOVED` replies named since the last install (see `refresh`).
@@ -331,6 +334,7 @@ impl Inner {
             last_refresh: Mutex::new(None),
             last_view: Mutex::new(ClusterView::default()),
             unsettled: AtomicBool::new(false),
+            demoting: AtomicBool::new(false),
             counters: stats::Counters::default(),
             default_node: ArcSwap::new(default_node),
             moves: Mutex::new(Vec::new()),

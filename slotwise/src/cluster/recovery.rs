@@ -144,7 +144,6 @@ impl Inner {
             })
             .collect()
     }
-
 }
 
 #[cfg(test)]
@@ -154,7 +153,10 @@ mod tests {
 
     #[test]
     fn role_replies_are_read() {
-        let primary = Value::Array(vec![Value::Bulk(Bytes::from_static(b"master")), Value::Integer(0)]);
+        let primary = Value::Array(vec![
+            Value::Bulk(Bytes::from_static(b"master")),
+            Value::Int(0),
+        ]);
         let replica = Value::Array(vec![Value::Bulk(Bytes::from_static(b"slave"))]);
         assert!(says_primary(&primary));
         assert!(!says_primary(&replica));
@@ -163,10 +165,12 @@ mod tests {
 
     #[test]
     fn cluster_state_is_read() {
-        let ok = Value::Bulk(Bytes::from_static(b"cluster_state:ok\r\ncluster_slots_assigned:16384\r\n"));
+        let ok = Value::Bulk(Bytes::from_static(
+            b"cluster_state:ok\r\ncluster_slots_assigned:16384\r\n",
+        ));
         let fail = Value::Bulk(Bytes::from_static(b"cluster_state:fail\r\n"));
         assert!(state_ok(&ok));
         assert!(!state_ok(&fail));
-        assert!(!state_ok(&Value::Integer(1)));
+        assert!(!state_ok(&Value::Int(1)));
     }
 }

@@ -321,9 +321,11 @@ impl Inner {
         }
         // Nothing changed: keep the snapshot (and every waiter's view of it) as it is.
         if self.same_view(&discovery.view) {
-            if !discovery.agreed {
-                self.unsettled.store(true, Ordering::Release);
-            }
+            // Settled once the nodes agree, unless the installed view still lists a failover's
+            // old primary as a primary.
+            let demoting = self.demoting.load(Ordering::Acquire);
+            self.unsettled
+                .store(!discovery.agreed || demoting, Ordering::Release);
             return Ok(false);
         }
         // The nodes asked have not heard of an election the installed topology already follows:
@@ -357,11 +359,13 @@ impl Inner {
         // be a step of a change in progress: nodes that disagree, or a primary that lost its
         // slots and still calls itself a primary (a failover's old primary, until the others
         // hear that it turned replica).
-        let unsettled = !discovery.agreed || {
+        let demoting = {
             let last = self.last_view.lock().unwrap_or_else(|p| p.into_inner());
             lost_its_slots(&discovery.view, &last)
         };
-        self.unsettled.store(unsettled, Ordering::Release);
+        self.demoting.store(demoting, Ordering::Release);
+        self.unsettled
+            .store(!discovery.agreed || demoting, Ordering::Release);
         self.moves.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.remember_view(discovery.view);
         tracing::debug!(
