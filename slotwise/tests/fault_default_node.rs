@@ -10,18 +10,10 @@ use std::time::{Duration, Instant};
 
 use slotwise::commands::ServerCommands;
 use slotwise::RedisCluster;
-use slotwise_testkit::LocalCluster;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyless_commands_leave_a_dead_default_node() {
-    let cluster = Arc::new(
-        LocalCluster::builder()
-            .primaries(3)
-            .replicas(1)
-            .node_timeout(Duration::from_millis(2000))
-            .start()
-            .unwrap(),
-    );
+    let cluster = common::faults::fault_cluster();
     let primaries = cluster.primaries().unwrap();
     let (victim, seed) = (primaries[0].port, primaries[1].port);
     let client = RedisCluster::new("127.0.0.1", seed).await.unwrap();

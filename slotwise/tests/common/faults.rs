@@ -1,9 +1,23 @@
 //! Helpers for fault tests: picking a victim and its heir, watching a promotion from outside
 //! the client, and the keys of a slot range.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use slotwise_testkit::{LocalCluster, NodeInfo};
+
+/// A cluster of its own for a fault test: 3 primaries with a replica each, and a 2 s node
+/// timeout so a dead primary is replaced in seconds.
+pub(crate) fn fault_cluster() -> Arc<LocalCluster> {
+    Arc::new(
+        LocalCluster::builder()
+            .primaries(3)
+            .replicas(1)
+            .node_timeout(Duration::from_millis(2000))
+            .start()
+            .unwrap(),
+    )
+}
 
 /// A primary and the replica that will take over when it dies.
 pub(crate) fn victim_and_heir(cluster: &LocalCluster, index: usize) -> (NodeInfo, NodeInfo) {

@@ -4,21 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::faults::{slots_of, victim_and_heir, watch_promotion};
+use super::faults::{fault_cluster, slots_of, victim_and_heir, watch_promotion};
 use super::load::{Load, Report};
 use slotwise::RedisCluster;
-use slotwise_testkit::LocalCluster;
 
 /// Runs the scenario; `startup_is_victim` makes the victim the client's only startup node.
 pub(crate) async fn primary_killed(startup_is_victim: bool) {
-    let cluster = Arc::new(
-        LocalCluster::builder()
-            .primaries(3)
-            .replicas(1)
-            .node_timeout(Duration::from_millis(2000))
-            .start()
-            .unwrap(),
-    );
+    let cluster = fault_cluster();
     let (victim, heir) = victim_and_heir(&cluster, 0);
     let seed = if startup_is_victim {
         victim.port
