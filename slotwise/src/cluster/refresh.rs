@@ -225,21 +225,48 @@ fn author(entry: &NodeEntry) -> Author {
     (entry.node.host().to_owned(), entry.node.port())
 }
 
-/// The command table, from `COMMAND` on `entry`, or the built-in one if that fails.
+/// How many commands one `COMMAND INFO` asks about.
+const COMMAND_INFO_BATCH: usize = 40;
+
+/// The command table, from the server on `entry`, or the built-in one if that fails.
 pub(crate) async fn load_commands(entry: &NodeEntry) -> CommandTable {
-    match entry.conn.send(&Cmd::new("COMMAND")).await {
-        Ok(reply) => match CommandTable::from_reply(reply) {
-            Ok(table) => table,
-            Err(e) => {
-                tracing::warn!(node = entry.node.name(), error = %e, "unreadable COMMAND reply; using the built-in command table");
-                CommandTable::builtin()
-            }
-        },
+    match read_commands(entry).await {
+        Ok(table) => table,
         Err(e) => {
-            tracing::warn!(node = entry.node.name(), error = %e, "COMMAND failed; using the built-in command table");
+            tracing::warn!(node = entry.node.name(), error = %e, "cannot read the server's commands; using the built-in command table");
             CommandTable::builtin()
         }
     }
+}
+
+/// The server's commands: their names from `COMMAND LIST`, then `COMMAND INFO` on a batch of
+/// them at a time, each reply turned into table entries before the next is asked for. The
+/// whole `COMMAND` reply is some 15,000 values, the largest thing a client holds at connect,
+/// for no use once the table is built. Servers before 7 have no `COMMAND LIST`: `COMMAND`.
+async fn read_commands(entry: &NodeEntry) -> Result<CommandTable> {
+    let names: Vec<bytes::Bytes> = match entry.conn.send(&Cmd::new("COMMAND").arg("LIST")).await {
+        Ok(Value::Array(names) | Value::Set(names)) if !names.is_empty() => names
+            .iter()
+            .filter_map(|n| match n {
+                Value::Bulk(b) | Value::SimpleString(b) => Some(b.clone()),
+                _ => None,
+            })
+            .collect(),
+        Ok(_) | Err(_) => {
+            let reply = entry.conn.send(&Cmd::new("COMMAND")).await?;
+            return CommandTable::from_reply(reply);
+        }
+    };
+    let mut parts = Vec::with_capacity(names.len().div_ceil(COMMAND_INFO_BATCH));
+    for batch in names.chunks(COMMAND_INFO_BATCH) {
+        let mut info = Cmd::new("COMMAND").arg("INFO");
+        for name in batch {
+            info.push_bytes(name);
+        }
+        let reply = entry.conn.send(&info).await?;
+        parts.push(CommandTable::parse_entries(&reply)?);
+    }
+    Ok(CommandTable::from_replies(parts))
 }
 
 /// Checks slot coverage; the error names the uncovered ranges.

@@ -56,6 +56,8 @@ pub(super) fn parse_reply(reply: &Value) -> Result<Vec<CommandInfo>> {
     };
     entries
         .iter()
+        // `COMMAND INFO` answers nil for a name the server does not know.
+        .filter(|e| !matches!(plain(e), Value::Nil))
         .map(|e| parse_entry(e, 0).map(builtin::fill))
         .collect()
 }

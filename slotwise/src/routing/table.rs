@@ -406,6 +406,16 @@ impl CommandTable {
         )?))
     }
 
+    /// A table from several `COMMAND INFO` replies, each read (and dropped) in turn.
+    pub(crate) fn from_replies(replies: Vec<Vec<CommandInfo>>) -> CommandTable {
+        CommandTable::from_entries(replies.into_iter().flatten().collect())
+    }
+
+    /// The entries of one `COMMAND` or `COMMAND INFO` reply.
+    pub(crate) fn parse_entries(reply: &Value) -> Result<Vec<CommandInfo>> {
+        super::parse::parse_reply(reply)
+    }
+
     /// The table of built-in data alone, for a server whose `COMMAND` cannot be read. It knows
     /// the common commands only; others are not found.
     pub(crate) fn builtin() -> CommandTable {
