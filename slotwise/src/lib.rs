@@ -45,6 +45,7 @@
 //! | `target_nodes=RedisCluster.PRIMARIES` (`REPLICAS`, `ALL_NODES`, `RANDOM`, `DEFAULT_NODE`, nodes) | [`RedisCluster::target`] with a [`Target`]; raw commands: [`Request::target`] |
 //! | `keyslot(key)` | [`RedisCluster::keyslot`], [`keyslot`] |
 //! | `mget_nonatomic`, `mset_nonatomic` | [`ClusterCommands::mget_nonatomic`], [`ClusterCommands::mset_nonatomic`] |
+//! | `scan_iter(match=…, count=…, _type=…)` | [`RedisCluster::scan`] with [`ScanOptions`]: every primary in turn |
 //! | `readonly()`, `readwrite()`, `read_from_replicas=True` | [`RedisCluster::readonly`], [`RedisCluster::readwrite`], [`ClusterBuilder::read_from`] |
 //! | `get_redis_connection(node)` | [`RedisCluster::node_client`] |
 //! | command methods (`rc.get`, `rc.hset` …) | the traits of [`commands`], on every client and handle |
@@ -81,8 +82,8 @@ mod routing;
 mod topology;
 
 pub use cluster::{
-    ClusterBuilder, ClusterCommands, ClusterNode, NodeClient, NonAtomicExecutor, ReadFrom,
-    RedisCluster, Request, Role, Stats, Target, TargetedCluster,
+    ClusterBuilder, ClusterCommands, ClusterNode, ClusterScan, NodeClient, NonAtomicExecutor,
+    ReadFrom, RedisCluster, Request, Role, ScanOptions, Stats, Target, TargetedCluster,
 };
 pub use error::{Error, ErrorKind, Redirect, Result};
 pub use topology::keyslot;

@@ -31,7 +31,9 @@ use std::sync::Arc;
 pub use builder::ClusterBuilder;
 pub use handles::{NodeClient, Request, TargetedCluster};
 
-use crate::cluster::{ClusterNode, ReadFrom, Stats, Target};
+use bytes::Bytes;
+
+use crate::cluster::{ClusterNode, ReadFrom, ScanOptions, Stats, Target};
 use crate::commands::Executor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue};
@@ -212,6 +214,25 @@ impl RedisCluster {
         Request::new(self.inner.cmd(name), Arc::clone(&self.rt))
     }
 
+    /// Scans the keys of every primary; see [`crate::RedisCluster::scan`]. The scan is an
+    /// iterator of keys, asking the next node or batch as it goes.
+    ///
+    /// ```no_run
+    /// # fn demo(cluster: slotwise::blocking::RedisCluster) -> slotwise::Result<()> {
+    /// use slotwise::ScanOptions;
+    /// for key in cluster.scan(ScanOptions::new().pattern("user:*")) {
+    ///     println!("{}", String::from_utf8_lossy(&key?));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn scan(&self, options: ScanOptions) -> ClusterScan {
+        ClusterScan {
+            inner: Some(self.inner.scan(options)),
+            rt: Arc::clone(&self.rt),
+            batch: std::collections::VecDeque::new(),
+        }
+    }
+
     /// Reloads the topology now.
     pub fn refresh_topology(&self) -> Result<()> {
         self.rt.block_on(self.inner.refresh_topology())?
@@ -226,6 +247,54 @@ impl RedisCluster {
         RedisCluster {
             inner,
             rt: Arc::clone(&self.rt),
+        }
+    }
+}
+
+/// A scan of every primary's keys, as an iterator; see [`RedisCluster::scan`]. After an
+/// error it ends.
+#[derive(Debug)]
+pub struct ClusterScan {
+    /// `None` once the scan ended (at its end or at an error).
+    inner: Option<crate::ClusterScan>,
+    rt: Arc<Runtime>,
+    batch: std::collections::VecDeque<Bytes>,
+}
+
+impl ClusterScan {
+    /// The next batch of keys, `None` once every node has been scanned to its end.
+    pub fn next_batch(&mut self) -> Result<Option<Vec<Bytes>>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Ok(None);
+        };
+        let batch = self.rt.block_on(inner.next_batch())?;
+        if !matches!(batch, Ok(Some(_))) {
+            self.inner = None;
+        }
+        batch
+    }
+}
+
+impl ClusterScan {
+    /// Every key the rest of the scan finds, in one vector.
+    pub fn all_keys(self) -> Result<Vec<Bytes>> {
+        self.collect()
+    }
+}
+
+impl Iterator for ClusterScan {
+    type Item = Result<Bytes>;
+
+    fn next(&mut self) -> Option<Result<Bytes>> {
+        loop {
+            if let Some(key) = self.batch.pop_front() {
+                return Some(Ok(key));
+            }
+            match self.next_batch() {
+                Ok(Some(keys)) => self.batch.extend(keys),
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            }
         }
     }
 }

@@ -54,6 +54,28 @@ macro_rules! client_cases {
         let node_keys = $call!(c.node_client(&node).unwrap().dbsize());
         assert!(node_keys <= total);
 
+        // A scan of the whole cluster finds every key, on every primary, once.
+        let written: std::collections::BTreeSet<String> =
+            (0..300).map(|i| k(&format!("scan{i}"))).collect();
+        for key in &written {
+            $call!(c.set(key.as_str(), "x"));
+        }
+        $call!(c.hset(k("scanhash"), [("f", "v")]));
+        let options = slotwise::ScanOptions::new()
+            .pattern(format!("{p}:scan*"))
+            .count(1000);
+        let found: Vec<bytes::Bytes> = $call!(c.scan(options.clone()).all_keys());
+        let found_set: std::collections::BTreeSet<String> = found
+            .iter()
+            .map(|key| String::from_utf8_lossy(key).into_owned())
+            .collect();
+        assert_eq!(found.len(), found_set.len(), "a key came twice");
+        assert!(found_set.contains(&k("scanhash")));
+        assert_eq!(found_set.len(), written.len() + 1);
+        assert!(written.is_subset(&found_set));
+        let hashes: Vec<bytes::Bytes> = $call!(c.scan(options.key_type("hash")).all_keys());
+        assert_eq!(hashes, vec![bytes::Bytes::from(k("scanhash"))]);
+
         // Reads from replicas after readonly().
         let ro = c.readonly();
         let v: Option<String> = $call!(ro.get(k("s")));
