@@ -20,7 +20,7 @@ mod stats;
 mod target;
 
 use std::fmt;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -79,6 +79,8 @@ pub(crate) struct Inner {
     pub(crate) last_refresh: Mutex<Option<Instant>>,
     /// The view the current snapshot was built from, to tell whether a refresh changed anything.
     pub(crate) last_view: Mutex<ClusterView>,
+    /// When `last_view` was installed.
+    pub(crate) installed_at: Mutex<Instant>,
     /// The topology is in the middle of a change: a `MOVED` patched a slot in that the nodes
     /// have not described yet, the nodes asked had not heard of an election the snapshot
     /// follows, or they disagreed. Refreshes go on (at the rate limit) until it settles.
@@ -95,6 +97,8 @@ pub(crate) struct Inner {
     /// Wakes commands waiting for the cluster to serve again without a new topology (a node
     /// that refused with `CLUSTERDOWN` reports its cluster state ok).
     pub(crate) serving_again: tokio::sync::Notify,
+    /// Bumped before each `serving_again` notification.
+    pub(crate) serving_epoch: AtomicU64,
 }
 
 impl RedisCluster {
@@ -335,6 +339,7 @@ impl Inner {
             refresh_pending: AtomicBool::new(false),
             last_refresh: Mutex::new(None),
             last_view: Mutex::new(ClusterView::default()),
+            installed_at: Mutex::new(Instant::now()),
             unsettled: AtomicBool::new(false),
             demoting: AtomicBool::new(false),
             counters: stats::Counters::default(),
@@ -342,6 +347,7 @@ impl Inner {
             moves: Mutex::new(Vec::new()),
             refusing: Mutex::new(Vec::new()),
             serving_again: tokio::sync::Notify::new(),
+            serving_epoch: AtomicU64::new(0),
         }
     }
 

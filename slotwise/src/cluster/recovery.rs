@@ -12,6 +12,7 @@
 //! This module decides nothing about routing; it tells `refresh` whom to ask first and wakes
 //! waiters.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -60,7 +61,7 @@ impl Inner {
             let refusing = self.refusing_nodes();
             // Nothing to ask yet; commands may meet a refusing node any moment.
             if !heirs.is_empty() || !refusing.is_empty() {
-                if let Some(heir) = self.probe_once(&heirs, &refusing, until).await {
+                if let Some(heir) = self.probe_once(&heirs, &refusing).await {
                     return Some(heir);
                 }
             }
@@ -80,19 +81,20 @@ impl Inner {
         &self,
         heirs: &[Arc<NodeEntry>],
         refusing: &[Arc<NodeEntry>],
-        until: Instant,
     ) -> Option<Arc<NodeEntry>> {
         let role = Cmd::new("ROLE");
         let info = Cmd::new("CLUSTER").arg("INFO");
-        let left = until.saturating_duration_since(Instant::now());
-        let limit = left.min(self.settings.connection.response_timeout);
+        // The full timeouts, not what is left of the wait: a connect cut short would put the
+        // connection the promoted node's commands will use into reconnect backoff.
+        let config = &self.settings.connection;
+        let limit = config.connect_timeout.min(config.response_timeout);
         let roles = join_all(heirs.iter().map(|e| e.conn.send_within(&role, limit)));
         let states = join_all(refusing.iter().map(|e| e.conn.send_within(&info, limit)));
         let (roles, states) = futures_util::future::join(roles, states).await;
         let mut serving = Vec::new();
         for (entry, reply) in refusing.iter().zip(states) {
-            // A node that fails outright is the lost-connection path's business.
-            if reply.is_err() || reply.is_ok_and(|r| state_ok(&r)) {
+            // A probe that fails is no news: the node stays watched.
+            if reply.is_ok_and(|r| state_ok(&r)) {
                 serving.push(entry.node.name().to_owned());
             }
         }
@@ -101,6 +103,7 @@ impl Inner {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .retain(|e| !serving.iter().any(|n| n == e.node.name()));
+            self.serving_epoch.fetch_add(1, Ordering::AcqRel);
             self.serving_again.notify_waiters();
         }
         for (entry, reply) in heirs.iter().zip(roles) {
@@ -113,6 +116,11 @@ impl Inner {
             }
         }
         None
+    }
+
+    /// Counts the times refusing nodes were seen serving again.
+    pub(crate) fn serving_epoch(&self) -> u64 {
+        self.serving_epoch.load(Ordering::Acquire)
     }
 
     /// Remembers that `entry` refused a command with `CLUSTERDOWN`.

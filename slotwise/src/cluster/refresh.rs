@@ -42,6 +42,9 @@ const PROBED_REFRESH_INTERVAL: Duration = Duration::from_millis(500);
 /// (the other nodes are a moment behind the promoted one).
 const MAX_EARLY_REFRESHES: u32 = 5;
 
+/// How long after an install disagreeing nodes keep the refreshes going at the rate limit.
+const SETTLE_LIMIT: Duration = Duration::from_secs(5);
+
 /// One node's answer: its view and its current epoch.
 async fn ask(entry: &NodeEntry) -> Result<(ClusterView, u64)> {
     let shards = Cmd::new("CLUSTER").arg("SHARDS");
@@ -185,7 +188,7 @@ pub(crate) async fn discover(
 
 /// How long a `MOVED` outweighs the nodes' description of the cluster when they contradict
 /// it; gossip settles well within this.
-const MOVE_MEMORY: Duration = Duration::from_secs(10);
+const MOVE_MEMORY: Duration = Duration::from_secs(3);
 
 /// A slot's owner as a `MOVED` named it.
 #[derive(Clone, Debug)]
@@ -196,10 +199,12 @@ pub(crate) struct Move {
     at: Instant,
 }
 
-/// True when `view` gives every slot in `moves` to the node the `MOVED` named.
+/// True when `view` gives every slot in `moves` to the node the `MOVED` named, leaving out
+/// moves to a node `view` reports failed (a later failover overrides the redirection).
 fn follows_moves(view: &ClusterView, moves: &[Move]) -> bool {
     moves
         .iter()
+        .filter(|m| !view.reports_failed(&m.host, m.port))
         .all(|m| view.owner_of(m.slot) == Some((m.host.as_str(), m.port)))
 }
 
@@ -263,8 +268,19 @@ async fn read_commands(entry: &NodeEntry) -> Result<CommandTable> {
         for name in batch {
             info.push_bytes(name);
         }
-        let reply = entry.conn.send(&info).await?;
-        parts.push(CommandTable::parse_entries(&reply)?);
+        let part = match entry.conn.send(&info).await {
+            Ok(reply) => CommandTable::parse_entries(&reply),
+            Err(e) => Err(e),
+        };
+        match part {
+            Ok(part) => parts.push(part),
+            // A server that lists commands it cannot describe one by one: the whole reply.
+            Err(e) if e.is_server_error() || e.kind() == ErrorKind::Protocol => {
+                let reply = entry.conn.send(&Cmd::new("COMMAND")).await?;
+                return CommandTable::from_reply(reply);
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(CommandTable::from_replies(parts))
 }
@@ -316,6 +332,7 @@ impl Inner {
         current: &Snapshot,
         first: Option<Arc<NodeEntry>>,
     ) -> Result<bool> {
+        let started = Instant::now();
         // Ask the nodes we know, primaries first and unreachable ones last; the startup nodes
         // after them, in case every known node is gone (e.g. a DNS name behind a load
         // balancer).
@@ -393,7 +410,11 @@ impl Inner {
         self.demoting.store(demoting, Ordering::Release);
         self.unsettled
             .store(!discovery.agreed || demoting, Ordering::Release);
-        self.moves.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        // Moves seen while this refresh ran are not in what the nodes said.
+        self.moves
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|m| m.at > started);
         self.remember_view(discovery.view);
         tracing::debug!(
             generation = snapshot.generation,
@@ -419,10 +440,11 @@ impl Inner {
             let mut early = 0u32;
             loop {
                 rounds += 1;
-                let wait = inner.until_refresh_allowed();
+                let probing = early < MAX_EARLY_REFRESHES;
+                let wait = inner.until_refresh_allowed(probing);
                 let mut promoted = None;
                 if !wait.is_zero() {
-                    if early < MAX_EARLY_REFRESHES && inner.topology.receiver_count() > 0 {
+                    if probing && inner.topology.receiver_count() > 0 {
                         promoted = inner.watch_for_recovery(wait).await;
                     } else {
                         tokio::time::sleep(wait).await;
@@ -446,13 +468,16 @@ impl Inner {
                 // (a failover in progress: the promotion is seen as soon as the nodes report
                 // it), while a MOVED patch is ahead of what the nodes said so far, and once
                 // after a first change, since a failover is reported in steps.
-                early = if by_promotion && !changed {
-                    early + 1
-                } else {
-                    0
-                };
+                if changed {
+                    early = 0;
+                } else if by_promotion {
+                    early += 1;
+                }
                 let waiting = !changed && inner.topology.receiver_count() > 0;
-                let unsettled = inner.unsettled.load(Ordering::Acquire);
+                // A change settles within seconds; nodes that disagree for longer (one cut off
+                // from the others, a primary left without slots) are not followed at this pace.
+                let unsettled =
+                    inner.unsettled.load(Ordering::Acquire) && inner.installed_within(SETTLE_LIMIT);
                 let again = (waiting || unsettled || (changed && rounds == 1)) && rounds < 50;
                 if !again || inner.refresh_pending.swap(true, Ordering::AcqRel) {
                     return;
@@ -464,9 +489,20 @@ impl Inner {
     /// Waits until the snapshot is replaced (its generation passes `seen`) or `limit` passes.
     /// Also ends when nodes that refused with `CLUSTERDOWN` serve again.
     pub(crate) async fn wait_for_change(&self, seen: u64, limit: Duration) {
+        self.wait_for_change_since(seen, self.serving_epoch(), limit)
+            .await;
+    }
+
+    /// Like [`wait_for_change`](Self::wait_for_change), also ending at once if a refusing node
+    /// was seen serving again since `serving` was read (see [`Inner::serving_epoch`]): a caller
+    /// reads it before its attempt, so a wake-up between the refusal and the wait is not lost.
+    pub(crate) async fn wait_for_change_since(&self, seen: u64, serving: u64, limit: Duration) {
         let serving_again = self.serving_again.notified();
         tokio::pin!(serving_again);
         serving_again.as_mut().enable();
+        if self.serving_epoch() != serving {
+            return;
+        }
         let mut rx = self.topology.subscribe();
         if *rx.borrow_and_update() > seen {
             return;
@@ -479,11 +515,13 @@ impl Inner {
     }
 
     /// How long until the next refresh may run: `refresh_min_interval` after the last one, or
-    /// longer while the recovery probes watch nodes (they notice what matters sooner).
-    fn until_refresh_allowed(&self) -> Duration {
+    /// longer while the recovery probes (`probing`) watch nodes: they notice what matters
+    /// sooner.
+    fn until_refresh_allowed(&self, probing: bool) -> Duration {
         let last = *self.last_refresh.lock().unwrap_or_else(|p| p.into_inner());
         let mut interval = self.settings.refresh_min_interval;
-        if self.settings.recovery_probe_interval.is_some()
+        if probing
+            && self.settings.recovery_probe_interval.is_some()
             && self.topology.receiver_count() > 0
             && (!self.heirs_of_unreachable_primaries().is_empty()
                 || !self.refusing_nodes().is_empty())
@@ -525,6 +563,16 @@ impl Inner {
 
     pub(crate) fn remember_view(&self, view: ClusterView) {
         *self.last_view.lock().unwrap_or_else(|p| p.into_inner()) = view;
+        *self.installed_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
+    /// True when the installed view is younger than `limit`.
+    fn installed_within(&self, limit: Duration) -> bool {
+        self.installed_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed()
+            < limit
     }
 }
 

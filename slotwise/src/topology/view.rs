@@ -86,6 +86,14 @@ impl ClusterView {
         owners
     }
 
+    /// True when the view lists the node at `host:port` and reports it failed.
+    pub(crate) fn reports_failed(&self, host: &str, port: u16) -> bool {
+        self.shards
+            .iter()
+            .flat_map(|s| std::iter::once(&s.primary).chain(&s.replicas))
+            .any(|n| n.host == host && n.port == port && !n.online)
+    }
+
     /// The address of the primary serving `slot`, if any.
     pub(crate) fn owner_of(&self, slot: u16) -> Option<(&str, u16)> {
         self.shards
@@ -236,17 +244,23 @@ pub(crate) fn strands_live_slots(
     current: &ClusterView,
     is_up: impl Fn(&NodeDesc) -> bool,
 ) -> bool {
-    let live: Vec<(u16, u16)> = current
+    let live: Vec<(u16, u16, &NodeDesc)> = current
         .shards
         .iter()
         .filter(|s| s.primary.online && is_up(&s.primary))
-        .flat_map(|s| s.slots.iter().copied())
+        .flat_map(|s| s.slots.iter().map(move |&(a, b)| (a, b, &s.primary)))
         .collect();
+    let same = |x: &NodeDesc, y: &NodeDesc| x.host == y.host && x.port == y.port;
     next.shards
         .iter()
         .filter(|s| !s.primary.online)
-        .flat_map(|s| s.slots.iter())
-        .any(|&(a, b)| live.iter().any(|&(c, d)| a <= d && c <= b))
+        .flat_map(|s| s.slots.iter().map(move |&(a, b)| (a, b, &s.primary)))
+        // Only slots another node serves now: the cluster calling their own owner failed is
+        // news, not a step back.
+        .any(|(a, b, failed)| {
+            live.iter()
+                .any(|&(c, d, owner)| a <= d && c <= b && !same(owner, failed))
+        })
 }
 
 #[cfg(test)]
@@ -411,6 +425,8 @@ mod tests {
         assert!(!strands_live_slots(&stale, &promoted, |n| n.port != 7003));
         assert!(!strands_live_slots(&promoted, &stale, |_| true));
         assert!(!strands_live_slots(&halves(8000), &promoted, |_| true));
+        // The installed owner itself reported failed: not a step back.
+        assert!(!strands_live_slots(&stale, &halves(8000), |_| true));
     }
 
     #[test]

@@ -128,7 +128,7 @@ impl RedisCluster {
         for arg in cmd.args() {
             ask.push_bytes(arg);
         }
-        let keys = match self.run_node(&self.default_entry(), &ask).await {
+        let keys = match self.retry(&ask, Destination::Default, true).await {
             Ok(Value::Array(keys)) | Ok(Value::Set(keys)) => keys,
             Ok(_) => return Ok(None),
             // "The command has no key arguments" and the like: route it as keyless.

@@ -65,6 +65,7 @@ impl RedisCluster {
             // The next attempt goes to another node at once: no reason to wait before it.
             let mut elsewhere = false;
             let snapshot = self.snapshot();
+            let serving = self.inner.serving_epoch();
             let timeout = backoff::within(response_timeout, deadline);
             let (entry, result) = match (asking.take(), &dest) {
                 (Some(entry), _) => {
@@ -78,10 +79,9 @@ impl RedisCluster {
                 (None, Destination::Default) => {
                     let entry = self.default_entry();
                     let result = entry.conn.send_within(cmd, timeout).await;
-                    if result
-                        .as_ref()
-                        .is_err_and(|e| matches!(e.kind(), ErrorKind::Io | ErrorKind::Timeout))
-                    {
+                    // A lost or refused connection, not a slow reply: a node that is only
+                    // slow (or paused) stays the default.
+                    if result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Io) {
                         elsewhere = self.inner.default_unreachable(&entry);
                     }
                     (entry, result)
@@ -171,7 +171,7 @@ impl RedisCluster {
                     to_primary,
                 } => {
                     self.count(cause);
-                    if cause == Cause::ClusterDown {
+                    if refused_while_cluster_down(&err) {
                         self.inner.note_refusing(&entry);
                     }
                     if to_primary {
@@ -191,7 +191,9 @@ impl RedisCluster {
                         Refresh::No => sleep(wait).await,
                         Refresh::AwaitChange => {
                             self.inner.request_refresh();
-                            self.inner.wait_for_change(snapshot.generation, wait).await;
+                            self.inner
+                                .wait_for_change_since(snapshot.generation, serving, wait)
+                                .await;
                         }
                     }
                 }
@@ -209,6 +211,15 @@ impl RedisCluster {
             Cause::Io => &c.io_retries,
         });
     }
+}
+
+/// True for a node refusing because its cluster state is fail, which `CLUSTER INFO` shows
+/// turning ok; not for `MASTERDOWN` or `CLUSTERDOWN Hash slot not served`, which it does not.
+fn refused_while_cluster_down(err: &Error) -> bool {
+    err.kind() == ErrorKind::ClusterDown
+        && err
+            .server_error()
+            .is_some_and(|e| e.message().contains("The cluster is down"))
 }
 
 async fn sleep(wait: Duration) {
