@@ -13,11 +13,12 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The examples, one per topic of redis-py's clustering guide.
-const EXAMPLES: [&str; 7] = [
+const EXAMPLES: [&str; 8] = [
     "create_client",
     "keyslot_hash_tags",
     "target_nodes",
     "multi_key",
+    "scan_cluster",
     "read_from_replicas",
     "direct_node_access",
     "blocking",
@@ -136,6 +137,11 @@ fn target_nodes() {
 #[test]
 fn multi_key() {
     run("multi_key");
+}
+
+#[test]
+fn scan_cluster() {
+    run("scan_cluster");
 }
 
 #[test]
