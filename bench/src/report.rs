@@ -20,10 +20,16 @@ pub(crate) struct Stat {
 }
 
 impl Stat {
+    /// The median, smallest and largest of `values`; all 0 when there are none.
     fn of(values: impl IntoIterator<Item = f64>) -> Stat {
+        Stat::of_some(values).unwrap_or_default()
+    }
+
+    /// The median, smallest and largest of `values`; `None` when there are none.
+    pub(crate) fn of_some(values: impl IntoIterator<Item = f64>) -> Option<Stat> {
         let mut v: Vec<f64> = values.into_iter().collect();
         if v.is_empty() {
-            return Stat::default();
+            return None;
         }
         v.sort_by(f64::total_cmp);
         let mid = v.len() / 2;
@@ -32,11 +38,11 @@ impl Stat {
         } else {
             (v[mid - 1] + v[mid]) / 2.0
         };
-        Stat {
+        Some(Stat {
             median,
             min: v[0],
             max: v[v.len() - 1],
-        }
+        })
     }
 }
 

@@ -52,6 +52,7 @@ use slotwise::protocol::{Cmd, Value};
 use slotwise::{ClusterCommands, RedisCluster};
 use slotwise_testkit::{LocalCluster, NodeInfo, NodeState};
 
+use crate::report::Stat;
 use crate::workload::Client;
 
 /// Tasks in each worker, all on one client.
@@ -626,29 +627,20 @@ fn count(v: Option<f64>) -> String {
 
 /// The median of `values`; `None` when there are none.
 fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
-    let mut values: Vec<f64> = values.into_iter().collect();
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(values[n / 2]),
-        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
-    }
+    Stat::of_some(values).map(|s| s.median)
 }
 
 /// The median with the smallest and largest value, as `median (min–max)`; the value alone
 /// when there is one.
 fn ms_spread(values: &[f64]) -> String {
-    let min = values.iter().copied().reduce(f64::min);
-    let max = values.iter().copied().reduce(f64::max);
-    match (min, max) {
-        (Some(min), Some(max)) if values.len() > 1 => format!(
+    match Stat::of_some(values.iter().copied()) {
+        Some(s) if values.len() > 1 => format!(
             "{} ({}–{})",
-            ms(median(values.iter().copied())),
-            ms(Some(min)),
-            ms(Some(max))
+            ms(Some(s.median)),
+            ms(Some(s.min)),
+            ms(Some(s.max))
         ),
-        _ => ms(median(values.iter().copied())),
+        s => ms(s.map(|s| s.median)),
     }
 }
 
