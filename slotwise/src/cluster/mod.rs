@@ -391,21 +391,26 @@ impl Inner {
             // Another caller replaced it already.
             return true;
         }
-        let snapshot = self.snapshot.load();
-        let others: Vec<&Arc<NodeEntry>> = snapshot
-            .primaries()
-            .filter(|e| !Arc::ptr_eq(e, entry) && !e.conn.is_down())
-            .collect();
-        if let Some(pick) = others.get(fastrand::usize(..others.len().max(1))) {
+        let picked = self.pick_default(|e| !Arc::ptr_eq(e, entry) && !e.conn.is_down());
+        if let Some(pick) = &picked {
             tracing::debug!(
                 from = entry.node.name(),
                 to = pick.node.name(),
                 "the default node is unreachable; using another primary"
             );
-            self.default_node.store(Arc::clone(pick));
-            return true;
         }
-        false
+        picked.is_some()
+    }
+
+    /// Makes a random primary that `eligible` accepts the default node; returns it, or `None`
+    /// (and changes nothing) when no primary is eligible.
+    fn pick_default(&self, eligible: impl Fn(&Arc<NodeEntry>) -> bool) -> Option<Arc<NodeEntry>> {
+        let snapshot = self.snapshot.load();
+        let candidates: Vec<&Arc<NodeEntry>> =
+            snapshot.primaries().filter(|e| eligible(e)).collect();
+        let pick = Arc::clone(candidates.get(fastrand::usize(..candidates.len().max(1)))?);
+        self.default_node.store(Arc::clone(&pick));
+        Some(pick)
     }
 
     fn choose_default_node(&self, always: bool) {
@@ -414,10 +419,7 @@ impl Inner {
         if !always && snapshot.is_primary(current.node.name()) {
             return;
         }
-        let primaries: Vec<&Arc<NodeEntry>> = snapshot.primaries().collect();
-        if let Some(pick) = primaries.get(fastrand::usize(..primaries.len().max(1))) {
-            self.default_node.store(Arc::clone(pick));
-        }
+        self.pick_default(|_| true);
     }
 
     /// Closes connections of nodes no longer in the topology.

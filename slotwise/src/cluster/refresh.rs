@@ -116,7 +116,7 @@ pub(crate) async fn discover(
 ) -> std::result::Result<Discovery, Vec<(String, Error)>> {
     let fanout = inner.settings.discovery_fanout;
     let mut failures = Vec::new();
-    // Each answer with the address of the node that gave it.
+    // Each answer, in canonical form, with the address of the node that gave it.
     let mut answers: Vec<(ClusterView, u64, Author)> = Vec::new();
     let mut asked: Vec<String> = Vec::new();
     let mut first = None;
@@ -128,7 +128,7 @@ pub(crate) async fn discover(
                 Ok((mut view, epoch)) => {
                     remap_view(&mut view, inner.settings.remap.as_ref());
                     first.get_or_insert_with(|| Arc::clone(entry));
-                    answers.push((view, epoch, author(entry)));
+                    answers.push((view.normalized(), epoch, author(entry)));
                 }
                 Err(e) => failures.push((entry.node.name().to_owned(), e)),
             }
@@ -155,17 +155,13 @@ pub(crate) async fn discover(
         for (entry, result) in more.iter().zip(results) {
             if let Ok((mut view, epoch)) = result {
                 remap_view(&mut view, inner.settings.remap.as_ref());
-                answers.push((view, epoch, author(entry)));
+                answers.push((view.normalized(), epoch, author(entry)));
             }
         }
     }
-    let views: Vec<(ClusterView, u64)> = answers
-        .iter()
-        .map(|(v, e, _)| (v.clone().normalized(), *e))
-        .collect();
-    let agreed = views
-        .windows(2)
-        .all(|w| w[0].0.ownership() == w[1].0.ownership());
+    let owners: Vec<_> = answers.iter().map(|(v, ..)| v.ownership()).collect();
+    let agreed = owners.windows(2).all(|w| w[0] == w[1]);
+    let views = answers.iter().map(|(v, e, _)| (v.clone(), *e)).collect();
     let Some(chosen) = choose_view(views) else {
         return Err(failures);
     };
@@ -176,7 +172,7 @@ pub(crate) async fn discover(
     let others = if agreed {
         Vec::new()
     } else {
-        answers.into_iter().map(|(v, ..)| v.normalized()).collect()
+        answers.into_iter().map(|(v, ..)| v).collect()
     };
     Ok(Discovery {
         view,
@@ -466,8 +462,8 @@ impl Inner {
                 };
                 // Look again at the refresh rate limit while commands wait for a new topology
                 // (a failover in progress: the promotion is seen as soon as the nodes report
-                // it), while a MOVED patch is ahead of what the nodes said so far, and once
-                // after a first change, since a failover is reported in steps.
+                // it), while the topology is unsettled (see `Inner::unsettled`), and once after
+                // a first change, since a failover is reported in steps.
                 if changed {
                     early = 0;
                 } else if by_promotion {
