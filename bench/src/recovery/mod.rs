@@ -39,6 +39,8 @@
 //!
 //! A second table lists every run.
 
+mod counts;
+mod table;
 pub(crate) mod worker;
 
 use std::fmt;
@@ -52,8 +54,10 @@ use slotwise::protocol::{Cmd, Value};
 use slotwise::{ClusterCommands, RedisCluster};
 use slotwise_testkit::{LocalCluster, NodeInfo, NodeState};
 
-use crate::report::Stat;
 use crate::workload::Client;
+
+use counts::{read_stats, reset_stats, ServerCounts};
+pub(crate) use table::{json, markdown};
 
 /// Tasks in each worker, all on one client.
 pub(crate) const TASKS: usize = 16;
@@ -198,70 +202,6 @@ impl Outcome {
             first_error: v["first_error"].as_str().map(str::to_owned),
         })
     }
-}
-
-/// What the nodes counted from just before the fault to the end of a run, summed over the
-/// nodes still running then (a killed node's counters die with it).
-///
-/// `CLUSTER NODES` is not among the topology queries: the test kit itself sends it (to learn
-/// the nodes' roles and slots, `slotwise-testkit/src/cluster.rs`), during the migration and
-/// when this module reads the counters, so it would count the harness as well as the client.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct ServerCounts {
-    /// `MOVED` replies (`errorstat_MOVED`).
-    pub(crate) moved: u64,
-    /// `ASK` replies (`errorstat_ASK`).
-    pub(crate) ask: u64,
-    /// `ASKING` calls (`cmdstat_asking`).
-    pub(crate) asking: u64,
-    /// `CLUSTER SHARDS` and `CLUSTER SLOTS` calls (`cmdstat_cluster|shards`,
-    /// `cmdstat_cluster|slots`).
-    pub(crate) topology: u64,
-}
-
-impl ServerCounts {
-    /// The counts in the text of `INFO errorstats` or `INFO commandstats` (or both), from lines
-    /// such as `errorstat_MOVED:count=12` and `cmdstat_cluster|shards:calls=3,usec=…`. Lines
-    /// it does not know are skipped; a count it cannot read is 0.
-    fn parse(info: &str) -> ServerCounts {
-        let mut counts = ServerCounts::default();
-        for line in info.lines() {
-            let Some((name, fields)) = line.trim().split_once(':') else {
-                continue;
-            };
-            let (total, field) = match name {
-                "errorstat_MOVED" => (&mut counts.moved, "count"),
-                "errorstat_ASK" => (&mut counts.ask, "count"),
-                "cmdstat_asking" => (&mut counts.asking, "calls"),
-                "cmdstat_cluster|shards" | "cmdstat_cluster|slots" => {
-                    (&mut counts.topology, "calls")
-                }
-                _ => continue,
-            };
-            *total += info_field(fields, field).unwrap_or(0);
-        }
-        counts
-    }
-
-    fn add(&mut self, other: ServerCounts) {
-        self.moved += other.moved;
-        self.ask += other.ask;
-        self.asking += other.asking;
-        self.topology += other.topology;
-    }
-}
-
-/// The number `name=` holds in `a=1,b=2` (the name matched whole: `calls` is not
-/// `rejected_calls`).
-fn info_field(fields: &str, name: &str) -> Option<u64> {
-    fields.split(',').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        if key.trim() == name {
-            value.trim().parse().ok()
-        } else {
-            None
-        }
-    })
 }
 
 /// One run of one scenario with one client.
@@ -434,41 +374,6 @@ fn run_one(scenario: Scenario, client: Client, run: usize) -> Result<Row, String
     })
 }
 
-/// Zeroes the counters (`CONFIG RESETSTAT`) of the nodes at `ports`.
-fn reset_stats(cluster: &LocalCluster, ports: &[u16]) -> Result<(), String> {
-    let reset = Cmd::new("CONFIG").arg("RESETSTAT");
-    for &port in ports {
-        cluster
-            .call(port, &reset)
-            .map_err(|e| format!("cannot reset the counters of {port}: {e}"))?;
-    }
-    Ok(())
-}
-
-/// Sums the counters of every node still running.
-fn read_stats(cluster: &LocalCluster) -> Result<ServerCounts, String> {
-    let nodes = cluster
-        .nodes()
-        .map_err(|e| format!("cannot list the nodes to read their counters: {e}"))?;
-    let mut total = ServerCounts::default();
-    for node in nodes.iter().filter(|n| n.state == NodeState::Running) {
-        for section in ["errorstats", "commandstats"] {
-            let reply = cluster
-                .call(node.port, &Cmd::new("INFO").arg(section))
-                .map_err(|e| format!("cannot read INFO {section} of {}: {e}", node.port))?;
-            let text = reply.as_bytes().ok_or_else(|| {
-                format!(
-                    "INFO {section} of {} is a {}, not a string",
-                    node.port,
-                    reply.type_name()
-                )
-            })?;
-            total.add(ServerCounts::parse(&String::from_utf8_lossy(text)));
-        }
-    }
-    Ok(total)
-}
-
 /// Injects the fault and returns the instant (unix ns) the cluster recovered.
 fn inject(
     cluster: &LocalCluster,
@@ -608,138 +513,6 @@ fn fill_slot(seed: &str) -> Result<(), String> {
     })
 }
 
-fn ms(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v >= 1000.0 => format!("{:.2} s", v / 1000.0),
-        Some(v) => format!("{v:.0} ms"),
-        None => "—".to_owned(),
-    }
-}
-
-/// A count, or a median of counts (which may end in .5).
-fn count(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.fract() == 0.0 => format!("{v:.0}"),
-        Some(v) => format!("{v:.1}"),
-        None => "—".to_owned(),
-    }
-}
-
-/// The median of `values`; `None` when there are none.
-fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
-    Stat::of_some(values).map(|s| s.median)
-}
-
-/// The median with the smallest and largest value, as `median (min–max)`; the value alone
-/// when there is one.
-fn ms_spread(values: &[f64]) -> String {
-    match Stat::of_some(values.iter().copied()) {
-        Some(s) if values.len() > 1 => format!(
-            "{} ({}–{})",
-            ms(Some(s.median)),
-            ms(Some(s.min)),
-            ms(Some(s.max))
-        ),
-        s => ms(s.map(|s| s.median)),
-    }
-}
-
-/// The summary table, one row per scenario × client in the order given, over `runs` runs; then
-/// the table of every run.
-pub(crate) fn markdown(
-    rows: &[Row],
-    scenarios: &[Scenario],
-    clients: &[Client],
-    runs: usize,
-) -> String {
-    let mut out = format!(
-        "{runs} run(s) of each scenario × client; cells: median over the runs \
-         (wrong, stale: totals)\n\n\
-         | scenario | client | runs recovered | cluster recovered after \
-         | lag after recovery (median, min–max) | longest stall | client's stall \
-         | errors (healthy slots) | wrong | stale | MOVED | ASK | topology queries |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
-    );
-    for &scenario in scenarios {
-        for &client in clients {
-            let group: Vec<&Row> = rows
-                .iter()
-                .filter(|r| r.scenario == scenario && r.client == client)
-                .collect();
-            let of = |f: fn(&Row) -> f64| median(group.iter().map(|r| f(r)));
-            let server = |f: fn(&ServerCounts) -> u64| {
-                median(
-                    group
-                        .iter()
-                        .filter_map(|r| r.server.as_ref().map(f))
-                        .map(|n| n as f64),
-                )
-            };
-            let lags: Vec<f64> = group.iter().filter_map(|r| r.outcome.lag_ms).collect();
-            out.push_str(&format!(
-                "| {scenario} | {client} | {}/{runs} | {} | {} | {} | {} | {} ({}) | {} | {} \
-                 | {} | {} | {} |\n",
-                group.iter().filter(|r| r.outcome.recovered).count(),
-                ms(median(group.iter().filter_map(|r| r.cluster_ms))),
-                ms_spread(&lags),
-                ms(of(|r| r.outcome.stall_ms)),
-                ms(of(Row::client_stall_ms)),
-                count(of(|r| r.outcome.errors as f64)),
-                count(of(|r| r.outcome.healthy_errors as f64)),
-                group.iter().map(|r| r.outcome.wrong).sum::<u64>(),
-                group.iter().map(|r| r.outcome.stale).sum::<u64>(),
-                count(server(|c| c.moved)),
-                count(server(|c| c.ask)),
-                count(server(|c| c.topology)),
-            ));
-        }
-    }
-    out.push_str(
-        "\nEvery run:\n\n\
-         | scenario | client | run | cluster | all nodes ok | lag | stall | client's stall \
-         | errors |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
-    );
-    for r in rows {
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) |\n",
-            r.scenario,
-            r.client,
-            r.run,
-            ms(r.cluster_ms),
-            ms(r.settled_ms),
-            ms(r.outcome.lag_ms),
-            ms(Some(r.outcome.stall_ms)),
-            ms(Some(r.client_stall_ms())),
-            r.outcome.errors,
-            r.outcome.healthy_errors,
-        ));
-    }
-    out
-}
-
-/// Every run's row as JSON.
-pub(crate) fn json(rows: &[Row]) -> serde_json::Value {
-    serde_json::Value::Array(
-        rows.iter()
-            .map(|r| {
-                let mut v = r.outcome.to_json();
-                v["run"] = r.run.into();
-                v["scenario"] = r.scenario.name().into();
-                v["client"] = r.client.name().into();
-                v["cluster_ms"] = r.cluster_ms.into();
-                v["settled_ms"] = r.settled_ms.into();
-                v["client_stall_ms"] = r.client_stall_ms().into();
-                v["moved"] = r.server.map(|c| c.moved).into();
-                v["ask"] = r.server.map(|c| c.ask).into();
-                v["asking"] = r.server.map(|c| c.asking).into();
-                v["topology_queries"] = r.server.map(|c| c.topology).into();
-                v
-            })
-            .collect(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -779,48 +552,5 @@ mod tests {
         }
         assert_eq!("kill-seed".parse::<Scenario>().unwrap(), Scenario::KillSeed);
         assert!("kill_seed".parse::<Scenario>().is_err());
-    }
-
-    #[test]
-    fn server_counts_parse() {
-        let errorstats = "# Errorstats\r\n\
-                          errorstat_ASK:count=7\r\n\
-                          errorstat_CLUSTERDOWN:count=3\r\n\
-                          errorstat_MOVED:count=12\r\n";
-        let commandstats = "# Commandstats\r\n\
-             cmdstat_get:calls=100,usec=50,usec_per_call=0.50,rejected_calls=9,failed_calls=0\r\n\
-             cmdstat_asking:calls=7,usec=1,usec_per_call=0.14,rejected_calls=0,failed_calls=0\r\n\
-             cmdstat_cluster|shards:calls=3,usec=90,usec_per_call=30.00,rejected_calls=0,failed_calls=0\r\n\
-             cmdstat_cluster|slots:calls=2,usec=40,usec_per_call=20.00,rejected_calls=5,failed_calls=0\r\n\
-             cmdstat_cluster|nodes:calls=40,usec=900,usec_per_call=22.50,rejected_calls=0,failed_calls=0\r\n";
-        let want = ServerCounts {
-            moved: 12,
-            ask: 7,
-            asking: 7,
-            topology: 5,
-        };
-        let mut both = ServerCounts::parse(errorstats);
-        both.add(ServerCounts::parse(commandstats));
-        assert_eq!(both, want);
-        assert_eq!(
-            ServerCounts::parse(&format!("{errorstats}{commandstats}")),
-            want
-        );
-        assert_eq!(ServerCounts::parse(""), ServerCounts::default());
-        // `calls` is read whole, not out of `rejected_calls`.
-        assert_eq!(info_field("rejected_calls=5,calls=2", "calls"), Some(2));
-        assert_eq!(info_field("rejected_calls=5", "calls"), None);
-    }
-
-    #[test]
-    fn medians() {
-        assert_eq!(median(Vec::new()), None);
-        assert_eq!(median([3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median([4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(ms_spread(&[300.0, 100.0, 200.0]), "200 ms (100 ms–300 ms)");
-        assert_eq!(ms_spread(&[42.0]), "42 ms");
-        assert_eq!(ms_spread(&[]), "—");
-        assert_eq!(count(Some(2.5)), "2.5");
-        assert_eq!(count(Some(3.0)), "3");
     }
 }
