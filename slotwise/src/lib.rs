@@ -83,7 +83,8 @@ mod topology;
 
 pub use cluster::{
     ClusterBuilder, ClusterCommands, ClusterNode, ClusterScan, NodeClient, NonAtomicExecutor,
-    ReadFrom, RedisCluster, Request, Role, ScanOptions, Stats, Target, TargetedCluster,
+    Pipeline, Queued, ReadFrom, RedisCluster, Replies, Request, Role, ScanOptions, Stats, Target,
+    TargetedCluster,
 };
 pub use error::{Error, ErrorKind, Redirect, Result};
 pub use topology::keyslot;

@@ -1,10 +1,11 @@
-//! The blocking twins of the async handles: a node client, a targeted cluster, a raw request.
+//! The blocking twins of the async handles: a node client, a targeted cluster, a raw request,
+//! a pipeline.
 //! Each wraps its async twin and the client's runtime; none holds logic of its own.
 
 use std::sync::Arc;
 
 use super::Runtime;
-use crate::cluster::{ClusterNode, Target};
+use crate::cluster::{ClusterNode, Queued, Replies, Target};
 use crate::commands::Executor;
 use crate::error::Result;
 use crate::protocol::{Cmd, FromValue, ToArgs, Value};
@@ -104,5 +105,65 @@ impl Request {
     /// Sends the command and returns the reply as it came.
     pub fn send(self) -> Result<Value> {
         self.query::<Value>()
+    }
+}
+
+/// A blocking pipeline or transaction: [`crate::Pipeline`], with the same queueing methods;
+/// [`run`](Pipeline::run) blocks until every reply is in.
+///
+/// ```no_run
+/// # fn demo(cluster: slotwise::blocking::RedisCluster) -> slotwise::Result<()> {
+/// use slotwise::commands::StringCommands;
+///
+/// let pipe = cluster.pipeline();
+/// pipe.set("a", 1);
+/// let a = pipe.get::<String>("a");
+/// let mut replies = pipe.run()?;
+/// assert_eq!(replies.take(a)?.as_deref(), Some("1"));
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Pipeline {
+    inner: crate::Pipeline,
+    rt: Arc<Runtime>,
+}
+
+impl Pipeline {
+    pub(crate) fn new(inner: crate::Pipeline, rt: Arc<Runtime>) -> Pipeline {
+        Pipeline { inner, rt }
+    }
+
+    /// Queues a command built by hand.
+    pub fn add(&self, cmd: Cmd) -> Queued<Value> {
+        self.inner.add(cmd)
+    }
+
+    /// How many commands are queued.
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    /// True for a transaction.
+    pub fn is_transaction(&self) -> bool {
+        self.inner.is_transaction()
+    }
+
+    /// Sends every queued command and waits for all the replies; see
+    /// [`crate::Pipeline::run`].
+    pub fn run(self) -> Result<Replies> {
+        self.rt.block_on(self.inner.run())?
+    }
+}
+
+impl Executor for Pipeline {
+    type Output<T: FromValue + Send + 'static> = Queued<T>;
+
+    fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> Queued<T> {
+        self.inner.execute(cmd)
     }
 }

@@ -29,7 +29,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use builder::ClusterBuilder;
-pub use handles::{NodeClient, Request, TargetedCluster};
+pub use handles::{NodeClient, Pipeline, Request, TargetedCluster};
 
 use bytes::Bytes;
 
@@ -212,6 +212,16 @@ impl RedisCluster {
     /// A raw command, for anything the typed methods do not cover.
     pub fn cmd(&self, name: &str) -> Request {
         Request::new(self.inner.cmd(name), Arc::clone(&self.rt))
+    }
+
+    /// A pipeline: commands queued, then sent together; see [`crate::RedisCluster::pipeline`].
+    pub fn pipeline(&self) -> Pipeline {
+        Pipeline::new(self.inner.pipeline(), Arc::clone(&self.rt))
+    }
+
+    /// A transaction on one slot; see [`crate::RedisCluster::transaction`].
+    pub fn transaction(&self) -> Pipeline {
+        Pipeline::new(self.inner.transaction(), Arc::clone(&self.rt))
     }
 
     /// Scans the keys of every primary; see [`crate::RedisCluster::scan`]. The scan is an

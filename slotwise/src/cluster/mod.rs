@@ -9,6 +9,7 @@
 mod builder;
 mod dispatch;
 mod node;
+mod pipeline;
 mod read_from;
 mod recovery;
 mod refresh;
@@ -28,6 +29,7 @@ use arc_swap::ArcSwap;
 
 pub use builder::ClusterBuilder;
 pub use node::{ClusterNode, NodeClient, Role};
+pub use pipeline::{Pipeline, Queued, Replies};
 pub use read_from::ReadFrom;
 pub use request::Request;
 pub use scan::{ClusterScan, ScanOptions};

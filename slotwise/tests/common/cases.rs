@@ -86,3 +86,119 @@ macro_rules! client_cases {
 
 #[allow(unused_imports)] // Only the files that run the cases use it.
 pub(crate) use client_cases;
+
+/// Pipelines and transactions; `$p` prefixes every key.
+#[allow(unused_macros)]
+macro_rules! pipeline_cases {
+    ($c:expr, $p:expr, $call:ident, $call_err:ident) => {{
+        use slotwise::commands::{KeyCommands, ServerCommands, StringCommands};
+        use slotwise::protocol::Cmd;
+        let c = $c;
+        let p: &str = $p;
+        let k = |s: &str| format!("{p}:{s}");
+
+        // A pipeline over keys in every slot: replies in queue order, typed by their method.
+        let pipe = c.pipeline();
+        assert!(!pipe.is_transaction() && pipe.is_empty());
+        let keys: Vec<String> = (0..100).map(|i| k(&format!("pipe{i}"))).collect();
+        for (i, key) in keys.iter().enumerate() {
+            pipe.set(key.as_str(), i);
+        }
+        let gets: Vec<_> = keys
+            .iter()
+            .map(|key| pipe.get::<i64>(key.as_str()))
+            .collect();
+        let first = pipe.incr(k("count"));
+        let second = pipe.incr(k("count"));
+        pipe.set(k("text"), "words");
+        // One command failing does not fail the others.
+        let wrong = pipe.incr(k("text"));
+        // DBSIZE runs on every primary, after everything queued before it.
+        let size = pipe.dbsize();
+        let exists = pipe.exists(keys.clone());
+        let text = pipe.get::<String>(k("text"));
+        let raw = pipe.add(Cmd::new("STRLEN").arg(k("text")));
+        assert_eq!(pipe.len(), 208);
+        let mut replies = $call!(pipe.run());
+        assert_eq!(replies.len(), 208);
+        for (i, get) in gets.into_iter().enumerate() {
+            assert_eq!(replies.take(get).unwrap(), Some(i as i64));
+        }
+        assert_eq!(replies.take(first).unwrap(), 1);
+        assert_eq!(replies.take(second).unwrap(), 2);
+        let err = replies.take(wrong).unwrap_err();
+        assert!(err.is_server_error(), "{err}");
+        assert_eq!(err.command(), Some("INCR"));
+        assert!(replies.take(size).unwrap() >= 102);
+        assert_eq!(replies.take(exists).unwrap(), 100);
+        assert_eq!(replies.take(text).unwrap().as_deref(), Some("words"));
+        assert_eq!(
+            replies.take(raw).unwrap(),
+            slotwise::protocol::Value::Int(5)
+        );
+
+        // Every reply at once, as a tuple.
+        let pipe = c.pipeline();
+        pipe.set(k("t1"), "one");
+        pipe.get::<String>(k("t1"));
+        pipe.del(k("t1"));
+        let (set, got, deleted): ((), Option<String>, i64) = $call!(pipe.run()).query().unwrap();
+        assert_eq!((set, got.as_deref(), deleted), ((), Some("one"), 1));
+        assert!($call!(c.pipeline().run()).is_empty());
+
+        // An atomic command across slots is refused before anything is sent.
+        let pipe = c.pipeline();
+        pipe.set(k("never"), 1);
+        pipe.add(Cmd::new("MSET").arg([k("x"), "1".into(), k("y"), "2".into()]));
+        let err = $call_err!(pipe.run());
+        assert!(err.is_cross_slot(), "{err}");
+        assert_eq!($call!(c.exists(k("never"))), 0);
+
+        // A transaction on one slot (the keys share a hash tag).
+        let (a, b) = (k("{tx}:a"), k("{tx}:b"));
+        let tx = c.transaction();
+        assert!(tx.is_transaction());
+        tx.set(a.as_str(), 10);
+        tx.decrby(a.as_str(), 3);
+        tx.incrby(b.as_str(), 3);
+        tx.get::<i64>(a.as_str());
+        let replies: ((), i64, i64, Option<i64>) = $call!(tx.run()).query().unwrap();
+        assert_eq!(replies, ((), 7, 3, Some(7)));
+
+        // A command failing while the transaction runs fails alone; the rest ran.
+        let tx = c.transaction();
+        tx.set(a.as_str(), "text");
+        let failed = tx.incr(a.as_str());
+        let ran = tx.incr(b.as_str());
+        let mut replies = $call!(tx.run());
+        assert!(replies.take(failed).unwrap_err().is_server_error());
+        assert_eq!(replies.take(ran).unwrap(), 4);
+
+        // A command the server refuses to queue: nothing of the transaction runs.
+        let tx = c.transaction();
+        tx.set(k("{tx}:c"), 1);
+        tx.add(Cmd::new("SET").arg(k("{tx}:d")));
+        let err = $call_err!(tx.run());
+        assert!(err.is_server_error(), "{err}");
+        assert!(err.to_string().contains("nothing of it ran"), "{err}");
+        assert_eq!($call!(c.exists(k("{tx}:c"))), 0);
+
+        // Keys in two slots are refused before anything is sent.
+        let tx = c.transaction();
+        tx.set(k("{tx}:e"), 1);
+        tx.set(k("{other}:f"), 1);
+        let err = $call_err!(tx.run());
+        assert!(err.is_cross_slot(), "{err}");
+        assert!(err.to_string().contains("hash tag"), "{err}");
+        assert_eq!($call!(c.exists(k("{tx}:e"))), 0);
+
+        // So are commands that would run on several nodes.
+        let tx = c.transaction();
+        tx.dbsize();
+        let err = $call_err!(tx.run());
+        assert_eq!(err.kind(), slotwise::ErrorKind::Unsupported, "{err}");
+    }};
+}
+
+#[allow(unused_imports)]
+pub(crate) use pipeline_cases;

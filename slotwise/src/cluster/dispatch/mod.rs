@@ -8,8 +8,8 @@
 //!
 //! This module does not discover topology (see `refresh`) or parse commands (see `routing`).
 
-mod backoff;
-mod classify;
+pub(super) mod backoff;
+pub(super) mod classify;
 mod fanout;
 mod retry;
 
@@ -123,7 +123,7 @@ impl RedisCluster {
     }
 
     /// Finds a command's slot with `COMMAND GETKEYS` when the table cannot.
-    async fn slot_from_server(&self, cmd: &Cmd) -> Result<Option<u16>> {
+    pub(super) async fn slot_from_server(&self, cmd: &Cmd) -> Result<Option<u16>> {
         let mut ask = Cmd::new("COMMAND").arg("GETKEYS");
         for arg in cmd.args() {
             ask.push_bytes(arg);
@@ -148,7 +148,7 @@ impl RedisCluster {
     }
 }
 
-fn refuse_connection_state(info: &CommandInfo) -> Result<()> {
+pub(super) fn refuse_connection_state(info: &CommandInfo) -> Result<()> {
     if CONNECTION_STATE.contains(&info.name()) {
         return Err(Error::new(
             ErrorKind::Unsupported,

@@ -1,0 +1,216 @@
+//! A plain pipeline: each command routed on its own, grouped by node, one write per node.
+//!
+//! The queue is cut into segments at every command that runs alone (on several nodes, after a
+//! server-side key lookup, or blocking); a segment's commands go out at once, the lone command
+//! after it, then the next segment. Within a segment, the commands that came back redirected
+//! (or whose node could not take them, when resending is safe) are retried through the
+//! dispatcher: one slot's commands one after another in queue order, slots side by side.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+
+use crate::cluster::dispatch::classify::{classify, Action, Context};
+use crate::cluster::dispatch::refuse_connection_state;
+use crate::cluster::node::{NodeEntry, Role};
+use crate::cluster::stats::Counters;
+use crate::cluster::RedisCluster;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::{Cmd, Value};
+use crate::routing::{route, CommandInfo, Route};
+
+/// How one queued command is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plan {
+    /// With the other commands for the node serving the slot.
+    Slot { slot: u16, readonly: bool },
+    /// With the other commands for the default node.
+    Default { readonly: bool },
+    /// Alone, through the dispatcher, between the segments before and after it.
+    Alone,
+}
+
+impl Plan {
+    fn readonly(self) -> bool {
+        match self {
+            Plan::Slot { readonly, .. } | Plan::Default { readonly } => readonly,
+            Plan::Alone => false,
+        }
+    }
+
+    /// The order retries keep: one slot's commands (or the default node's) in sequence.
+    fn chain(self) -> Option<u16> {
+        match self {
+            Plan::Slot { slot, .. } => Some(slot),
+            _ => None,
+        }
+    }
+}
+
+impl RedisCluster {
+    /// Runs a plain pipeline; one result per command, in queue order.
+    pub(crate) async fn run_batch(&self, cmds: &[Cmd]) -> Result<Vec<Result<Value>>> {
+        let snapshot = self.snapshot();
+        let mut plans = Vec::with_capacity(cmds.len());
+        for cmd in cmds {
+            let info = snapshot.table.lookup(cmd);
+            if let Some(info) = info {
+                refuse_connection_state(info)?;
+            }
+            let readonly = info.is_some_and(CommandInfo::is_readonly);
+            let blocking = info.is_some_and(CommandInfo::is_blocking);
+            plans.push(match route(info, cmd)? {
+                Route::Slot(slot) if !blocking => Plan::Slot { slot, readonly },
+                Route::Default if !blocking => Plan::Default { readonly },
+                _ => Plan::Alone,
+            });
+        }
+        drop(snapshot);
+
+        let mut out: Vec<Option<Result<Value>>> = (0..cmds.len()).map(|_| None).collect();
+        let mut start = 0;
+        while start < cmds.len() {
+            let end = plans[start..]
+                .iter()
+                .position(|p| *p == Plan::Alone)
+                .map_or(cmds.len(), |i| start + i);
+            if end > start {
+                self.run_segment(cmds, &plans, start..end, &mut out).await;
+            }
+            if end < cmds.len() {
+                out[end] = Some(self.run(&cmds[end], None).await);
+            }
+            start = end + 1;
+        }
+        Ok(out
+            .into_iter()
+            .map(|reply| {
+                reply.unwrap_or_else(|| Err(Error::new(ErrorKind::Protocol, "no reply came")))
+            })
+            .collect())
+    }
+
+    /// Sends the commands of `range` grouped by node, then retries what needs it.
+    async fn run_segment(
+        &self,
+        cmds: &[Cmd],
+        plans: &[Plan],
+        range: Range<usize>,
+        out: &mut [Option<Result<Value>>],
+    ) {
+        let snapshot = self.snapshot();
+        let read = self.read_from().uses_replicas().then_some(self.read_from());
+        let mut by_node: Vec<(Arc<NodeEntry>, Vec<usize>)> = Vec::new();
+        let mut again: Vec<usize> = Vec::new();
+        for i in range {
+            let entry = match plans[i] {
+                Plan::Slot { slot, readonly } => {
+                    match snapshot.node_for_slot(slot, read.filter(|_| readonly)) {
+                        Ok(entry) => Arc::clone(entry),
+                        // Not served in this snapshot: the dispatcher waits for one that is.
+                        Err(_) => {
+                            again.push(i);
+                            continue;
+                        }
+                    }
+                }
+                Plan::Default { .. } => self.default_entry(),
+                Plan::Alone => continue,
+            };
+            match by_node.iter_mut().find(|(e, _)| Arc::ptr_eq(e, &entry)) {
+                Some((_, list)) => list.push(i),
+                None => by_node.push((entry, vec![i])),
+            }
+        }
+
+        let timeout = self.inner.settings.connection.response_timeout;
+        let batches = join_all(by_node.iter().map(|(entry, list)| {
+            let batch: Vec<&Cmd> = list.iter().map(|&i| &cmds[i]).collect();
+            async move { entry.conn.send_batch_within(batch, timeout).await }
+        }))
+        .await;
+
+        for ((entry, list), batch) in by_node.iter().zip(batches) {
+            let context = |i: usize| Context {
+                readonly: plans[i].readonly(),
+                retry_writes: self.inner.settings.retry_writes_on_io,
+                via_replica: entry.node.role() == Role::Replica,
+                redirectable: true,
+            };
+            match batch {
+                Ok(values) if values.len() == list.len() => {
+                    for (&i, value) in list.iter().zip(values) {
+                        let Value::Error(e) = value else {
+                            out[i] = Some(Ok(value));
+                            continue;
+                        };
+                        let err = Error::from_server(e)
+                            .with_node(entry.node.name())
+                            .with_command(command_name(&cmds[i]));
+                        match classify(&err, context(i)) {
+                            Action::Fail => out[i] = Some(Err(err)),
+                            Action::Moved(redirect) => {
+                                Counters::bump(&self.inner.counters.moved);
+                                self.inner.apply_moved(entry, &redirect);
+                                again.push(i);
+                            }
+                            _ => again.push(i),
+                        }
+                    }
+                }
+                Ok(_) => {
+                    let err = Error::new(
+                        ErrorKind::Protocol,
+                        "a batch got the wrong number of replies",
+                    )
+                    .with_node(entry.node.name());
+                    for &i in list {
+                        out[i] = Some(Err(err.clone()));
+                    }
+                }
+                // The node failed as a whole: what may have run is resent only if safe.
+                Err(e) => {
+                    for &i in list {
+                        let err = e.clone().with_command(command_name(&cmds[i]));
+                        match classify(&err, context(i)) {
+                            Action::Fail => out[i] = Some(Err(err)),
+                            _ => again.push(i),
+                        }
+                    }
+                }
+            }
+        }
+        if again.is_empty() {
+            return;
+        }
+
+        // One chain per slot (and one for the default node), each in queue order.
+        again.sort_unstable();
+        let mut chains: Vec<(Option<u16>, Vec<usize>)> = Vec::new();
+        for i in again {
+            let key = plans[i].chain();
+            match chains.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, list)) => list.push(i),
+                None => chains.push((key, vec![i])),
+            }
+        }
+        let results = join_all(chains.iter().map(|(_, list)| async move {
+            let mut results = Vec::with_capacity(list.len());
+            for &i in list {
+                results.push(self.run(&cmds[i], None).await);
+            }
+            results
+        }))
+        .await;
+        for ((_, list), results) in chains.iter().zip(results) {
+            for (&i, result) in list.iter().zip(results) {
+                out[i] = Some(result);
+            }
+        }
+    }
+}
+
+fn command_name(cmd: &Cmd) -> String {
+    String::from_utf8_lossy(cmd.name()).to_uppercase()
+}

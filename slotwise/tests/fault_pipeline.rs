@@ -1,0 +1,148 @@
+//! Pipelines and transactions while a slot migrates: the commands a node redirects (ASK while
+//! the slot is half-moved, MOVED once it is reassigned) are sent again to the right node, in
+//! their order within the slot, and every reply is the right one.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use slotwise::commands::StringCommands;
+use slotwise::RedisCluster;
+use slotwise_testkit::LocalCluster;
+
+const TASKS: usize = 16;
+const KEYS: usize = 8;
+
+#[derive(Default)]
+struct Counts {
+    pipelines: AtomicU64,
+    transactions: AtomicU64,
+}
+
+/// One task: a pipeline writing then reading its keys in the migrating slot and elsewhere, then
+/// a transaction on the slot; every reply checked. Returns the first failure.
+async fn work(client: RedisCluster, task: usize, stop: Arc<AtomicBool>, counts: Arc<Counts>) {
+    let mut seq = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        seq += 1;
+        let pipe = client.pipeline();
+        let mut reads = Vec::new();
+        for j in 0..KEYS {
+            let moving = format!("{{mig}}:t{task}:k{j}");
+            let elsewhere = format!("other:t{task}:k{j}");
+            for key in [moving, elsewhere] {
+                pipe.set(key.as_str(), format!("{task}:{seq}"));
+                reads.push((key.clone(), pipe.get::<String>(key.as_str())));
+            }
+        }
+        let mut replies = pipe.run().await.unwrap();
+        for (key, read) in reads {
+            let value = replies
+                .take(read)
+                .unwrap_or_else(|e| panic!("GET {key}: {e}"));
+            assert_eq!(value, Some(format!("{task}:{seq}")), "GET {key}");
+        }
+        counts.pipelines.fetch_add(1, Ordering::Relaxed);
+
+        let counter = format!("{{mig}}:t{task}:counter");
+        let tx = client.transaction();
+        tx.incr(counter.as_str());
+        tx.get::<u64>(counter.as_str());
+        let (n, read): (u64, Option<u64>) = tx
+            .run()
+            .await
+            .unwrap_or_else(|e| panic!("transaction: {e}"))
+            .query()
+            .unwrap();
+        assert_eq!(n, seq, "the counter of task {task}");
+        assert_eq!(
+            read,
+            Some(seq),
+            "the counter of task {task}, read in the transaction"
+        );
+        counts.transactions.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelines_and_transactions_follow_a_slot_migration() {
+    let cluster = Arc::new(
+        LocalCluster::builder()
+            .primaries(3)
+            .replicas(0)
+            .start()
+            .unwrap(),
+    );
+    let slot = RedisCluster::keyslot("{mig}");
+    let source = cluster.node_for_slot(slot).unwrap();
+    let target = cluster
+        .primaries()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.port != source.port)
+        .unwrap();
+    let client = RedisCluster::new("127.0.0.1", source.port).await.unwrap();
+
+    // Fill the slot so the migration takes a while.
+    for chunk in 0..5 {
+        let pairs: Vec<(String, String)> = (0..1000)
+            .map(|i| (format!("{{mig}}:fill:{}", chunk * 1000 + i), "v".to_owned()))
+            .collect();
+        client.mset(&pairs).await.unwrap();
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let counts = Arc::new(Counts::default());
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|t| {
+            tokio::spawn(work(
+                client.clone(),
+                t,
+                Arc::clone(&stop),
+                Arc::clone(&counts),
+            ))
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = counts.pipelines.load(Ordering::Relaxed);
+    let migrated = {
+        let cluster = Arc::clone(&cluster);
+        let to = target.port;
+        tokio::task::spawn_blocking(move || {
+            let mut migration = cluster.begin_migration(slot, to).unwrap();
+            let mut moved = 0;
+            while migration.keys_left().unwrap() > 0 {
+                moved += migration.move_keys(200).unwrap();
+            }
+            moved + migration.finish().unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    let during = counts.pipelines.load(Ordering::Relaxed) - before;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        // A failed check panics inside the task: surface it here.
+        task.await.unwrap();
+    }
+    let stats = client.stats();
+    println!(
+        "migrated {migrated} keys; {} pipelines ({during} during the migration), {} \
+         transactions; stats {stats:?}",
+        counts.pipelines.load(Ordering::Relaxed),
+        counts.transactions.load(Ordering::Relaxed)
+    );
+    assert!(during > 0, "no pipeline ran during the migration");
+    assert!(stats.ask > 0, "the ASK path was not exercised: {stats:?}");
+    assert!(
+        stats.moved > 0,
+        "the MOVED path was not exercised: {stats:?}"
+    );
+    assert_eq!(
+        client.get_node_from_key("{mig}", false).unwrap().port(),
+        target.port
+    );
+}
