@@ -1,6 +1,7 @@
 //! A write whose connection is cut after it was sent is not sent again behind the caller's back:
 //! an `INCR` is never applied twice by surprise. With `retry_writes_on_io(true)` the caller
-//! accepts that risk and the write is retried.
+//! accepts that risk and the write is retried. The same holds for an `INCR` in a pipeline (the
+//! reads beside it are sent again) and in a transaction.
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -23,9 +24,22 @@ fn client_id(port: u16, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// How the `INCR` is sent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum How {
+    Alone,
+    /// In a pipeline, followed by a `GET` of the same key.
+    Pipeline,
+    Transaction,
+}
+
 /// Sends `INCR key` while the node holds writes, cuts the client's connection, and returns the
 /// call's result and the counter's final value.
-async fn incr_with_connection_cut(name: &str, retry_writes: bool) -> (slotwise::Result<i64>, i64) {
+async fn incr_with_connection_cut(
+    name: &str,
+    retry_writes: bool,
+    how: How,
+) -> (slotwise::Result<i64>, i64) {
     let testkit = slotwise_testkit::shared();
     let key = format!("write-once:{name}");
     let port = testkit
@@ -48,9 +62,30 @@ async fn incr_with_connection_cut(name: &str, retry_writes: bool) -> (slotwise::
     let call = {
         let client = client.clone();
         let key = key.clone();
-        tokio::spawn(async move { client.incr(&key).await })
+        tokio::spawn(async move {
+            match how {
+                How::Alone => client.incr(&key).await,
+                How::Pipeline => {
+                    let pipe = client.pipeline();
+                    let incr = pipe.incr(&key);
+                    let get = pipe.get::<i64>(&key);
+                    let mut replies = pipe.run().await?;
+                    // A read beside the cut write is sent again.
+                    let read = replies.take(get);
+                    assert!(matches!(read, Ok(Some(0 | 1))), "{read:?}");
+                    replies.take(incr)
+                }
+                How::Transaction => {
+                    let tx = client.transaction();
+                    let incr = tx.incr(&key);
+                    tx.run().await?.take(incr)
+                }
+            }
+        })
     };
-    // The INCR is on the wire once the node reports the client waiting on it.
+
+    // The INCR is on the wire once the node reports the client waiting on it (in a transaction
+    // too: a paused node holds a write as it is queued).
     let deadline = Instant::now() + Duration::from_secs(5);
     let id = loop {
         let list = testkit.call(port, &Cmd::new("CLIENT").arg("LIST")).unwrap();
@@ -61,9 +96,12 @@ async fn incr_with_connection_cut(name: &str, retry_writes: bool) -> (slotwise::
         if waiting {
             break client_id(port, name).unwrap();
         }
+        if call.is_finished() {
+            panic!("{name} finished early: {:?}", call.await);
+        }
         assert!(
             Instant::now() < deadline,
-            "the INCR never reached the node:\n{text}"
+            "the INCR of {name} never reached the node:\n{text}"
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
@@ -84,12 +122,18 @@ async fn incr_with_connection_cut(name: &str, retry_writes: bool) -> (slotwise::
 // One test, so the two scenarios' CLIENT PAUSE and UNPAUSE cannot interleave.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_write_is_retried_only_when_the_caller_opts_in() {
-    incr_is_not_applied_twice_by_surprise().await;
-    writes_are_retried_when_the_caller_opts_in().await;
+    for (how, name) in [
+        (How::Alone, "incr"),
+        (How::Pipeline, "pipe"),
+        (How::Transaction, "tx"),
+    ] {
+        incr_is_not_applied_twice_by_surprise(how, name).await;
+        writes_are_retried_when_the_caller_opts_in(how, name).await;
+    }
 }
 
-async fn incr_is_not_applied_twice_by_surprise() {
-    let (result, value) = incr_with_connection_cut("incr-default", false).await;
+async fn incr_is_not_applied_twice_by_surprise(how: How, name: &str) {
+    let (result, value) = incr_with_connection_cut(&format!("{name}-default"), false, how).await;
     let err = result.expect_err("the INCR's connection was cut: it must not report success");
     assert_eq!(err.kind(), ErrorKind::Io, "{err}");
     assert!(
@@ -100,8 +144,8 @@ async fn incr_is_not_applied_twice_by_surprise() {
     assert!(value <= 1, "INCR applied {value} times");
 }
 
-async fn writes_are_retried_when_the_caller_opts_in() {
-    let (result, value) = incr_with_connection_cut("incr-opt-in", true).await;
+async fn writes_are_retried_when_the_caller_opts_in(how: How, name: &str) {
+    let (result, value) = incr_with_connection_cut(&format!("{name}-opt-in"), true, how).await;
     let n = result.expect("with retry_writes_on_io the INCR is sent again");
     assert!(
         n >= 1 && (1..=2).contains(&value),
