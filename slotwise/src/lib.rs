@@ -48,6 +48,7 @@
 //! | `scan_iter(match=…, count=…, _type=…)` | [`RedisCluster::scan`] with [`ScanOptions`]: every primary in turn |
 //! | `readonly()`, `readwrite()`, `read_from_replicas=True` | [`RedisCluster::readonly`], [`RedisCluster::readwrite`], [`ClusterBuilder::read_from`] |
 //! | `get_redis_connection(node)` | [`RedisCluster::node_client`] |
+//! | `pipeline()`, `pipeline(transaction=True)` | [`RedisCluster::pipeline`], [`RedisCluster::transaction`]: a [`Pipeline`] whose calls return [`Queued`] handles for the [`Replies`] |
 //! | command methods (`rc.get`, `rc.hset` …) | the traits of [`commands`], on every client and handle |
 //! | the synchronous client | [`blocking::RedisCluster`], same names |
 //!
@@ -59,7 +60,8 @@
 //! - `routing`: the command table from `COMMAND`, key positions, where a command goes, reply
 //!   merging.
 //! - [`RedisCluster`] (`cluster`): discovery and refresh, the snapshot commands read, the
-//!   dispatcher (classify, backoff, retry, fan-out), cross-slot splitting, targets.
+//!   dispatcher (classify, backoff, retry, fan-out), cross-slot splitting, targets, pipelines and
+//!   transactions.
 //! - [`commands`]: typed command methods shared by every executor.
 //! - [`blocking`]: the same client for code without an async runtime.
 //! - [`Error`]: the one error type, with a matchable [`ErrorKind`].

@@ -13,12 +13,13 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The examples, one per topic of redis-py's clustering guide.
-const EXAMPLES: [&str; 8] = [
+const EXAMPLES: [&str; 9] = [
     "create_client",
     "keyslot_hash_tags",
     "target_nodes",
     "multi_key",
     "scan_cluster",
+    "pipelines",
     "read_from_replicas",
     "direct_node_access",
     "blocking",

@@ -155,9 +155,9 @@ impl RedisCluster {
                     return Err(Error::new(
                         ErrorKind::CrossSlot,
                         format!(
-                            "the keys of a transaction must share one slot: command {at} ({}) is \
-                             on slot {first}, command {i} ({}) on slot {s}; give the keys a \
-                             common {{hash tag}}",
+                            "command {at} ({}) is on slot {first} and command {i} ({}) on slot \
+                             {s}, but a transaction runs on one slot: give its keys a common \
+                             {{hash tag}}",
                             command_name(&cmds[at]),
                             command_name(cmd)
                         ),
