@@ -21,7 +21,9 @@ use hdrhistogram::Histogram;
 
 use crate::drivers::{Driver, Fred, FredBatch, RedisRs, Slotwise};
 use crate::measure::{cpu_time, status_kib};
-use crate::workload::{key, Client, Flavor, Key, Op, Workload, KEYSPACE, MGET_KEYS};
+use crate::workload::{
+    key, Client, Flavor, Key, Op, Workload, KEYSPACE, MGET_KEYS, PIPELINE_COMMANDS,
+};
 
 /// How long a measurement runs.
 #[derive(Clone, Copy, Debug)]
@@ -274,6 +276,7 @@ async fn task<D: Driver>(
     let op = workload.op();
     let width = match op {
         Op::Mget => MGET_KEYS,
+        Op::Pipeline => PIPELINE_COMMANDS,
         Op::Get | Op::Set => workload.depth(),
     };
     // One `MGET` is one operation; otherwise each key is one.
@@ -300,6 +303,7 @@ async fn task<D: Driver>(
             (Op::Get, _) => driver.get_many(&keys).await,
             (Op::Set, _) => driver.set_many(&keys).await,
             (Op::Mget, _) => driver.mget(&keys).await,
+            (Op::Pipeline, _) => driver.pipeline(&keys).await,
         };
         let nanos = start.elapsed().as_nanos() as u64;
         // A fixed count counts every call it admitted; a timed run only those that end inside

@@ -100,7 +100,12 @@ pub(crate) enum Op {
     Set,
     /// `MGET` of [`MGET_KEYS`] random keys in any slots.
     Mget,
+    /// A pipeline of [`PIPELINE_COMMANDS`] commands on random keys: half `SET`, half `GET`.
+    Pipeline,
 }
+
+/// Commands per pipeline.
+pub(crate) const PIPELINE_COMMANDS: usize = 100;
 
 /// Keys per `MGET`.
 pub(crate) const MGET_KEYS: usize = 100;
@@ -134,11 +139,13 @@ pub(crate) enum Workload {
     Set64x16,
     /// `MGET` of 100 random keys, 8 tasks.
     Mget100,
+    /// Pipelines of 50 `SET` and 50 `GET` on random keys, 8 tasks.
+    Pipeline100,
 }
 
 impl Workload {
     /// Every workload, in table order.
-    pub(crate) const ALL: [Workload; 8] = [
+    pub(crate) const ALL: [Workload; 9] = [
         Workload::Get1,
         Workload::Set1,
         Workload::Get64,
@@ -147,6 +154,7 @@ impl Workload {
         Workload::Get64x16,
         Workload::Set64x16,
         Workload::Mget100,
+        Workload::Pipeline100,
     ];
 
     /// The workloads of `--quick`: one of each shape, so every code path runs.
@@ -168,6 +176,7 @@ impl Workload {
             Workload::Get64x16 => "get-64x16",
             Workload::Set64x16 => "set-64x16",
             Workload::Mget100 => "mget-100",
+            Workload::Pipeline100 => "pipeline-100",
         }
     }
 
@@ -182,6 +191,7 @@ impl Workload {
             Workload::Get64x16 => "GET, 64 tasks × 16 in flight",
             Workload::Set64x16 => "SET, 64 tasks × 16 in flight",
             Workload::Mget100 => "MGET 100 keys, 8 tasks",
+            Workload::Pipeline100 => "pipeline of 50 SET + 50 GET, 8 tasks",
         }
     }
 
@@ -193,6 +203,7 @@ impl Workload {
             | Workload::Get64x16 => Op::Get,
             Workload::Set1 | Workload::Set64 | Workload::Set64x16 => Op::Set,
             Workload::Mget100 => Op::Mget,
+            Workload::Pipeline100 => Op::Pipeline,
         }
     }
 
@@ -200,7 +211,7 @@ impl Workload {
     pub(crate) fn tasks(self) -> usize {
         match self {
             Workload::Get1 | Workload::Set1 => 1,
-            Workload::Mget100 => 8,
+            Workload::Mget100 | Workload::Pipeline100 => 8,
             _ => 64,
         }
     }

@@ -144,6 +144,40 @@ impl Driver for Fred {
         Ok(keys.len())
     }
 
+    async fn pipeline(&mut self, keys: &[Key]) -> OpResult<usize> {
+        let (sets, gets) = keys.split_at(keys.len() / 2);
+        match self.batch {
+            FredBatch::Pipeline => {
+                let pipeline = self.client.pipeline();
+                for k in sets {
+                    let () = pipeline
+                        .set(&k[..], value(), None, None, false)
+                        .await
+                        .map_err(|e| fail(Client::Fred, e))?;
+                }
+                for k in gets {
+                    let () = pipeline
+                        .get(&k[..])
+                        .await
+                        .map_err(|e| fail(Client::Fred, e))?;
+                }
+                let values: Vec<fred::prelude::Value> =
+                    pipeline.all().await.map_err(|e| fail(Client::Fred, e))?;
+                let found = values
+                    .iter()
+                    .skip(sets.len())
+                    .filter(|v| v.as_bytes().is_some_and(is_value))
+                    .count();
+                Ok(sets.len() + found)
+            }
+            FredBatch::Futures => {
+                let mut other = self.clone();
+                let (written, found) = tokio::join!(self.set_many(sets), other.get_many(gets));
+                Ok(written? + found?)
+            }
+        }
+    }
+
     async fn mget(&mut self, keys: &[Key]) -> OpResult<usize> {
         // fred sends a cross-slot MGET to one node, which refuses it with CROSSSLOT, so its
         // users group the keys by slot, send one MGET per slot and put the values back in order.

@@ -43,6 +43,11 @@ pub(crate) trait Driver: Clone + Send + Sync + 'static {
     /// `MGET` of keys in any slots; the number of values found.
     fn mget(&mut self, keys: &[Key]) -> impl Future<Output = OpResult<usize>> + Send;
 
+    /// One pipeline: `SET` of the first half of `keys`, `GET` of the second half, as the
+    /// library's users keep a batch of commands on keys in any slots in flight. The number
+    /// written plus the number of values found.
+    fn pipeline(&mut self, keys: &[Key]) -> impl Future<Output = OpResult<usize>> + Send;
+
     /// `GET key` of any key: the value itself, for the recovery mode's checks.
     fn get_value(&mut self, key: &[u8]) -> impl Future<Output = OpResult<Option<Bytes>>> + Send;
 

@@ -85,6 +85,14 @@ impl Driver for RedisRs {
         Ok(keys.len())
     }
 
+    async fn pipeline(&mut self, keys: &[Key]) -> OpResult<usize> {
+        // Its async cluster pipelines refuse keys in several slots: concurrent futures it is.
+        let (sets, gets) = keys.split_at(keys.len() / 2);
+        let mut other = self.clone();
+        let (written, found) = tokio::join!(self.set_many(sets), other.get_many(gets));
+        Ok(written? + found?)
+    }
+
     async fn mget(&mut self, keys: &[Key]) -> OpResult<usize> {
         // Its argument traits take slices of byte slices, not of byte arrays.
         let keys: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();

@@ -1,6 +1,6 @@
 //! The slotwise adapter: typed command methods on one shared [`RedisCluster`], concurrent
-//! futures for several commands in flight (they are pipelined on each node's connection), and
-//! `mget_nonatomic` for a cross-slot `MGET`.
+//! futures for several commands in flight (they are pipelined on each node's connection),
+//! `mget_nonatomic` for a cross-slot `MGET`, and its cluster pipeline.
 
 use std::time::Duration;
 
@@ -81,6 +81,23 @@ impl Driver for Slotwise {
             .into_iter()
             .filter(|v| v.as_deref().is_some_and(is_value))
             .count())
+    }
+
+    async fn pipeline(&mut self, keys: &[Key]) -> OpResult<usize> {
+        let (sets, gets) = keys.split_at(keys.len() / 2);
+        let pipe = self.0.pipeline();
+        for k in sets {
+            pipe.set(&k[..], &VALUE[..]);
+        }
+        let queued: Vec<_> = gets.iter().map(|k| pipe.get::<Bytes>(&k[..])).collect();
+        let mut replies = pipe.run().await.map_err(|e| fail(Client::Slotwise, e))?;
+        let mut count = sets.len();
+        for get in queued {
+            count += usize::from(found(
+                replies.take(get).map_err(|e| fail(Client::Slotwise, e))?,
+            ));
+        }
+        Ok(count)
     }
 
     async fn get_value(&mut self, key: &[u8]) -> OpResult<Option<Bytes>> {
