@@ -65,10 +65,22 @@ mod tests {
 
     #[test]
     fn free_ports_are_distinct_and_bindable() {
-        let a = free_port().unwrap();
-        let b = free_port().unwrap();
-        assert_ne!(a, b, "the same port was handed out twice");
-        TcpListener::bind((Ipv4Addr::LOCALHOST, a)).unwrap();
-        TcpListener::bind((Ipv4Addr::LOCALHOST, b)).unwrap();
+        // A released port can be taken before it is bound again (other tests of this binary
+        // start servers and open connections meanwhile, see the module docs), so a pair that
+        // cannot be bound is tried again; pairs that never bind fail the test.
+        let mut taken = Vec::new();
+        for _ in 0..5 {
+            let a = free_port().unwrap();
+            let b = free_port().unwrap();
+            assert_ne!(a, b, "the same port was handed out twice");
+            match (
+                TcpListener::bind((Ipv4Addr::LOCALHOST, a)),
+                TcpListener::bind((Ipv4Addr::LOCALHOST, b)),
+            ) {
+                (Ok(_), Ok(_)) => return,
+                (a, b) => taken.push((a.err(), b.err())),
+            }
+        }
+        panic!("no pair of free ports could be bound: {taken:?}");
     }
 }

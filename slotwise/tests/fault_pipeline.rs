@@ -1,6 +1,7 @@
 //! Pipelines and transactions while a slot migrates: the commands a node redirects (ASK while
 //! the slot is half-moved, MOVED once it is reassigned) are sent again to the right node, in
-//! their order within the slot, and every reply is the right one.
+//! their order within the slot, and every reply is the right one. A pipeline with commands for
+//! a dead shard ends within one retry deadline, however many of its commands wait.
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -144,5 +145,60 @@ async fn pipelines_and_transactions_follow_a_slot_migration() {
     assert_eq!(
         client.get_node_from_key("{mig}", false).unwrap().port(),
         target.port
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_waits_for_a_dead_shard_once() {
+    let cluster = LocalCluster::builder()
+        .primaries(3)
+        .replicas(0)
+        .start()
+        .unwrap();
+    let dead = cluster
+        .node_for_slot(RedisCluster::keyslot("{dead}"))
+        .unwrap();
+    let alive = cluster
+        .primaries()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.port != dead.port)
+        .unwrap();
+    let deadline = Duration::from_millis(1500);
+    let client = RedisCluster::builder()
+        .startup_node(slotwise::ClusterNode::new("127.0.0.1", alive.port))
+        .retry_deadline(deadline)
+        .build()
+        .await
+        .unwrap();
+    let live_key = (0..)
+        .map(|i| format!("live{i}"))
+        .find(|k| {
+            cluster
+                .node_for_slot(RedisCluster::keyslot(k))
+                .unwrap()
+                .port
+                == alive.port
+        })
+        .unwrap();
+    client.set(live_key.as_str(), "here").await.unwrap();
+    cluster.kill(dead.port).unwrap();
+
+    let pipe = client.pipeline();
+    let lost: Vec<_> = (0..10)
+        .map(|i| pipe.get::<String>(format!("{{dead}}:{i}")))
+        .collect();
+    let live = pipe.get::<String>(live_key.as_str());
+    let started = std::time::Instant::now();
+    let mut replies = pipe.run().await.unwrap();
+    let took = started.elapsed();
+    println!("a pipeline with 10 reads for a dead shard took {took:?}");
+    assert_eq!(replies.take(live).unwrap().as_deref(), Some("here"));
+    for read in lost {
+        assert!(replies.take(read).is_err());
+    }
+    assert!(
+        took < deadline + Duration::from_millis(700),
+        "10 reads on a dead shard took {took:?} with a {deadline:?} deadline"
     );
 }

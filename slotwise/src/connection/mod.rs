@@ -175,12 +175,8 @@ impl Connection {
     }
 
     fn check(&self, cmd: &Cmd) -> Result<()> {
-        if self.inner.config.cluster_mode && cmd.name().eq_ignore_ascii_case(b"SELECT") {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "SELECT is not available in cluster mode: a cluster has only database 0",
-            )
-            .with_node(self.node()));
+        if self.inner.config.cluster_mode {
+            refuse_in_cluster(cmd).map_err(|e| e.with_node(self.node()))?;
         }
         Ok(())
     }
@@ -258,6 +254,17 @@ fn jitter(wait: std::time::Duration) -> std::time::Duration {
         .build_hasher()
         .finish();
     wait.mul_f64(0.75 + (noise % 1000) as f64 / 4000.0)
+}
+
+/// Refuses what a cluster node cannot do: `SELECT` (a cluster has only database 0).
+pub(crate) fn refuse_in_cluster(cmd: &Cmd) -> Result<()> {
+    if cmd.name().eq_ignore_ascii_case(b"SELECT") {
+        return Err(Error::new(
+            ErrorKind::Unsupported,
+            "SELECT is not available in cluster mode: a cluster has only database 0",
+        ));
+    }
+    Ok(())
 }
 
 fn command_name(cmd: &Cmd) -> String {

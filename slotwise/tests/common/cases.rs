@@ -154,6 +154,25 @@ macro_rules! pipeline_cases {
         assert!(err.is_cross_slot(), "{err}");
         assert_eq!($call!(c.exists(k("never"))), 0);
 
+        // SELECT is refused before anything is sent, in a pipeline as in a transaction.
+        for pipe in [c.pipeline(), c.transaction()] {
+            pipe.set(k("never"), 1);
+            pipe.add(Cmd::new("SELECT").arg(1));
+            let err = $call_err!(pipe.run());
+            assert_eq!(err.kind(), slotwise::ErrorKind::Unsupported, "{err}");
+        }
+        assert_eq!($call!(c.exists(k("never"))), 0);
+
+        // On a handle that reads from replicas, a read queued after a write on its slot sees it.
+        let ro = c.readonly();
+        for round in 0..20 {
+            let pipe = ro.pipeline();
+            let key = k(&format!("ro{}", round % 4));
+            pipe.set(key.as_str(), round);
+            let read = pipe.get::<i64>(key.as_str());
+            assert_eq!($call!(pipe.run()).take(read).unwrap(), Some(round));
+        }
+
         // A transaction on one slot (the keys share a hash tag).
         let (a, b) = (k("{tx}:a"), k("{tx}:b"));
         let tx = c.transaction();

@@ -25,7 +25,7 @@ use crate::protocol::{Cmd, Value};
 use crate::routing::{cross_slot, route, CommandInfo, Route};
 use crate::topology::keyslot;
 pub(crate) use fanout::Merge;
-pub(crate) use retry::Destination;
+pub(crate) use retry::{within_deadline, Destination};
 
 /// Commands that change the state of the connection they run on, which every caller shares.
 const CONNECTION_STATE: &[&str] = &[

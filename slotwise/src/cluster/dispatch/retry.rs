@@ -36,6 +36,17 @@ pub(crate) enum Destination {
     Default,
 }
 
+tokio::task_local! {
+    /// A deadline several commands share (a pipeline's), for the commands run inside
+    /// [`within_deadline`]: each ends by it or by its own, whichever comes first.
+    static SHARED_DEADLINE: Instant;
+}
+
+/// Runs `f` with every command it sends bound by `deadline` as well as by its own.
+pub(crate) async fn within_deadline<F: std::future::Future>(deadline: Instant, f: F) -> F::Output {
+    SHARED_DEADLINE.scope(deadline, f).await
+}
+
 impl RedisCluster {
     /// Runs `cmd` until it succeeds or its budget is spent.
     pub(crate) async fn retry(
@@ -56,7 +67,8 @@ impl RedisCluster {
 
     async fn retry_loop(&self, cmd: &Cmd, mut dest: Destination, readonly: bool) -> Result<Value> {
         let settings = &self.inner.settings;
-        let deadline = Instant::now() + settings.retry_deadline;
+        let own = Instant::now() + settings.retry_deadline;
+        let deadline = SHARED_DEADLINE.try_with(|d| own.min(*d)).unwrap_or(own);
         let response_timeout = settings.connection.response_timeout;
         let mut asking: Option<Arc<NodeEntry>> = None;
         let mut attempt = 0u32;
@@ -198,6 +210,11 @@ impl RedisCluster {
                     }
                 }
                 Action::Fail => return Err(err),
+            }
+            // The wait may have used up the deadline: an attempt now would have no time for a
+            // reply, and a write sent without one may still run after the caller heard it failed.
+            if Instant::now() >= deadline {
+                return Err(exhausted(err, &entry, attempt, true));
             }
         }
     }

@@ -4,18 +4,22 @@
 //! server-side key lookup, or blocking); a segment's commands go out at once, the lone command
 //! after it, then the next segment. Within a segment, the commands that came back redirected
 //! (or whose node could not take them, when resending is safe) are retried through the
-//! dispatcher: one slot's commands one after another in queue order, slots side by side.
+//! dispatcher: one slot's commands one after another in queue order, slots side by side. The
+//! whole pipeline shares one deadline.
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures_util::future::join_all;
 
+use crate::cluster::dispatch::backoff;
 use crate::cluster::dispatch::classify::{classify, Action, Context};
-use crate::cluster::dispatch::refuse_connection_state;
+use crate::cluster::dispatch::{refuse_connection_state, within_deadline};
 use crate::cluster::node::{NodeEntry, Role};
 use crate::cluster::stats::Counters;
 use crate::cluster::RedisCluster;
+use crate::connection::refuse_in_cluster;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::{route, CommandInfo, Route};
@@ -24,7 +28,12 @@ use crate::routing::{route, CommandInfo, Route};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Plan {
     /// With the other commands for the node serving the slot.
-    Slot { slot: u16, readonly: bool },
+    Slot {
+        slot: u16,
+        readonly: bool,
+        /// A read that may go to a replica: no write on its slot was queued before it.
+        replica: bool,
+    },
     /// With the other commands for the default node.
     Default { readonly: bool },
     /// Alone, through the dispatcher, between the segments before and after it.
@@ -51,9 +60,14 @@ impl Plan {
 impl RedisCluster {
     /// Runs a plain pipeline; one result per command, in queue order.
     pub(crate) async fn run_batch(&self, cmds: &[Cmd]) -> Result<Vec<Result<Value>>> {
+        let deadline = Instant::now() + self.inner.settings.retry_deadline;
         let snapshot = self.snapshot();
         let mut plans = Vec::with_capacity(cmds.len());
+        // Slots written so far: a read queued after a write on its slot must see it, so it
+        // goes to the primary even on a handle that reads from replicas.
+        let mut written: Vec<u16> = Vec::new();
         for cmd in cmds {
+            refuse_in_cluster(cmd)?;
             let info = snapshot.table.lookup(cmd);
             if let Some(info) = info {
                 refuse_connection_state(info)?;
@@ -61,7 +75,17 @@ impl RedisCluster {
             let readonly = info.is_some_and(CommandInfo::is_readonly);
             let blocking = info.is_some_and(CommandInfo::is_blocking);
             plans.push(match route(info, cmd)? {
-                Route::Slot(slot) if !blocking => Plan::Slot { slot, readonly },
+                Route::Slot(slot) if !blocking => {
+                    if !readonly && !written.contains(&slot) {
+                        written.push(slot);
+                    }
+                    let replica = readonly && !written.contains(&slot);
+                    Plan::Slot {
+                        slot,
+                        readonly,
+                        replica,
+                    }
+                }
                 Route::Default if !blocking => Plan::Default { readonly },
                 _ => Plan::Alone,
             });
@@ -76,10 +100,11 @@ impl RedisCluster {
                 .position(|p| *p == Plan::Alone)
                 .map_or(cmds.len(), |i| start + i);
             if end > start {
-                self.run_segment(cmds, &plans, start..end, &mut out).await;
+                self.run_segment(cmds, &plans, start..end, deadline, &mut out)
+                    .await;
             }
             if end < cmds.len() {
-                out[end] = Some(self.run(&cmds[end], None).await);
+                out[end] = Some(within_deadline(deadline, self.run(&cmds[end], None)).await);
             }
             start = end + 1;
         }
@@ -97,16 +122,27 @@ impl RedisCluster {
         cmds: &[Cmd],
         plans: &[Plan],
         range: Range<usize>,
+        deadline: Instant,
         out: &mut [Option<Result<Value>>],
     ) {
+        if Instant::now() >= deadline {
+            let late = Error::new(
+                ErrorKind::Timeout,
+                "the pipeline's deadline passed before this command was sent",
+            );
+            for i in range {
+                out[i] = Some(Err(late.clone().with_command(command_name(&cmds[i]))));
+            }
+            return;
+        }
         let snapshot = self.snapshot();
         let read = self.read_from().uses_replicas().then_some(self.read_from());
         let mut by_node: Vec<(Arc<NodeEntry>, Vec<usize>)> = Vec::new();
         let mut again: Vec<usize> = Vec::new();
         for i in range {
             let entry = match plans[i] {
-                Plan::Slot { slot, readonly } => {
-                    match snapshot.node_for_slot(slot, read.filter(|_| readonly)) {
+                Plan::Slot { slot, replica, .. } => {
+                    match snapshot.node_for_slot(slot, read.filter(|_| replica)) {
                         Ok(entry) => Arc::clone(entry),
                         // Not served in this snapshot: the dispatcher waits for one that is.
                         Err(_) => {
@@ -124,7 +160,7 @@ impl RedisCluster {
             }
         }
 
-        let timeout = self.inner.settings.connection.response_timeout;
+        let timeout = backoff::within(self.inner.settings.connection.response_timeout, deadline);
         let batches = join_all(by_node.iter().map(|(entry, list)| {
             let batch: Vec<&Cmd> = list.iter().map(|&i| &cmds[i]).collect();
             async move { entry.conn.send_batch_within(batch, timeout).await }
@@ -195,12 +231,21 @@ impl RedisCluster {
                 None => chains.push((key, vec![i])),
             }
         }
-        let results = join_all(chains.iter().map(|(_, list)| async move {
-            let mut results = Vec::with_capacity(list.len());
-            for &i in list {
-                results.push(self.run(&cmds[i], None).await);
+        // A read queued after a write on its slot stays on the primary when retried, too.
+        let primary = self.readwrite();
+        let results = join_all(chains.iter().map(|(_, list)| {
+            let primary = &primary;
+            async move {
+                let mut results = Vec::with_capacity(list.len());
+                for &i in list {
+                    let handle = match plans[i] {
+                        Plan::Slot { replica: false, .. } => primary,
+                        _ => self,
+                    };
+                    results.push(within_deadline(deadline, handle.run(&cmds[i], None)).await);
+                }
+                results
             }
-            results
         }))
         .await;
         for ((_, list), results) in chains.iter().zip(results) {

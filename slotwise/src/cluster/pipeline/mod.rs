@@ -33,9 +33,23 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// In a plain pipeline each command is routed on its own: keys may live in any slot. Commands
 /// go out grouped by node, one write per node, all nodes at once; the replies come back in the
 /// order of the queue. A command that fails does not fail the others: its handle gives its
-/// error. Commands on one slot run in the order they were queued, also when some are
-/// redirected; commands that run on several nodes (`DBSIZE`, `KEYS`, multi-key `DEL` …) run
-/// alone, after everything queued before them and before everything queued after.
+/// error.
+///
+/// - **Order.** Commands on one slot are sent in the order they were queued. A command the
+///   node redirected (its slot moving or moved) or refused for now (`TRYAGAIN`,
+///   `CLUSTERDOWN`) is sent again, with the others redirected on its slot, in queue order,
+///   after the first pass: the commands queued after it that the node did run have run before
+///   it. Commands that run on several nodes (`DBSIZE`, `KEYS`, multi-key `DEL` …) or that need
+///   the server to find their keys run alone, after everything queued before them and before
+///   everything queued after; so do blocking commands (`BLPOP` …), which hold the rest of the
+///   pipeline until they return.
+/// - **Reads from replicas.** On a [`readonly`](RedisCluster::readonly) handle, a read goes
+///   to a replica unless a write on its slot was queued before it in the same pipeline.
+/// - **Time.** The whole pipeline shares one retry deadline (the client's `retry_deadline`);
+///   a command not sent by then fails with a timeout.
+/// - **Lost connections.** When a node's connection fails under a batch, its read-only
+///   commands are sent again; its writes fail with an error that says they may have run
+///   (unless the client was built with `retry_writes_on_io`).
 ///
 /// ```no_run
 /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {

@@ -16,6 +16,7 @@ use crate::cluster::dispatch::refuse_connection_state;
 use crate::cluster::node::NodeEntry;
 use crate::cluster::stats::Counters;
 use crate::cluster::RedisCluster;
+use crate::connection::refuse_in_cluster;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::{route, CommandInfo, Route};
@@ -45,7 +46,14 @@ impl RedisCluster {
         };
         let mut asking: Option<Arc<NodeEntry>> = None;
         let mut attempt = 0u32;
+        let mut counted = 0u32;
+        let mut last: Option<Error> = None;
         loop {
+            // A wait may have used up the deadline: sending now would leave no time for a reply,
+            // and a transaction sent without one may still run after the caller heard it failed.
+            if let Some(err) = last.take().filter(|_| Instant::now() >= deadline) {
+                return Err(err);
+            }
             let snapshot = self.snapshot();
             let serving = self.inner.serving_epoch();
             let asked = asking.is_some();
@@ -55,13 +63,11 @@ impl RedisCluster {
                 (None, None) => Ok(self.default_entry()),
             };
             attempt += 1;
-            let out_of_budget =
-                |attempt: u32| attempt > settings.retry_max_attempts || Instant::now() >= deadline;
             let entry = match entry {
                 Ok(entry) => entry,
                 // A slot without a node, in a topology caught mid-change: wait for the next.
                 Err(err) => {
-                    if out_of_budget(attempt) {
+                    if Instant::now() >= deadline {
                         return Err(err);
                     }
                     let wait = backoff::within(
@@ -72,6 +78,7 @@ impl RedisCluster {
                     self.inner
                         .wait_for_change_since(snapshot.generation, serving, wait)
                         .await;
+                    last = Some(err);
                     continue;
                 }
             };
@@ -82,8 +89,16 @@ impl RedisCluster {
                 Outcome::Ran(replies) => return Ok(replies),
                 Outcome::Retry(err) => err,
             };
+            // As for one command: lost connections are retried until the deadline, redirections
+            // and refusals also only so many times.
+            if !matches!(err.kind(), ErrorKind::Io | ErrorKind::Timeout) {
+                counted += 1;
+            }
             let action = classify(&err, context);
-            if action == Action::Fail || out_of_budget(attempt) {
+            if action == Action::Fail
+                || counted > settings.retry_max_attempts
+                || Instant::now() >= deadline
+            {
                 return Err(err);
             }
             match action {
@@ -118,6 +133,7 @@ impl RedisCluster {
                 }
                 Action::Fail => return Err(err),
             }
+            last = Some(err);
         }
     }
 
@@ -129,6 +145,7 @@ impl RedisCluster {
         let mut slot: Option<(u16, usize)> = None;
         let mut readonly = true;
         for (i, cmd) in cmds.iter().enumerate() {
+            refuse_in_cluster(cmd)?;
             let info = snapshot.table.lookup(cmd);
             if let Some(info) = info {
                 refuse_connection_state(info)?;
