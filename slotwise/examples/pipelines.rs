@@ -1,5 +1,6 @@
 //! Pipelines and transactions: commands queued and sent together, grouped by node, each reply
-//! taken back with its handle; a transaction on one slot (redis-py's "ClusterPipeline").
+//! taken back with its handle; a transaction on one slot, and a check-and-set with `WATCH`
+//! (redis-py's "ClusterPipeline").
 //!
 //! ```sh
 //! cargo run --example pipelines -- redis://127.0.0.1:7000
@@ -11,7 +12,7 @@
 #![allow(clippy::print_stdout)]
 
 use slotwise::commands::{KeyCommands, StringCommands};
-use slotwise::RedisCluster;
+use slotwise::{ErrorKind, RedisCluster};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -66,6 +67,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(e) => return Err(e.into()),
         Ok(_) => return Err("a cross-slot transaction was accepted".into()),
     }
+    // Check-and-set: watch, read, write in a transaction that runs only if nothing changed.
+    let doubled = loop {
+        let watch = cluster.watch("{acct}:alice").await?;
+        let balance: i64 = watch.get("{acct}:alice").await?.unwrap_or(0);
+        let tx = watch.transaction();
+        tx.set("{acct}:alice", balance * 2);
+        match tx.run().await {
+            Ok(_) => break balance * 2,
+            // Another client changed the key in between: read again.
+            Err(e) if e.kind() == ErrorKind::Aborted => continue,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    println!("doubled alice's balance with WATCH: {doubled}");
     cluster.del(["{acct}:alice", "{acct}:bob"]).await?;
     Ok(())
 }

@@ -57,8 +57,10 @@ pub enum ErrorKind {
     NoReachableNode,
     /// No node serves the slot.
     SlotNotCovered,
-    /// The client was closed.
+    /// The client was closed, or a connection that holds state (a `WATCH`) was lost.
     Closed,
+    /// A transaction did not run because a key it watched changed; run it again.
+    Aborted,
 }
 
 impl ErrorKind {
@@ -84,6 +86,7 @@ impl ErrorKind {
             ErrorKind::NoReachableNode => "no reachable node",
             ErrorKind::SlotNotCovered => "slot not covered",
             ErrorKind::Closed => "client closed",
+            ErrorKind::Aborted => "transaction aborted",
         }
     }
 }

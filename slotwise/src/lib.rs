@@ -49,6 +49,7 @@
 //! | `readonly()`, `readwrite()`, `read_from_replicas=True` | [`RedisCluster::readonly`], [`RedisCluster::readwrite`], [`ClusterBuilder::read_from`] |
 //! | `get_redis_connection(node)` | [`RedisCluster::node_client`] |
 //! | `pipeline()`, `pipeline(transaction=True)` | [`RedisCluster::pipeline`], [`RedisCluster::transaction`]: a [`Pipeline`] whose calls return [`Queued`] handles for the [`Replies`] |
+//! | `pipe.watch(key)` … `pipe.multi()` … `execute()`, `WatchError` | [`RedisCluster::watch`] → [`Watch`]: reads, then [`Watch::transaction`]; [`ErrorKind::Aborted`] |
 //! | command methods (`rc.get`, `rc.hset` …) | the traits of [`commands`], on every client and handle |
 //! | the synchronous client | [`blocking::RedisCluster`], same names |
 //!
@@ -86,7 +87,7 @@ mod topology;
 pub use cluster::{
     ClusterBuilder, ClusterCommands, ClusterNode, ClusterScan, NodeClient, NonAtomicExecutor,
     Pipeline, Queued, ReadFrom, RedisCluster, Replies, Request, Role, ScanOptions, Stats, Target,
-    TargetedCluster,
+    TargetedCluster, Watch,
 };
 pub use error::{Error, ErrorKind, Redirect, Result};
 pub use topology::keyslot;

@@ -130,6 +130,62 @@ async fn a_cut_write_is_retried_only_when_the_caller_opts_in() {
         incr_is_not_applied_twice_by_surprise(how, name).await;
         writes_are_retried_when_the_caller_opts_in(how, name).await;
     }
+    a_lost_watch_is_not_reopened().await;
+}
+
+/// The connection a `WATCH` lives on is cut: the transaction fails instead of running on a new
+/// connection that would not watch anything.
+async fn a_lost_watch_is_not_reopened() {
+    let testkit = slotwise_testkit::shared();
+    let name = "watch-cut";
+    let key = format!("write-once:{{{name}}}");
+    let port = testkit
+        .node_for_slot(RedisCluster::keyslot(&key))
+        .unwrap()
+        .port;
+    let client = RedisCluster::builder()
+        .startup_node(slotwise::ClusterNode::new("127.0.0.1", port))
+        .client_name(name)
+        .build()
+        .await
+        .unwrap();
+    client.set(&key, 1).await.unwrap();
+    let watch = client.watch(&key).await.unwrap();
+    // Every connection of this client on the node: the shared one and the watching one.
+    let list = testkit.call(port, &Cmd::new("CLIENT").arg("LIST")).unwrap();
+    let text = String::from_utf8(list.as_bytes().unwrap().to_vec()).unwrap();
+    let ids: Vec<&str> = text
+        .lines()
+        .filter(|l| l.split(' ').any(|f| f == format!("name={name}")))
+        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+        .collect();
+    assert!(
+        ids.len() >= 2,
+        "the watching connection is missing:\n{text}"
+    );
+    for id in ids {
+        testkit
+            .call(port, &Cmd::new("CLIENT").arg(["KILL", "ID", id]))
+            .unwrap();
+    }
+    let tx = watch.transaction();
+    tx.set(&key, 2);
+    let err = tx
+        .run()
+        .await
+        .expect_err("the watch was lost with its connection");
+    // Closed once the client has seen the socket end; a write racing that sees it fail.
+    match err.kind() {
+        ErrorKind::Closed => assert!(err.to_string().contains("WATCH"), "{err}"),
+        ErrorKind::Io => {}
+        _ => panic!("unexpected error: {err}"),
+    }
+    let again = watch.transaction();
+    again.set(&key, 3);
+    let err = again.run().await.expect_err("a lost watch stays lost");
+    assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
+    // The shared connection reconnects; the value is untouched.
+    assert_eq!(client.get::<i64>(&key).await.unwrap(), Some(1));
 }
 
 async fn incr_is_not_applied_twice_by_surprise(how: How, name: &str) {

@@ -167,3 +167,52 @@ impl Executor for Pipeline {
         self.inner.execute(cmd)
     }
 }
+
+/// Keys watched for a check-and-set transaction: [`crate::Watch`]. Reads run at once on the
+/// watching connection; [`transaction`](Watch::transaction) queues the writes.
+///
+/// ```no_run
+/// # fn demo(cluster: slotwise::blocking::RedisCluster) -> slotwise::Result<()> {
+/// use slotwise::commands::StringCommands;
+///
+/// let watch = cluster.watch("{acct}:alice")?;
+/// let balance: i64 = watch.get("{acct}:alice")?.unwrap_or(0);
+/// let tx = watch.transaction();
+/// tx.set("{acct}:alice", balance * 2);
+/// tx.run()?; // ErrorKind::Aborted if the key changed meanwhile
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Watch {
+    inner: crate::Watch,
+    rt: Arc<Runtime>,
+}
+
+impl Watch {
+    pub(crate) fn new(inner: crate::Watch, rt: Arc<Runtime>) -> Watch {
+        Watch { inner, rt }
+    }
+
+    /// The watched keys' slot.
+    pub fn slot(&self) -> u16 {
+        self.inner.slot()
+    }
+
+    /// The node the keys are watched on, `host:port`.
+    pub fn node(&self) -> &str {
+        self.inner.node()
+    }
+
+    /// A transaction to run on the watching connection.
+    pub fn transaction(&self) -> Pipeline {
+        Pipeline::new(self.inner.transaction(), Arc::clone(&self.rt))
+    }
+}
+
+impl Executor for Watch {
+    type Output<T: FromValue + Send + 'static> = Result<T>;
+
+    fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> Result<T> {
+        self.rt.block_on(self.inner.execute::<T>(cmd))?
+    }
+}

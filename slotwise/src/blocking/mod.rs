@@ -29,14 +29,14 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use builder::ClusterBuilder;
-pub use handles::{NodeClient, Pipeline, Request, TargetedCluster};
+pub use handles::{NodeClient, Pipeline, Request, TargetedCluster, Watch};
 
 use bytes::Bytes;
 
 use crate::cluster::{ClusterNode, ReadFrom, ScanOptions, Stats, Target};
 use crate::commands::Executor;
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::{Cmd, FromValue};
+use crate::protocol::{Cmd, FromValue, ToArgs};
 use crate::NonAtomicExecutor;
 
 /// The runtime behind a blocking client and every handle made from it.
@@ -222,6 +222,15 @@ impl RedisCluster {
     /// A transaction on one slot; see [`crate::RedisCluster::transaction`].
     pub fn transaction(&self) -> Pipeline {
         Pipeline::new(self.inner.transaction(), Arc::clone(&self.rt))
+    }
+
+    /// Watches `keys` (one slot) for a check-and-set transaction; see
+    /// [`crate::RedisCluster::watch`].
+    pub fn watch(&self, keys: impl ToArgs) -> Result<Watch> {
+        Ok(Watch::new(
+            self.rt.block_on(self.inner.watch(keys))??,
+            Arc::clone(&self.rt),
+        ))
     }
 
     /// Scans the keys of every primary; see [`crate::RedisCluster::scan`]. The scan is an

@@ -29,7 +29,7 @@ use arc_swap::ArcSwap;
 
 pub use builder::ClusterBuilder;
 pub use node::{ClusterNode, NodeClient, Role};
-pub use pipeline::{Pipeline, Queued, Replies};
+pub use pipeline::{Pipeline, Queued, Replies, Watch};
 pub use read_from::ReadFrom;
 pub use request::Request;
 pub use scan::{ClusterScan, ScanOptions};

@@ -54,6 +54,11 @@ struct Inner {
     /// The last attempt to connect failed, and none has succeeded since.
     down: AtomicBool,
     push_sink: Option<PushSink>,
+    /// One socket only: once it is lost, requests fail instead of reconnecting (the socket
+    /// held state, such as a `WATCH`, that a new one would silently lack).
+    single_socket: bool,
+    /// A socket was opened at least once.
+    opened: AtomicBool,
 }
 
 /// Reconnect pacing: after `failures` failed connects in a row, no new attempt before `retry_at`.
@@ -79,6 +84,23 @@ impl Connection {
     }
 
     pub(crate) fn with_sink(config: ConnectionConfig, push_sink: Option<PushSink>) -> Connection {
+        Connection::build(config, push_sink, false)
+    }
+
+    /// Opens one socket now; once it is lost, requests fail with [`ErrorKind::Closed`] rather
+    /// than reconnect.
+    pub(crate) async fn connect_single(config: ConnectionConfig) -> Result<Connection> {
+        let conn = Connection::build(config, None, true);
+        let timeout = conn.inner.config.connect_timeout;
+        conn.pipeline(timeout).await?;
+        Ok(conn)
+    }
+
+    fn build(
+        config: ConnectionConfig,
+        push_sink: Option<PushSink>,
+        single_socket: bool,
+    ) -> Connection {
         let node: Arc<str> = Arc::from(config.node_name());
         Connection {
             inner: Arc::new(Inner {
@@ -88,6 +110,8 @@ impl Connection {
                 reconnect: tokio::sync::Mutex::new(Backoff::default()),
                 down: AtomicBool::new(false),
                 push_sink,
+                single_socket,
+                opened: AtomicBool::new(false),
             }),
         }
     }
@@ -203,6 +227,15 @@ impl Connection {
                 return Ok(p);
             }
         }
+        if self.inner.single_socket && self.inner.opened.load(Ordering::Relaxed) {
+            return Err(Error::new(
+                ErrorKind::Closed,
+                "the connection was lost, and with it the state it held (a WATCH); it is not \
+                 reopened",
+            )
+            .with_node(self.node())
+            .with_sent(Sent::No));
+        }
         if let (Some(retry_at), Some(last)) = (backoff.retry_at, &backoff.last_error) {
             if Instant::now() < retry_at {
                 return Err(last
@@ -224,6 +257,7 @@ impl Connection {
             Ok(pipeline) => {
                 let pipeline = Arc::new(pipeline);
                 self.inner.current.store(Some(Arc::clone(&pipeline)));
+                self.inner.opened.store(true, Ordering::Relaxed);
                 *backoff = Backoff::default();
                 self.inner.down.store(false, Ordering::Relaxed);
                 Ok(pipeline)

@@ -216,6 +216,40 @@ macro_rules! pipeline_cases {
         tx.dbsize();
         let err = $call_err!(tx.run());
         assert_eq!(err.kind(), slotwise::ErrorKind::Unsupported, "{err}");
+
+        // Check-and-set: WATCH, read, then a transaction on the watching connection.
+        let n = k("{cas}:n");
+        $call!(c.set(n.as_str(), 5));
+        let watch = $call!(c.watch(n.as_str()));
+        assert_eq!(watch.slot(), slotwise::RedisCluster::keyslot(&n));
+        let read: Option<i64> = $call!(watch.get(n.as_str()));
+        let tx = watch.transaction();
+        let set = tx.set(n.as_str(), read.unwrap() + 1);
+        $call!(tx.run()).take(set).unwrap();
+        assert_eq!($call!(c.get::<i64>(n.as_str())), Some(6));
+
+        // A watched key changed by another caller: nothing of the transaction runs.
+        let watch = $call!(c.watch(n.as_str()));
+        let _: Option<i64> = $call!(watch.get(n.as_str()));
+        $call!(c.set(n.as_str(), 100));
+        let tx = watch.transaction();
+        tx.set(n.as_str(), 7);
+        tx.set(k("{cas}:other"), 7);
+        let err = $call_err!(tx.run());
+        assert_eq!(err.kind(), slotwise::ErrorKind::Aborted, "{err}");
+        assert_eq!($call!(c.get::<i64>(n.as_str())), Some(100));
+        assert_eq!($call!(c.exists(k("{cas}:other"))), 0);
+
+        // Watched keys share one slot, and so does everything sent on the watch.
+        let err = $call_err!(c.watch([k("{cas}:a"), k("{other}:b")]));
+        assert!(err.is_cross_slot(), "{err}");
+        let watch = $call!(c.watch(n.as_str()));
+        let err = $call_err!(watch.get::<String>(k("{other}:b")));
+        assert!(err.is_cross_slot(), "{err}");
+        let tx = watch.transaction();
+        tx.set(k("{other}:b"), 1);
+        let err = $call_err!(tx.run());
+        assert!(err.is_cross_slot(), "{err}");
     }};
 }
 

@@ -9,6 +9,9 @@
 
 mod batch;
 mod transaction;
+mod watch;
+
+pub use watch::Watch;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -67,6 +70,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub struct Pipeline {
     cluster: RedisCluster,
     transaction: bool,
+    /// A transaction guarded by a `WATCH`: it runs on the watching connection.
+    watch: Option<Watch>,
     id: u64,
     cmds: Mutex<Vec<Cmd>>,
 }
@@ -76,8 +81,16 @@ impl Pipeline {
         Pipeline {
             cluster,
             transaction,
+            watch: None,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             cmds: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn watched(watch: Watch) -> Pipeline {
+        Pipeline {
+            watch: Some(watch.clone()),
+            ..Pipeline::new(watch.cluster, true)
         }
     }
 
@@ -107,11 +120,14 @@ impl Pipeline {
     /// that cannot be routed (an atomic command across slots, a command that changes the shared
     /// connection's state), checked before anything is sent; for a transaction, also keys in
     /// several slots, a command the server refused to queue (nothing was run), or a lost
-    /// connection after `EXEC` may have been sent. Each command's own outcome is in the
+    /// connection after `EXEC` may have been sent; for a transaction of a [`Watch`],
+    /// [`ErrorKind::Aborted`] when a watched key changed. Each command's own outcome is in the
     /// [`Replies`].
     pub async fn run(self) -> Result<Replies> {
         let cmds = std::mem::take(&mut *self.lock());
-        let replies = if self.transaction {
+        let replies = if let Some(watch) = &self.watch {
+            watch.run_transaction(&cmds).await?
+        } else if self.transaction {
             self.cluster.run_transaction(&cmds).await?
         } else {
             self.cluster.run_batch(&cmds).await?

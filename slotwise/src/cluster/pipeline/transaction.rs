@@ -17,12 +17,13 @@ use crate::cluster::node::NodeEntry;
 use crate::cluster::stats::Counters;
 use crate::cluster::RedisCluster;
 use crate::connection::refuse_in_cluster;
+use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::{route, CommandInfo, Route};
 
 /// What one attempt came to.
-enum Outcome {
+pub(super) enum Outcome {
     /// `EXEC` answered: one reply per command.
     Ran(Vec<Result<Value>>),
     /// Nothing ran, or it is safe to run again: `err` says why, the retry rules say what next.
@@ -83,7 +84,7 @@ impl RedisCluster {
                 }
             };
             let err = match self
-                .attempt_transaction(&entry, cmds, asked, deadline)
+                .attempt_transaction(&entry.conn, cmds, asked, deadline)
                 .await
             {
                 Outcome::Ran(replies) => return Ok(replies),
@@ -140,7 +141,7 @@ impl RedisCluster {
     /// The one slot of a transaction's keys (`None` if it has none), and whether every command
     /// only reads. Refuses, before anything is sent, keys in several slots and commands that
     /// cannot run inside one node's transaction.
-    async fn transaction_slot(&self, cmds: &[Cmd]) -> Result<(Option<u16>, bool)> {
+    pub(super) async fn transaction_slot(&self, cmds: &[Cmd]) -> Result<(Option<u16>, bool)> {
         let snapshot = self.snapshot();
         let mut slot: Option<(u16, usize)> = None;
         let mut readonly = true;
@@ -186,10 +187,10 @@ impl RedisCluster {
         Ok((slot.map(|(s, _)| s), readonly))
     }
 
-    /// Sends `[ASKING] MULTI cmds… EXEC` to `entry` in one write and reads what came of it.
-    async fn attempt_transaction(
+    /// Sends `[ASKING] MULTI cmds… EXEC` on `conn` in one write and reads what came of it.
+    pub(super) async fn attempt_transaction(
         &self,
-        entry: &NodeEntry,
+        conn: &Connection,
         cmds: &[Cmd],
         asking: bool,
         deadline: Instant,
@@ -205,8 +206,8 @@ impl RedisCluster {
         batch.extend(cmds);
         batch.push(&exec);
         let timeout = backoff::within(self.inner.settings.connection.response_timeout, deadline);
-        let node = entry.node.name();
-        let values = match entry.conn.send_batch_within(batch, timeout).await {
+        let node = conn.node();
+        let values = match conn.send_batch_within(batch, timeout).await {
             Ok(values) => values,
             Err(e) => {
                 return Outcome::Retry(
@@ -262,8 +263,8 @@ impl RedisCluster {
             }
             Some(Value::Nil) => Outcome::Retry(
                 Error::new(
-                    ErrorKind::Response,
-                    "the transaction was aborted by the server",
+                    ErrorKind::Aborted,
+                    "a watched key changed, so nothing of the transaction ran",
                 )
                 .with_node(node)
                 .with_command("EXEC"),

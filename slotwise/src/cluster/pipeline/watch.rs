@@ -1,0 +1,225 @@
+//! Optimistic locking: [`Watch`], `WATCH` on a connection of its own to the keys' primary, reads
+//! on that connection, then a transaction that runs only if no watched key changed.
+//!
+//! The connection is opened for the watch and never reopened: a new socket would not carry the
+//! `WATCH`, so a lost one fails the transaction instead of running it unguarded.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::transaction::Outcome;
+use super::Pipeline;
+use crate::cluster::dispatch::backoff;
+use crate::cluster::RedisCluster;
+use crate::commands::{CommandFuture, Executor};
+use crate::connection::Connection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::{Cmd, FromValue, ToArgs, Value};
+use crate::routing::{cross_slot, route, Route};
+use crate::topology::keyslot;
+
+/// Keys watched on their primary, for a check-and-set transaction: read with the typed methods
+/// (they run at once, on the watching connection), then queue the writes on
+/// [`transaction`](Watch::transaction) and run it. If a watched key changed in between, the
+/// transaction does not run and fails with [`ErrorKind::Aborted`]: read again and retry.
+///
+/// Every key, watched, read or written, must be in the watched keys' slot.
+///
+/// ```no_run
+/// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
+/// use slotwise::commands::StringCommands;
+/// use slotwise::ErrorKind;
+///
+/// loop {
+///     let watch = cluster.watch("{acct}:alice").await?;
+///     let balance: i64 = watch.get("{acct}:alice").await?.unwrap_or(0);
+///     let tx = watch.transaction();
+///     tx.set("{acct}:alice", balance * 2);
+///     match tx.run().await {
+///         Ok(_) => break,
+///         Err(e) if e.kind() == ErrorKind::Aborted => continue, // changed meanwhile
+///         Err(e) => return Err(e),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Watch {
+    pub(super) cluster: RedisCluster,
+    pub(super) slot: u16,
+    pub(super) conn: Connection,
+}
+
+impl RedisCluster {
+    /// Watches `keys` (all in one slot) on a connection of its own to their primary; see
+    /// [`Watch`].
+    pub async fn watch(&self, keys: impl ToArgs) -> Result<Watch> {
+        let cmd = Cmd::new("WATCH").arg(keys);
+        let mut slots: Vec<u16> = Vec::new();
+        for key in cmd.args().skip(1) {
+            let slot = keyslot(key);
+            if !slots.contains(&slot) {
+                slots.push(slot);
+            }
+        }
+        let slot = match slots.as_slice() {
+            [] => {
+                return Err(Error::new(
+                    ErrorKind::InvalidInput,
+                    "WATCH needs at least one key",
+                ))
+            }
+            [slot] => *slot,
+            _ => return Err(cross_slot("WATCH", &slots)),
+        };
+        let settings = &self.inner.settings;
+        let deadline = Instant::now() + settings.retry_deadline;
+        let mut attempt = 0u32;
+        loop {
+            let snapshot = self.snapshot();
+            let serving = self.inner.serving_epoch();
+            let (err, entry) = match snapshot.node_for_slot(slot, None) {
+                Ok(entry) => {
+                    let entry = Arc::clone(entry);
+                    let config = entry.conn.config().clone();
+                    let watched = match Connection::connect_single(config).await {
+                        Ok(conn) => conn.send(&cmd).await.map(|_| conn),
+                        Err(e) => Err(e),
+                    };
+                    match watched {
+                        Ok(conn) => {
+                            return Ok(Watch {
+                                cluster: self.clone(),
+                                slot,
+                                conn,
+                            })
+                        }
+                        Err(e) => (e, Some(entry)),
+                    }
+                }
+                Err(e) => (e, None),
+            };
+            attempt += 1;
+            let retry = matches!(
+                err.kind(),
+                ErrorKind::Moved
+                    | ErrorKind::Ask
+                    | ErrorKind::TryAgain
+                    | ErrorKind::ClusterDown
+                    | ErrorKind::MasterDown
+                    | ErrorKind::Loading
+                    | ErrorKind::Io
+                    | ErrorKind::Timeout
+                    | ErrorKind::SlotNotCovered
+            );
+            let wait = backoff::within(
+                backoff::delay(attempt, 50, settings.retry_max_backoff),
+                deadline,
+            );
+            if !retry || attempt > settings.retry_max_attempts || wait.is_zero() {
+                return Err(err);
+            }
+            match (err.redirect(), &entry) {
+                (Some(redirect), Some(entry)) if err.kind() == ErrorKind::Moved => {
+                    self.inner.apply_moved(entry, redirect);
+                }
+                // A slot in migration: the watch waits for it to settle on one node.
+                _ => {
+                    self.inner.request_refresh();
+                    self.inner
+                        .wait_for_change_since(snapshot.generation, serving, wait)
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+impl Watch {
+    /// The watched keys' slot.
+    pub fn slot(&self) -> u16 {
+        self.slot
+    }
+
+    /// The node the keys are watched on, `host:port`.
+    pub fn node(&self) -> &str {
+        self.conn.node()
+    }
+
+    /// A transaction to run on the watching connection: queue commands on it, then
+    /// [`run`](Pipeline::run) it. It fails with [`ErrorKind::Aborted`] if a watched key changed.
+    pub fn transaction(&self) -> Pipeline {
+        Pipeline::watched(self.clone())
+    }
+
+    /// Sends `cmd` on the watching connection, after checking its keys are in the slot.
+    async fn send(&self, cmd: &Cmd) -> Result<Value> {
+        self.check(cmd)?;
+        self.conn.send(cmd).await
+    }
+
+    /// Refuses a command whose keys are not in the watched slot, or that changes the
+    /// connection's state.
+    pub(super) fn check(&self, cmd: &Cmd) -> Result<()> {
+        crate::connection::refuse_in_cluster(cmd)?;
+        let snapshot = self.cluster.snapshot();
+        let info = snapshot.table.lookup(cmd);
+        if let Some(info) = info {
+            crate::cluster::dispatch::refuse_connection_state(info)?;
+        }
+        match route(info, cmd)? {
+            Route::Slot(slot) if slot == self.slot => Ok(()),
+            Route::Slot(slot) => Err(Error::new(
+                ErrorKind::CrossSlot,
+                format!(
+                    "{} is on slot {slot}, but the watched keys are on slot {}",
+                    String::from_utf8_lossy(cmd.name()).to_uppercase(),
+                    self.slot
+                ),
+            )),
+            Route::Default => Ok(()),
+            _ => Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{} does not run on one node and cannot be sent on a watching connection",
+                    String::from_utf8_lossy(cmd.name()).to_uppercase()
+                ),
+            )),
+        }
+    }
+
+    /// Runs `cmds` as `MULTI` … `EXEC` on the watching connection, once.
+    pub(super) async fn run_transaction(&self, cmds: &[Cmd]) -> Result<Vec<Result<Value>>> {
+        for cmd in cmds {
+            self.check(cmd)?;
+        }
+        let deadline = Instant::now() + self.conn.config().response_timeout;
+        match self
+            .cluster
+            .attempt_transaction(&self.conn, cmds, false, deadline)
+            .await
+        {
+            Outcome::Ran(replies) => Ok(replies),
+            Outcome::Retry(err) => Err(err),
+        }
+    }
+}
+
+impl Executor for Watch {
+    type Output<T: FromValue + Send + 'static> = CommandFuture<T>;
+
+    fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> CommandFuture<T> {
+        let watch = self.clone();
+        CommandFuture::new(async move { T::from_value(watch.send(&cmd).await?) })
+    }
+}
+
+impl fmt::Debug for Watch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Watch")
+            .field("slot", &self.slot)
+            .field("node", &self.conn.node())
+            .finish()
+    }
+}
