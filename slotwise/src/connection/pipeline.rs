@@ -309,6 +309,13 @@ impl Shared {
             }
             let last_read_ms = self.last_read_ms.load(Ordering::Acquire);
             let handed = state.handed;
+            // Nothing read since an overdue request was made: the socket is presumed dead and
+            // is closed below, and what was never handed to it is then never sent. While it
+            // lives, a command not handed yet still goes out with the next write.
+            let closing = state
+                .pending
+                .iter()
+                .any(|p| p.tx.is_some() && p.deadline <= now && last_read_ms <= p.started_ms);
             let mut next: Option<Instant> = None;
             for p in state.pending.iter_mut() {
                 if p.tx.is_none() {
@@ -318,16 +325,17 @@ impl Shared {
                     next = Some(next.map_or(p.deadline, |n| n.min(p.deadline)));
                     continue;
                 }
+                let sent = if p.seq < handed || !closing {
+                    Sent::Maybe
+                } else {
+                    Sent::No
+                };
                 let err = Error::new(
                     ErrorKind::Timeout,
                     format!("no reply within {} ms", p.timeout.as_millis()),
                 )
                 .with_node(self.node.as_ref())
-                .with_sent(if p.seq < handed {
-                    Sent::Maybe
-                } else {
-                    Sent::No
-                });
+                .with_sent(sent);
                 if last_read_ms <= p.started_ms && dead.is_none() {
                     dead = Some(err.clone());
                 }
@@ -827,5 +835,55 @@ mod tests {
         );
         // Nothing was read, so the short timeout closed the socket and failed the long one too.
         assert!(long_reply.is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timed_out_command_still_queued_on_a_live_socket_may_run() {
+        let (client, mut server) = tokio::io::duplex(16);
+        let (r, w) = tokio::io::split(client);
+        let pipeline = Arc::new(Pipeline::start(
+            r,
+            w,
+            Arc::from("test:1"),
+            Decoder::new(),
+            None,
+        ));
+        let timeout = Duration::from_secs(1);
+        let ping = Cmd::new("PING");
+        let big = Cmd::new("SET").arg("k").arg(vec![b'x'; 4096]);
+        let incr = Cmd::new("INCR").arg("n");
+        let (p1, p2, p3) = (
+            Arc::clone(&pipeline),
+            Arc::clone(&pipeline),
+            Arc::clone(&pipeline),
+        );
+        let first = tokio::spawn(async move { p1.request([&ping], false, timeout).await });
+        tokio::task::yield_now().await;
+        // The big write fills the socket, which the server does not read: the writer is stuck.
+        let second = tokio::spawn(async move { p2.request([&big], false, timeout).await });
+        tokio::task::yield_now().await;
+        // Queued behind it, never handed to the socket before its deadline.
+        let third = tokio::spawn(async move { p3.request([&incr], false, timeout).await });
+        tokio::task::yield_now().await;
+        // The socket is alive: a reply comes back, after the requests were made.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        server.write_all(b"+PONG\r\n").await.unwrap();
+        assert!(first.await.unwrap().is_ok());
+        let err = third.await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+        assert!(pipeline.is_open(), "replies came: the socket is alive");
+        assert!(
+            err.may_have_run(),
+            "its bytes are still queued for the live socket: {err}"
+        );
+        assert!(second.await.unwrap().unwrap_err().may_have_run());
+        // And indeed they go out once the server reads.
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !seen.windows(4).any(|w| w == b"INCR") {
+            let n = server.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the socket closed before INCR was written");
+            seen.extend_from_slice(&buf[..n]);
+        }
     }
 }

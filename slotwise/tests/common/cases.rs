@@ -227,6 +227,14 @@ macro_rules! pipeline_cases {
         let set = tx.set(n.as_str(), read.unwrap() + 1);
         $call!(tx.run()).take(set).unwrap();
         assert_eq!($call!(c.get::<i64>(n.as_str())), Some(6));
+        // EXEC ended the WATCH: the watch is used up.
+        let again = watch.transaction();
+        again.set(n.as_str(), 0);
+        let err = $call_err!(again.run());
+        assert_eq!(err.kind(), slotwise::ErrorKind::InvalidInput, "{err}");
+        let err = $call_err!(watch.get::<i64>(n.as_str()));
+        assert_eq!(err.kind(), slotwise::ErrorKind::InvalidInput, "{err}");
+        assert_eq!($call!(c.get::<i64>(n.as_str())), Some(6));
 
         // A watched key changed by another caller: nothing of the transaction runs.
         let watch = $call!(c.watch(n.as_str()));
@@ -246,6 +254,9 @@ macro_rules! pipeline_cases {
         let watch = $call!(c.watch(n.as_str()));
         let err = $call_err!(watch.get::<String>(k("{other}:b")));
         assert!(err.is_cross_slot(), "{err}");
+        // Writes go in the transaction, not on the watch.
+        let err = $call_err!(watch.set(n.as_str(), 1));
+        assert_eq!(err.kind(), slotwise::ErrorKind::Unsupported, "{err}");
         let tx = watch.transaction();
         tx.set(k("{other}:b"), 1);
         let err = $call_err!(tx.run());

@@ -257,10 +257,13 @@ impl RedisCluster {
     }
 
     /// A transaction: commands queued, then run as one `MULTI` … `EXEC` on their slot's
-    /// primary. Every key must be in one slot (use a hash tag, `{user1}:a` and `{user1}:b`);
-    /// this is checked before anything is sent. A redirection (the slot moved or is moving)
-    /// sends the whole transaction again to the right node; nothing of a transaction a node
-    /// refused has run.
+    /// primary (also from a [`readonly`](Self::readonly) handle). Every key must be in one slot
+    /// (use a hash tag, `{user1}:a` and `{user1}:b`); this is checked before anything is sent.
+    /// A redirection (the slot moved or is moving) sends the whole transaction again to the
+    /// right node; nothing of a transaction a node refused has run. A lost connection after
+    /// `EXEC` was sent fails it with an error that says it may have run, unless every command
+    /// only reads (or the client was built with `retry_writes_on_io`). For check-and-set, see
+    /// [`watch`](Self::watch).
     ///
     /// ```no_run
     /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {

@@ -5,6 +5,7 @@
 //! `WATCH`, so a lost one fails the transaction instead of running it unguarded.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,10 +22,13 @@ use crate::topology::keyslot;
 
 /// Keys watched on their primary, for a check-and-set transaction: read with the typed methods
 /// (they run at once, on the watching connection), then queue the writes on
-/// [`transaction`](Watch::transaction) and run it. If a watched key changed in between, the
-/// transaction does not run and fails with [`ErrorKind::Aborted`]: read again and retry.
+/// [`transaction`](Watch::transaction) and run it. If a watched key changed in between (or the
+/// slot moved), the transaction does not run and fails with [`ErrorKind::Aborted`]: watch
+/// again, read again and retry.
 ///
-/// Every key, watched, read or written, must be in the watched keys' slot.
+/// Every key, watched, read or written, must be in the watched keys' slot. Only plain reads
+/// run on the watch itself; writes go in the transaction. A watch runs one transaction: `EXEC`
+/// ends the `WATCH`, so a second one is refused.
 ///
 /// ```no_run
 /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
@@ -49,6 +53,8 @@ pub struct Watch {
     pub(super) cluster: RedisCluster,
     pub(super) slot: u16,
     pub(super) conn: Connection,
+    /// A transaction ran (or was sent): `EXEC` ends every `WATCH`, so the watch is used up.
+    spent: Arc<AtomicBool>,
 }
 
 impl RedisCluster {
@@ -74,8 +80,9 @@ impl RedisCluster {
             _ => return Err(cross_slot("WATCH", &slots)),
         };
         let settings = &self.inner.settings;
-        let deadline = Instant::now() + settings.retry_deadline;
+        let deadline = deadline_after(settings.retry_deadline);
         let mut attempt = 0u32;
+        let mut counted = 0u32;
         loop {
             let snapshot = self.snapshot();
             let serving = self.inner.serving_epoch();
@@ -93,6 +100,7 @@ impl RedisCluster {
                                 cluster: self.clone(),
                                 slot,
                                 conn,
+                                spent: Arc::new(AtomicBool::new(false)),
                             })
                         }
                         Err(e) => (e, Some(entry)),
@@ -101,6 +109,9 @@ impl RedisCluster {
                 Err(e) => (e, None),
             };
             attempt += 1;
+            if !matches!(err.kind(), ErrorKind::Io | ErrorKind::Timeout) {
+                counted += 1;
+            }
             let retry = matches!(
                 err.kind(),
                 ErrorKind::Moved
@@ -117,7 +128,7 @@ impl RedisCluster {
                 backoff::delay(attempt, 50, settings.retry_max_backoff),
                 deadline,
             );
-            if !retry || attempt > settings.retry_max_attempts || wait.is_zero() {
+            if !retry || counted > settings.retry_max_attempts || wait.is_zero() {
                 return Err(err);
             }
             match (err.redirect(), &entry) {
@@ -153,10 +164,35 @@ impl Watch {
         Pipeline::watched(self.clone())
     }
 
-    /// Sends `cmd` on the watching connection, after checking its keys are in the slot.
+    /// Sends a read on the watching connection, after checking its keys are in the slot.
     async fn send(&self, cmd: &Cmd) -> Result<Value> {
+        self.check_unspent()?;
         self.check(cmd)?;
+        // A write here would run outside the transaction, and one to a watched key would abort
+        // it every time; a blocking command would hold the connection past its timeout.
+        let plain_read = self
+            .cluster
+            .snapshot()
+            .table
+            .lookup(cmd)
+            .is_some_and(|info| info.is_readonly() && !info.is_blocking());
+        if !plain_read {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                format!(
+                    "{} is not a plain read: queue it on the watch's transaction() instead",
+                    String::from_utf8_lossy(cmd.name()).to_uppercase()
+                ),
+            ));
+        }
         self.conn.send(cmd).await
+    }
+
+    fn check_unspent(&self) -> Result<()> {
+        if self.spent.load(Ordering::Acquire) {
+            return Err(spent());
+        }
+        Ok(())
     }
 
     /// Refuses a command whose keys are not in the watched slot, or that changes the
@@ -189,18 +225,43 @@ impl Watch {
         }
     }
 
-    /// Runs `cmds` as `MULTI` … `EXEC` on the watching connection, once.
+    /// Runs `cmds` as `MULTI` … `EXEC` on the watching connection, once; the watch is used up.
     pub(super) async fn run_transaction(&self, cmds: &[Cmd]) -> Result<Vec<Result<Value>>> {
+        self.check_unspent()?;
         for cmd in cmds {
             self.check(cmd)?;
         }
-        let deadline = Instant::now() + self.conn.config().response_timeout;
-        match self
+        if self.spent.swap(true, Ordering::AcqRel) {
+            return Err(spent());
+        }
+        let deadline = deadline_after(self.conn.config().response_timeout);
+        let outcome = self
             .cluster
             .attempt_transaction(&self.conn, cmds, false, deadline)
-            .await
-        {
+            .await;
+        // The WATCH is over either way: free the connection.
+        self.conn.disconnect();
+        match outcome {
             Outcome::Ran(replies) => Ok(replies),
+            // The slot moved or is moving, or the cluster refused: nothing ran, and the WATCH
+            // ended with the transaction. Watching again is the caller's next step, as after a
+            // change to a watched key.
+            Outcome::Retry(err)
+                if matches!(
+                    err.kind(),
+                    ErrorKind::Moved
+                        | ErrorKind::Ask
+                        | ErrorKind::TryAgain
+                        | ErrorKind::ClusterDown
+                        | ErrorKind::MasterDown
+                        | ErrorKind::Loading
+                ) =>
+            {
+                Err(Error::new(
+                    ErrorKind::Aborted,
+                    format!("nothing of the transaction ran ({err}); watch again"),
+                ))
+            }
             Outcome::Retry(err) => Err(err),
         }
     }
@@ -222,4 +283,18 @@ impl fmt::Debug for Watch {
             .field("node", &self.conn.node())
             .finish()
     }
+}
+
+/// Now plus `wait`, or far in the future for a wait too long to add.
+fn deadline_after(wait: std::time::Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+fn spent() -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        "this watch has run its transaction, which ended the WATCH; call watch() again",
+    )
 }
