@@ -50,6 +50,7 @@
 //! | `get_redis_connection(node)` | [`RedisCluster::node_client`] |
 //! | `pipeline()`, `pipeline(transaction=True)` | [`RedisCluster::pipeline`], [`RedisCluster::transaction`]: a [`Pipeline`] whose calls return [`Queued`] handles for the [`Replies`] |
 //! | `pipe.watch(key)` … `pipe.multi()` … `execute()`, `WatchError` | [`RedisCluster::watch`] → [`Watch`]: reads, then [`Watch::transaction`]; [`ErrorKind::Aborted`] |
+//! | `register_script(lua)`, `script(keys=…, args=…)` | [`Script::new`], [`RedisCluster::eval_script`] (`EVALSHA`, then `EVAL` on `NOSCRIPT`), [`RedisCluster::load_script`] |
 //! | command methods (`rc.get`, `rc.hset` …) | the traits of [`commands`], on every client and handle |
 //! | the synchronous client | [`blocking::RedisCluster`], same names |
 //!
@@ -86,8 +87,8 @@ mod topology;
 
 pub use cluster::{
     ClusterBuilder, ClusterCommands, ClusterNode, ClusterScan, NodeClient, NonAtomicExecutor,
-    Pipeline, Queued, ReadFrom, RedisCluster, Replies, Request, Role, ScanOptions, Stats, Target,
-    TargetedCluster, Watch,
+    Pipeline, Queued, ReadFrom, RedisCluster, Replies, Request, Role, ScanOptions, Script, Stats,
+    Target, TargetedCluster, Watch,
 };
 pub use error::{Error, ErrorKind, Redirect, Result};
 pub use topology::keyslot;

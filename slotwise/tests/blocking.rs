@@ -41,6 +41,12 @@ fn blocking_pipelines_pass_the_shared_cases() {
 }
 
 #[test]
+fn blocking_scripts_pass_the_shared_cases() {
+    let cluster = RedisCluster::new("127.0.0.1", seed()).unwrap();
+    common::cases::script_cases!(cluster, "script-blocking", call, call_err);
+}
+
+#[test]
 fn many_threads_share_one_client() {
     let cluster = RedisCluster::builder()
         .url(&format!("redis://127.0.0.1:{}", seed()))

@@ -31,3 +31,10 @@ async fn async_pipelines_pass_the_shared_cases() {
     let cluster = RedisCluster::new("127.0.0.1", port).await.unwrap();
     common::cases::pipeline_cases!(cluster, "pipe-async", call, call_err);
 }
+
+#[tokio::test]
+async fn async_scripts_pass_the_shared_cases() {
+    let port = slotwise_testkit::shared().primaries().unwrap()[0].port;
+    let cluster = RedisCluster::new("127.0.0.1", port).await.unwrap();
+    common::cases::script_cases!(cluster, "script-async", call, call_err);
+}

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::Runtime;
-use crate::cluster::{ClusterNode, Queued, Replies, Target};
+use crate::cluster::{ClusterNode, Queued, Replies, Script, Target};
 use crate::commands::Executor;
 use crate::error::Result;
 use crate::protocol::{Cmd, FromValue, ToArgs, Value};
@@ -151,6 +151,16 @@ impl Pipeline {
     /// True for a transaction.
     pub fn is_transaction(&self) -> bool {
         self.inner.is_transaction()
+    }
+
+    /// Queues `script`; see [`crate::Pipeline::eval_script`].
+    pub fn eval_script<T: FromValue + Send + 'static>(
+        &self,
+        script: &Script,
+        keys: impl ToArgs,
+        args: impl ToArgs,
+    ) -> Queued<T> {
+        self.inner.eval_script(script, keys, args)
     }
 
     /// Sends every queued command and waits for all the replies; see

@@ -33,7 +33,7 @@ pub use handles::{NodeClient, Pipeline, Request, TargetedCluster, Watch};
 
 use bytes::Bytes;
 
-use crate::cluster::{ClusterNode, ReadFrom, ScanOptions, Stats, Target};
+use crate::cluster::{ClusterNode, ReadFrom, ScanOptions, Script, Stats, Target};
 use crate::commands::Executor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue, ToArgs};
@@ -222,6 +222,23 @@ impl RedisCluster {
     /// A transaction on one slot; see [`crate::RedisCluster::transaction`].
     pub fn transaction(&self) -> Pipeline {
         Pipeline::new(self.inner.transaction(), Arc::clone(&self.rt))
+    }
+
+    /// Runs `script`: `EVALSHA`, then `EVAL` if the node lacks it; see
+    /// [`crate::RedisCluster::eval_script`].
+    pub fn eval_script<T: FromValue>(
+        &self,
+        script: &Script,
+        keys: impl ToArgs,
+        args: impl ToArgs,
+    ) -> Result<T> {
+        self.rt
+            .block_on(self.inner.eval_script(script, keys, args))?
+    }
+
+    /// Loads `script` on every primary; see [`crate::RedisCluster::load_script`].
+    pub fn load_script(&self, script: &Script) -> Result<String> {
+        self.rt.block_on(self.inner.load_script(script))?
     }
 
     /// Watches `keys` (one slot) for a check-and-set transaction; see

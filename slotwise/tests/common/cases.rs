@@ -266,3 +266,58 @@ macro_rules! pipeline_cases {
 
 #[allow(unused_imports)]
 pub(crate) use pipeline_cases;
+
+/// Lua scripts; `$p` prefixes every key.
+#[allow(unused_macros)]
+macro_rules! script_cases {
+    ($c:expr, $p:expr, $call:ident, $call_err:ident) => {{
+        use slotwise::protocol::Value;
+        use slotwise::Script;
+        let c = $c;
+        let p: &str = $p;
+        let k = |s: &str| format!("{p}:{s}");
+        let none: [&str; 0] = [];
+
+        // The first call finds no node with the script cached (NOSCRIPT), sends EVAL, and
+        // from then on EVALSHA finds it.
+        let add = Script::new("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+        let _: Value = $call!(c
+            .cmd("SCRIPT")
+            .arg("FLUSH")
+            .target(slotwise::Target::AllNodes)
+            .query());
+        assert_eq!($call!(c.eval_script::<i64>(&add, k("{s}n"), 5)), 5);
+        assert_eq!($call!(c.eval_script::<i64>(&add, k("{s}n"), 5)), 10);
+        // The SHA1 is the one the server computes.
+        assert_eq!($call!(c.load_script(&add)), add.sha1());
+
+        // Several keys in one slot; keys in two slots are refused before sending.
+        let both = Script::new("return redis.call('MSET', KEYS[1], ARGV[1], KEYS[2], ARGV[2])");
+        let _: Value = $call!(c.eval_script(&both, [k("{s}a"), k("{s}b")], ["1", "2"]));
+        let err = $call_err!(c.eval_script::<Value>(&both, [k("{s}a"), k("{t}b")], ["1", "2"]));
+        assert!(err.is_cross_slot(), "{err}");
+
+        // A read-only script: on the primary, and through a handle that reads from replicas.
+        let get = Script::new("return redis.call('GET', KEYS[1])").read_only();
+        let v: Option<String> = $call!(c.eval_script(&get, k("{s}a"), none));
+        assert_eq!(v.as_deref(), Some("1"));
+        let v: Option<String> = $call!(c.readonly().eval_script(&get, k("{s}a"), none));
+        assert!(v.is_none() || v.as_deref() == Some("1"), "{v:?}");
+
+        // A failing script is the server's error, not a retry.
+        let bad = Script::new("return redis.call('NO_SUCH_COMMAND')");
+        let err = $call_err!(c.eval_script::<Value>(&bad, k("{s}a"), none));
+        assert!(err.is_server_error(), "{err}");
+
+        // In a pipeline, beside other commands.
+        let pipe = c.pipeline();
+        let n = pipe.eval_script::<i64>(&add, k("{s}n"), 1);
+        let other = pipe.eval_script::<i64>(&add, k("elsewhere"), 2);
+        let mut replies = $call!(pipe.run());
+        assert_eq!(replies.take(n).unwrap(), 11);
+        assert_eq!(replies.take(other).unwrap(), 2);
+    }};
+}
+
+#[allow(unused_imports)]
+pub(crate) use script_cases;

@@ -18,10 +18,10 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::RedisCluster;
+use super::{RedisCluster, Script};
 use crate::commands::Executor;
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::{Cmd, FromValue, Value};
+use crate::protocol::{Cmd, FromValue, ToArgs, Value};
 
 /// Tells one pipeline's handles from another's.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -97,6 +97,17 @@ impl Pipeline {
     /// Queues a command built by hand (for anything the typed methods do not cover).
     pub fn add(&self, cmd: Cmd) -> Queued<Value> {
         self.execute(cmd)
+    }
+
+    /// Queues `script` with `keys` and `args`, sent as `EVAL` with its source (a node without
+    /// the script in its cache could not answer `EVALSHA` inside a batch).
+    pub fn eval_script<T: FromValue + Send + 'static>(
+        &self,
+        script: &Script,
+        keys: impl ToArgs,
+        args: impl ToArgs,
+    ) -> Queued<T> {
+        self.execute(script.eval(keys, args))
     }
 
     /// How many commands are queued.
