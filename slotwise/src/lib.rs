@@ -50,6 +50,7 @@
 //! | `get_redis_connection(node)` | [`RedisCluster::node_client`] |
 //! | `pipeline()`, `pipeline(transaction=True)` | [`RedisCluster::pipeline`], [`RedisCluster::transaction`]: a [`Pipeline`] whose calls return [`Queued`] handles for the [`Replies`] |
 //! | `pipe.watch(key)` … `pipe.multi()` … `execute()`, `WatchError` | [`RedisCluster::watch`] → [`Watch`]: reads, then [`Watch::transaction`]; [`ErrorKind::Aborted`] |
+//! | `pubsub()`, `subscribe`, `psubscribe`, `ssubscribe`, `get_message()` | [`RedisCluster::pubsub`] → [`PubSub`]: [`PubSub::next_message`] gives a [`Message`]; subscriptions follow failovers and slot migrations |
 //! | `register_script(lua)`, `script(keys=…, args=…)` | [`Script::new`], [`RedisCluster::eval_script`] (`EVALSHA`, then `EVAL` on `NOSCRIPT`), [`RedisCluster::load_script`] |
 //! | command methods (`rc.get`, `rc.hset` …) | the traits of [`commands`], on every client and handle |
 //! | the synchronous client | [`blocking::RedisCluster`], same names |
@@ -63,7 +64,7 @@
 //!   merging.
 //! - [`RedisCluster`] (`cluster`): discovery and refresh, the snapshot commands read, the
 //!   dispatcher (classify, backoff, retry, fan-out), cross-slot splitting, targets, pipelines and
-//!   transactions.
+//!   transactions, scripts, pub/sub.
 //! - [`commands`]: typed command methods shared by every executor.
 //! - [`blocking`]: the same client for code without an async runtime.
 //! - [`Error`]: the one error type, with a matchable [`ErrorKind`].
@@ -86,9 +87,9 @@ mod routing;
 mod topology;
 
 pub use cluster::{
-    ClusterBuilder, ClusterCommands, ClusterNode, ClusterScan, NodeClient, NonAtomicExecutor,
-    Pipeline, Queued, ReadFrom, RedisCluster, Replies, Request, Role, ScanOptions, Script, Stats,
-    Target, TargetedCluster, Watch,
+    ClusterBuilder, ClusterCommands, ClusterNode, ClusterScan, Message, MessageKind, NodeClient,
+    NonAtomicExecutor, Pipeline, PubSub, Queued, ReadFrom, RedisCluster, Replies, Request, Role,
+    ScanOptions, Script, Stats, Target, TargetedCluster, Watch,
 };
 pub use error::{Error, ErrorKind, Redirect, Result};
 pub use topology::keyslot;

@@ -96,3 +96,32 @@ async fn inside_a_runtime_it_refuses_instead_of_deadlocking() {
     assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
     drop(cluster);
 }
+
+#[test]
+fn blocking_pubsub_receives_what_is_published() {
+    use slotwise::commands::PubSubCommands;
+    let cluster = RedisCluster::new("127.0.0.1", seed()).unwrap();
+    let mut pubsub = cluster.pubsub().unwrap();
+    pubsub.ssubscribe("{blocking-ps}:ch").unwrap();
+    pubsub.psubscribe("blocking-ps.*").unwrap();
+    assert_eq!(cluster.spublish("{blocking-ps}:ch", "one").unwrap(), 1);
+    let m = pubsub
+        .next_message_timeout(Duration::from_secs(5))
+        .unwrap()
+        .expect("the sharded message");
+    assert_eq!(
+        (m.channel(), m.payload()),
+        (&b"{blocking-ps}:ch"[..], &b"one"[..])
+    );
+    cluster.publish("blocking-ps.x", "two").unwrap();
+    let m = pubsub
+        .next_message_timeout(Duration::from_secs(5))
+        .unwrap()
+        .expect("the pattern message");
+    assert_eq!(m.pattern(), Some(&b"blocking-ps.*"[..]));
+    // Nothing else is coming.
+    assert!(pubsub
+        .next_message_timeout(Duration::from_millis(50))
+        .unwrap()
+        .is_none());
+}

@@ -13,13 +13,14 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The examples, one per topic of redis-py's clustering guide.
-const EXAMPLES: [&str; 9] = [
+const EXAMPLES: [&str; 10] = [
     "create_client",
     "keyslot_hash_tags",
     "target_nodes",
     "multi_key",
     "scan_cluster",
     "pipelines",
+    "pubsub",
     "read_from_replicas",
     "direct_node_access",
     "blocking",
@@ -118,6 +119,14 @@ fn every_example_file_is_run_here() {
     let mut listed: Vec<String> = EXAMPLES.iter().map(|s| (*s).to_owned()).collect();
     listed.sort();
     assert_eq!(found, listed, "examples/ and EXAMPLES differ");
+    // And each has a test of its own below.
+    let tests = include_str!("examples.rs");
+    for name in EXAMPLES {
+        assert!(
+            tests.contains(&format!("run(\"{name}\")")),
+            "no test runs the example {name}"
+        );
+    }
 }
 
 #[test]
@@ -158,4 +167,14 @@ fn direct_node_access() {
 #[test]
 fn blocking() {
     run("blocking");
+}
+
+#[test]
+fn pipelines() {
+    run("pipelines");
+}
+
+#[test]
+fn pubsub() {
+    run("pubsub");
 }

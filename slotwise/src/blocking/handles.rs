@@ -1,11 +1,12 @@
 //! The blocking twins of the async handles: a node client, a targeted cluster, a raw request,
-//! a pipeline.
+//! a pipeline, a watch, a pub/sub connection.
 //! Each wraps its async twin and the client's runtime; none holds logic of its own.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::Runtime;
-use crate::cluster::{ClusterNode, Queued, Replies, Script, Target};
+use crate::cluster::{ClusterNode, Message, Queued, Replies, Script, Target};
 use crate::commands::Executor;
 use crate::error::Result;
 use crate::protocol::{Cmd, FromValue, ToArgs, Value};
@@ -224,5 +225,73 @@ impl Executor for Watch {
 
     fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> Result<T> {
         self.rt.block_on(self.inner.execute::<T>(cmd))?
+    }
+}
+
+/// A blocking pub/sub connection: [`crate::PubSub`], its task on the client's runtime.
+///
+/// ```no_run
+/// # fn demo(cluster: slotwise::blocking::RedisCluster) -> slotwise::Result<()> {
+/// use std::time::Duration;
+///
+/// let mut pubsub = cluster.pubsub()?;
+/// pubsub.subscribe("news")?;
+/// if let Some(message) = pubsub.next_message_timeout(Duration::from_secs(1))? {
+///     println!("{}", message.payload_as::<String>()?);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct PubSub {
+    inner: crate::PubSub,
+    rt: Arc<Runtime>,
+}
+
+impl PubSub {
+    pub(crate) fn new(inner: crate::PubSub, rt: Arc<Runtime>) -> PubSub {
+        PubSub { inner, rt }
+    }
+
+    /// Subscribes to classic channels, once the server confirmed them.
+    pub fn subscribe(&self, channels: impl ToArgs) -> Result<()> {
+        self.rt.block_on(self.inner.subscribe(channels))?
+    }
+
+    /// Subscribes to patterns, once the server confirmed them.
+    pub fn psubscribe(&self, patterns: impl ToArgs) -> Result<()> {
+        self.rt.block_on(self.inner.psubscribe(patterns))?
+    }
+
+    /// Subscribes to sharded channels, each on its slot's primary.
+    pub fn ssubscribe(&self, channels: impl ToArgs) -> Result<()> {
+        self.rt.block_on(self.inner.ssubscribe(channels))?
+    }
+
+    /// Unsubscribes from classic channels (all if `channels` is empty).
+    pub fn unsubscribe(&self, channels: impl ToArgs) -> Result<()> {
+        self.inner.unsubscribe(channels)
+    }
+
+    /// Unsubscribes from patterns (all if `patterns` is empty).
+    pub fn punsubscribe(&self, patterns: impl ToArgs) -> Result<()> {
+        self.inner.punsubscribe(patterns)
+    }
+
+    /// Unsubscribes from sharded channels (all if `channels` is empty).
+    pub fn sunsubscribe(&self, channels: impl ToArgs) -> Result<()> {
+        self.inner.sunsubscribe(channels)
+    }
+
+    /// Waits for the next message; `None` once the pub/sub has stopped.
+    pub fn next_message(&mut self) -> Result<Option<Message>> {
+        self.rt.block_on(self.inner.next_message())
+    }
+
+    /// Waits at most `timeout` for the next message; `None` if none came.
+    pub fn next_message_timeout(&mut self, timeout: Duration) -> Result<Option<Message>> {
+        let inner = &mut self.inner;
+        // The timer is made inside the runtime, which drives it.
+        let next = async move { tokio::time::timeout(timeout, inner.next_message()).await };
+        Ok(self.rt.block_on(next)?.ok().flatten())
     }
 }

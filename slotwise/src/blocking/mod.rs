@@ -29,7 +29,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use builder::ClusterBuilder;
-pub use handles::{NodeClient, Pipeline, Request, TargetedCluster, Watch};
+pub use handles::{NodeClient, Pipeline, PubSub, Request, TargetedCluster, Watch};
 
 use bytes::Bytes;
 
@@ -222,6 +222,12 @@ impl RedisCluster {
     /// A transaction on one slot; see [`crate::RedisCluster::transaction`].
     pub fn transaction(&self) -> Pipeline {
         Pipeline::new(self.inner.transaction(), Arc::clone(&self.rt))
+    }
+
+    /// A pub/sub connection; see [`crate::PubSub`]. Its task runs on this client's runtime.
+    pub fn pubsub(&self) -> Result<PubSub> {
+        let inner = self.rt.block_on(async { self.inner.pubsub() })??;
+        Ok(PubSub::new(inner, Arc::clone(&self.rt)))
     }
 
     /// Runs `script`: `EVALSHA`, then `EVAL` if the node lacks it; see

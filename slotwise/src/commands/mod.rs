@@ -13,6 +13,7 @@
 //! | [`ListCommands`] | the non-blocking list commands: `LPUSH`, `LRANGE`, `LPOS`, `LMOVE` … |
 //! | [`SetCommands`] | `SADD`, `SMEMBERS`, `SINTER` and the other set algebra … |
 //! | [`SortedSetCommands`] | `ZADD` and its options, `ZRANGE` and its options, `ZPOPMIN` … |
+//! | [`PubSubCommands`] | `PUBLISH`, `SPUBLISH`, `PUBSUB NUMSUB`/`SHARDNUMSUB` (subscribing: [`crate::PubSub`]) |
 //! | [`ServerCommands`] | `PING`, `DBSIZE`, `INFO`, `FLUSHALL`, `CONFIG GET`/`SET` … |
 //! | [`ClusterAdminCommands`] | `CLUSTER INFO`, `NODES`, `SHARDS`, `KEYSLOT` … |
 //!
@@ -95,6 +96,7 @@ mod cluster_admin;
 mod hashes;
 mod keys;
 mod lists;
+mod pubsub;
 mod server;
 mod sets;
 mod sorted_sets;
@@ -112,6 +114,7 @@ pub use cluster_admin::ClusterAdminCommands;
 pub use hashes::HashCommands;
 pub use keys::{CopyOptions, ExpireCondition, KeyCommands, RestoreOptions};
 pub use lists::{InsertPosition, ListCommands, ListEnd, LposOptions};
+pub use pubsub::PubSubCommands;
 pub use server::{FlushMode, ServerCommands};
 pub use sets::SetCommands;
 pub use sorted_sets::{Comparison, SortedSetCommands, ZAddOptions, ZRangeBy, ZRangeOptions};

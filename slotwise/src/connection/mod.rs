@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 
 pub use config::{ConnectionConfig, Protocol, Secret};
-pub(crate) use pipeline::PushSink;
 use pipeline::{Pipeline, Reply};
+pub(crate) use pipeline::{PushSink, SinkEvent};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
@@ -288,6 +288,52 @@ fn jitter(wait: std::time::Duration) -> std::time::Duration {
         .build_hasher()
         .finish();
     wait.mul_f64(0.75 + (noise % 1000) as f64 / 4000.0)
+}
+
+/// A subscriber socket: commands are only written, and every frame read (pushes, replies,
+/// the close) goes to the sink it was opened with. It is never reopened.
+#[derive(Debug)]
+pub(crate) struct Subscriber {
+    pipeline: Pipeline,
+    node: String,
+}
+
+impl Subscriber {
+    /// Connects and greets the node as any connection does (RESP3 needed: a subscribed RESP2
+    /// connection cannot tell messages from replies), then hands every frame to `sink`.
+    pub(crate) async fn open(config: &ConnectionConfig, sink: PushSink) -> Result<Subscriber> {
+        if config.protocol == config::Protocol::Resp2 {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "pub/sub needs RESP3; the connection is configured for RESP2",
+            ));
+        }
+        let node: Arc<str> = Arc::from(config.node_name());
+        let pipeline = handshake::open(
+            config.connect_timeout,
+            config,
+            Arc::clone(&node),
+            Some(sink),
+        )
+        .await?;
+        pipeline.switch_to_raw();
+        Ok(Subscriber {
+            pipeline,
+            node: node.to_string(),
+        })
+    }
+
+    /// Writes `cmds`; their outcome comes to the sink.
+    pub(crate) fn send<'a>(&self, cmds: impl IntoIterator<Item = &'a Cmd>) -> Result<()> {
+        self.pipeline
+            .send_raw(cmds)
+            .map_err(|e| e.with_node(self.node.as_str()))
+    }
+
+    /// The node's name, `host:port`.
+    pub(crate) fn node(&self) -> &str {
+        &self.node
+    }
 }
 
 /// Refuses what a cluster node cannot do: `SELECT` (a cluster has only database 0).

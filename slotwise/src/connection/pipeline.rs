@@ -33,7 +33,18 @@ use crate::protocol::{Cmd, Decoder, Value};
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Where RESP3 push frames go.
-pub(crate) type PushSink = mpsc::UnboundedSender<Value>;
+pub(crate) type PushSink = mpsc::UnboundedSender<SinkEvent>;
+
+/// What a socket tells its sink.
+#[derive(Debug)]
+pub(crate) enum SinkEvent {
+    /// An out-of-band RESP3 push.
+    Push(Vec<Value>),
+    /// Any other frame, once the socket is in [raw](Pipeline::switch_to_raw) mode.
+    Frame(Value),
+    /// The socket closed; nothing more comes.
+    Closed(Error),
+}
 
 /// The replies of one request: one command or a batch sent back to back.
 #[derive(Debug)]
@@ -62,6 +73,8 @@ struct Shared {
     last_read_ms: AtomicU64,
     epoch: Instant,
     push_sink: Option<PushSink>,
+    /// Every frame goes to the sink and none is matched to a request (a subscriber socket).
+    raw: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -122,6 +135,7 @@ impl Pipeline {
             last_read_ms: AtomicU64::new(0),
             epoch: Instant::now(),
             push_sink,
+            raw: AtomicBool::new(false),
         });
         let read_task = tokio::spawn(read_loop(reader, decoder, Arc::clone(&shared)));
         let write_task = tokio::spawn(write_loop(writer, Arc::clone(&shared)));
@@ -139,6 +153,32 @@ impl Pipeline {
     /// False once the socket failed or was closed.
     pub(crate) fn is_open(&self) -> bool {
         self.shared.open.load(Ordering::Acquire)
+    }
+
+    /// From now on every frame read goes to the sink as it comes, and requests are only
+    /// written ([`send_raw`](Self::send_raw)): the socket's owner reads the replies itself.
+    pub(crate) fn switch_to_raw(&self) {
+        self.shared.raw.store(true, Ordering::Release);
+    }
+
+    /// Writes `cmds` back to back without waiting for anything (raw mode).
+    pub(crate) fn send_raw<'a>(&self, cmds: impl IntoIterator<Item = &'a Cmd>) -> Result<()> {
+        let mut state = self.shared.lock();
+        if let Some(err) = &state.closed {
+            return Err(err.clone().with_sent(Sent::No));
+        }
+        let was_empty = state.out.is_empty();
+        let mut count = 0u64;
+        for cmd in cmds {
+            cmd.encode(&mut state.out);
+            count += 1;
+        }
+        state.queued += count;
+        drop(state);
+        if was_empty {
+            self.shared.wake_writer.notify_one();
+        }
+        Ok(())
     }
 
     /// Sends commands back to back (no other caller's command comes between them) and waits
@@ -278,6 +318,9 @@ impl Shared {
             state.out.clear();
             (state.pending.drain(..).collect(), state.handed)
         };
+        if let Some(sink) = &self.push_sink {
+            let _ = sink.send(SinkEvent::Closed(err.clone()));
+        }
         for p in drained {
             let sent = if p.seq < handed {
                 Sent::Maybe
@@ -442,7 +485,12 @@ async fn read_loop<R: AsyncRead + Unpin>(mut reader: R, mut decoder: Decoder, sh
             match decoder.decode(&mut buf) {
                 Ok(Some(Value::Push(items))) => {
                     if let Some(sink) = &shared.push_sink {
-                        let _ = sink.send(Value::Push(items));
+                        let _ = sink.send(SinkEvent::Push(items));
+                    }
+                }
+                Ok(Some(value)) if shared.raw.load(Ordering::Acquire) => {
+                    if let Some(sink) = &shared.push_sink {
+                        let _ = sink.send(SinkEvent::Frame(value));
                     }
                 }
                 Ok(Some(value)) => replies.push(value),
@@ -560,7 +608,7 @@ mod tests {
         let (reply, ()) = tokio::join!(request, serve);
         assert!(matches!(reply.unwrap(), Reply::One(Value::Bulk(b)) if &b[..] == b"v"));
         let push = rx.recv().await.unwrap();
-        assert!(matches!(push, Value::Push(items) if items.len() == 3));
+        assert!(matches!(push, SinkEvent::Push(items) if items.len() == 3));
     }
 
     #[tokio::test]

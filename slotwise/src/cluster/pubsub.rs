@@ -1,0 +1,873 @@
+//! Cluster pub/sub: [`PubSub`], [`Message`].
+//!
+//! One task per `PubSub` owns its subscriber sockets and keeps what is subscribed in line with
+//! what the caller asked for. Classic channels and patterns share one socket: the cluster
+//! broadcasts classic messages to every node, so any node will do; the first channel's slot
+//! picks it, as redis-py does. Sharded channels (`SSUBSCRIBE`) live on the primary of their
+//! slot, one socket per node. When a socket closes (its node failed) or the server drops a
+//! sharded channel (its slot moved), the task refreshes the topology and subscribes again where
+//! the channel lives now, until it succeeds. Messages published while a channel had no
+//! subscription are not delivered: pub/sub is at most once.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use super::RedisCluster;
+use crate::connection::{SinkEvent, Subscriber};
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::{Cmd, FromValue, ToArgs, Value};
+use crate::topology::keyslot;
+
+/// Which kind of subscription a name belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MessageKind {
+    /// A classic channel (`SUBSCRIBE`, `PUBLISH`).
+    Message,
+    /// A pattern (`PSUBSCRIBE`); the message carries the pattern that matched.
+    Pattern,
+    /// A sharded channel (`SSUBSCRIBE`, `SPUBLISH`).
+    Sharded,
+}
+
+impl MessageKind {
+    fn subscribe(self) -> &'static str {
+        match self {
+            MessageKind::Message => "SUBSCRIBE",
+            MessageKind::Pattern => "PSUBSCRIBE",
+            MessageKind::Sharded => "SSUBSCRIBE",
+        }
+    }
+
+    fn unsubscribe(self) -> &'static str {
+        match self {
+            MessageKind::Message => "UNSUBSCRIBE",
+            MessageKind::Pattern => "PUNSUBSCRIBE",
+            MessageKind::Sharded => "SUNSUBSCRIBE",
+        }
+    }
+}
+
+/// A message received on a subscription.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    kind: MessageKind,
+    channel: Bytes,
+    pattern: Option<Bytes>,
+    payload: Bytes,
+}
+
+impl Message {
+    /// How it was subscribed to.
+    pub fn kind(&self) -> MessageKind {
+        self.kind
+    }
+
+    /// The channel it was published on.
+    pub fn channel(&self) -> &[u8] {
+        &self.channel
+    }
+
+    /// The pattern that matched, for a pattern subscription.
+    pub fn pattern(&self) -> Option<&[u8]> {
+        self.pattern.as_deref()
+    }
+
+    /// The payload, as published.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// The payload converted like a bulk reply: `String`, `i64`, `Vec<u8>` …
+    pub fn payload_as<T: FromValue>(&self) -> Result<T> {
+        T::from_value(Value::Bulk(self.payload.clone()))
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("kind", &self.kind)
+            .field("channel", &String::from_utf8_lossy(&self.channel))
+            .field(
+                "pattern",
+                &self.pattern.as_deref().map(String::from_utf8_lossy),
+            )
+            .field("payload", &String::from_utf8_lossy(&self.payload))
+            .finish()
+    }
+}
+
+/// A request from the handle to its task.
+enum Request {
+    Subscribe {
+        kind: MessageKind,
+        names: Vec<Bytes>,
+        done: oneshot::Sender<Result<()>>,
+    },
+    Unsubscribe {
+        kind: MessageKind,
+        /// Empty: every name of this kind.
+        names: Vec<Bytes>,
+    },
+}
+
+/// A cluster pub/sub connection: classic channels, patterns and sharded channels, kept
+/// subscribed through failovers and slot migrations.
+///
+/// ```no_run
+/// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
+/// let mut pubsub = cluster.pubsub()?;
+/// pubsub.subscribe("news").await?;
+/// pubsub.psubscribe("alerts.*").await?;
+/// pubsub.ssubscribe("{user:1}:inbox").await?;
+/// while let Some(message) = pubsub.next_message().await {
+///     println!("{:?} on {}", message.payload_as::<String>()?, String::from_utf8_lossy(message.channel()));
+/// }
+/// # Ok(()) }
+/// ```
+pub struct PubSub {
+    requests: mpsc::UnboundedSender<Request>,
+    messages: mpsc::UnboundedReceiver<Message>,
+}
+
+impl RedisCluster {
+    /// A pub/sub connection with no subscriptions yet; see [`PubSub`]. Its task runs on the
+    /// current tokio runtime, so this must be called inside one.
+    pub fn pubsub(&self) -> Result<PubSub> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::new(
+                ErrorKind::Unsupported,
+                "pubsub() must be called inside a tokio runtime, which runs its task",
+            )
+        })?;
+        let (requests, requests_rx) = mpsc::unbounded_channel();
+        let (messages_tx, messages) = mpsc::unbounded_channel();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let task = Task {
+            cluster: self.clone(),
+            requests: requests_rx,
+            messages: messages_tx,
+            events_tx,
+            events,
+            next_id: 0,
+            classic: None,
+            shards: Vec::new(),
+            wanted: [BTreeSet::new(), BTreeSet::new(), BTreeSet::new()],
+            waiters: Vec::new(),
+            failures: 0,
+            retry_at: None,
+            topology: self.inner.topology.subscribe(),
+            avoid: None,
+        };
+        runtime.spawn(task.run());
+        Ok(PubSub { requests, messages })
+    }
+}
+
+impl PubSub {
+    /// Subscribes to classic channels; returns once the server confirmed every one.
+    pub async fn subscribe(&self, channels: impl ToArgs) -> Result<()> {
+        self.subscribe_kind(MessageKind::Message, channels).await
+    }
+
+    /// Subscribes to patterns (`news.*`); returns once the server confirmed every one.
+    pub async fn psubscribe(&self, patterns: impl ToArgs) -> Result<()> {
+        self.subscribe_kind(MessageKind::Pattern, patterns).await
+    }
+
+    /// Subscribes to sharded channels, each on the primary of its slot; returns once the
+    /// servers confirmed every one.
+    pub async fn ssubscribe(&self, channels: impl ToArgs) -> Result<()> {
+        self.subscribe_kind(MessageKind::Sharded, channels).await
+    }
+
+    /// Unsubscribes from classic channels (all of them if `channels` is empty).
+    pub fn unsubscribe(&self, channels: impl ToArgs) -> Result<()> {
+        self.unsubscribe_kind(MessageKind::Message, channels)
+    }
+
+    /// Unsubscribes from patterns (all of them if `patterns` is empty).
+    pub fn punsubscribe(&self, patterns: impl ToArgs) -> Result<()> {
+        self.unsubscribe_kind(MessageKind::Pattern, patterns)
+    }
+
+    /// Unsubscribes from sharded channels (all of them if `channels` is empty).
+    pub fn sunsubscribe(&self, channels: impl ToArgs) -> Result<()> {
+        self.unsubscribe_kind(MessageKind::Sharded, channels)
+    }
+
+    /// The next message; `None` once the pub/sub has stopped (its client's runtime shut down).
+    pub async fn next_message(&mut self) -> Option<Message> {
+        self.messages.recv().await
+    }
+
+    /// A message already received, without waiting.
+    pub fn try_next_message(&mut self) -> Option<Message> {
+        self.messages.try_recv().ok()
+    }
+
+    async fn subscribe_kind(&self, kind: MessageKind, names: impl ToArgs) -> Result<()> {
+        let names = names_of(names);
+        if names.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                format!("{} needs at least one name", kind.subscribe()),
+            ));
+        }
+        let (done, wait) = oneshot::channel();
+        self.requests
+            .send(Request::Subscribe { kind, names, done })
+            .map_err(|_| stopped())?;
+        wait.await.map_err(|_| stopped())?
+    }
+
+    fn unsubscribe_kind(&self, kind: MessageKind, names: impl ToArgs) -> Result<()> {
+        let names = names_of(names);
+        self.requests
+            .send(Request::Unsubscribe { kind, names })
+            .map_err(|_| stopped())
+    }
+}
+
+impl fmt::Debug for PubSub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PubSub").finish_non_exhaustive()
+    }
+}
+
+fn stopped() -> Error {
+    Error::new(ErrorKind::Closed, "the pub/sub task has stopped")
+}
+
+fn names_of(names: impl ToArgs) -> Vec<Bytes> {
+    let cmd = Cmd::new("NAMES").arg(names);
+    cmd.args().skip(1).map(Bytes::copy_from_slice).collect()
+}
+
+/// How long classic subscriptions stay away from a node whose socket stopped answering.
+const AVOID_FOR: Duration = Duration::from_secs(10);
+
+/// How often a socket that has been quiet is asked `PING`.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One subscriber socket and what it carries.
+struct Socket {
+    id: u64,
+    sub: Subscriber,
+    /// When anything last came from it.
+    heard: Instant,
+    /// When a `PING` went out that nothing has answered since.
+    pinged: Option<Instant>,
+    /// Names sent to it, by kind, confirmed or not.
+    names: [BTreeSet<Bytes>; 3],
+    /// Commands whose outcome has not all come back, oldest first: an error reply belongs to
+    /// the first of them.
+    outstanding: VecDeque<Outstanding>,
+}
+
+struct Outstanding {
+    kind: MessageKind,
+    subscribe: bool,
+    /// Confirmations still to come.
+    names: BTreeSet<Bytes>,
+}
+
+/// A `subscribe` call waiting for its confirmations.
+struct Waiter {
+    kind: MessageKind,
+    names: BTreeSet<Bytes>,
+    done: oneshot::Sender<Result<()>>,
+    deadline: Instant,
+}
+
+struct Task {
+    cluster: RedisCluster,
+    requests: mpsc::UnboundedReceiver<Request>,
+    messages: mpsc::UnboundedSender<Message>,
+    events_tx: mpsc::UnboundedSender<(u64, SinkEvent)>,
+    events: mpsc::UnboundedReceiver<(u64, SinkEvent)>,
+    next_id: u64,
+    /// The socket of classic channels and patterns.
+    classic: Option<Socket>,
+    /// The sockets of sharded channels, one per node.
+    shards: Vec<Socket>,
+    /// What the caller asked for, by kind (see `index`).
+    wanted: [BTreeSet<Bytes>; 3],
+    waiters: Vec<Waiter>,
+    /// Failed attempts to place everything, for the backoff.
+    failures: u32,
+    /// When to try again to place what is not placed.
+    retry_at: Option<Instant>,
+    /// New topologies: a retry need not wait out its backoff once one is installed.
+    topology: tokio::sync::watch::Receiver<u64>,
+    /// A node whose socket stopped answering, and until when classic subscriptions avoid it.
+    avoid: Option<(String, Instant)>,
+}
+
+fn index(kind: MessageKind) -> usize {
+    match kind {
+        MessageKind::Message => 0,
+        MessageKind::Pattern => 1,
+        MessageKind::Sharded => 2,
+    }
+}
+
+impl Task {
+    async fn run(mut self) {
+        loop {
+            let wake = [
+                self.retry_at,
+                self.waiters.iter().map(|w| w.deadline).min(),
+                self.next_health_check(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let sleep = async {
+                match wake {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let waiting = self.retry_at.is_some();
+            tokio::select! {
+                request = self.requests.recv() => match request {
+                    Some(request) => self.handle(request),
+                    // The handle was dropped: the sockets close with the task.
+                    None => return,
+                },
+                Some((id, event)) = self.events.recv() => self.event(id, event),
+                changed = self.topology.changed(), if waiting => {
+                    if changed.is_ok() {
+                        self.retry_at = None;
+                    }
+                }
+                () = sleep => {}
+            }
+            self.expire_waiters();
+            self.check_health();
+            if self.retry_at.is_none_or(|at| at <= Instant::now()) {
+                self.retry_at = None;
+                self.place().await;
+            }
+        }
+    }
+
+    fn handle(&mut self, request: Request) {
+        match request {
+            Request::Subscribe { kind, names, done } => {
+                let wanted = &mut self.wanted[index(kind)];
+                wanted.extend(names.iter().cloned());
+                let deadline = Instant::now() + self.cluster.inner.settings.retry_deadline;
+                let mut names: BTreeSet<Bytes> = names.into_iter().collect();
+                // Names confirmed already need no wait.
+                names.retain(|n| !self.confirmed(kind, n));
+                if names.is_empty() {
+                    let _ = done.send(Ok(()));
+                    return;
+                }
+                self.waiters.push(Waiter {
+                    kind,
+                    names,
+                    done,
+                    deadline,
+                });
+                // Place at once, whatever the backoff says: the caller is waiting.
+                self.retry_at = None;
+            }
+            Request::Unsubscribe { kind, names } => {
+                let wanted = &mut self.wanted[index(kind)];
+                if names.is_empty() {
+                    wanted.clear();
+                } else {
+                    for name in &names {
+                        wanted.remove(name);
+                    }
+                }
+                self.retry_at = None;
+            }
+        }
+    }
+
+    /// True if `name` is on a socket and not waiting for its confirmation.
+    fn confirmed(&self, kind: MessageKind, name: &Bytes) -> bool {
+        self.sockets().any(|s| {
+            s.names[index(kind)].contains(name)
+                && !s
+                    .outstanding
+                    .iter()
+                    .any(|o| o.kind == kind && o.names.contains(name))
+        })
+    }
+
+    fn sockets(&self) -> impl Iterator<Item = &Socket> {
+        self.classic.iter().chain(self.shards.iter())
+    }
+
+    fn socket_mut(&mut self, id: u64) -> Option<&mut Socket> {
+        self.classic
+            .iter_mut()
+            .chain(self.shards.iter_mut())
+            .find(|s| s.id == id)
+    }
+
+    fn event(&mut self, id: u64, event: SinkEvent) {
+        if let Some(socket) = self.socket_mut(id) {
+            socket.heard = Instant::now();
+            socket.pinged = None;
+        }
+        match event {
+            SinkEvent::Push(items) => self.push(id, items),
+            SinkEvent::Frame(Value::Error(e)) => {
+                let err = Error::from_server(e);
+                let Some(socket) = self.socket_mut(id) else {
+                    return;
+                };
+                let node = socket.sub.node().to_owned();
+                let Some(failed) = socket.outstanding.pop_front() else {
+                    return;
+                };
+                // The names it carried are not subscribed there.
+                for name in &failed.names {
+                    socket.names[index(failed.kind)].remove(name);
+                }
+                let err = err.with_node(node.as_str());
+                if let (Some(redirect), ErrorKind::Moved) = (err.redirect(), err.kind()) {
+                    if let Some(from) = self.cluster.snapshot().find(&node) {
+                        self.cluster.inner.apply_moved(from, redirect);
+                    }
+                }
+                match err.kind() {
+                    ErrorKind::Moved
+                    | ErrorKind::Ask
+                    | ErrorKind::TryAgain
+                    | ErrorKind::ClusterDown
+                    | ErrorKind::MasterDown
+                    | ErrorKind::Loading => {
+                        self.cluster.inner.request_refresh();
+                        self.retry_later();
+                    }
+                    _ if failed.subscribe => {
+                        // The server will not take these names: the caller hears why.
+                        for name in &failed.names {
+                            self.wanted[index(failed.kind)].remove(name);
+                        }
+                        self.fail_waiters(failed.kind, &failed.names, &err);
+                    }
+                    _ => {}
+                }
+            }
+            // A reply to nothing this task waits for (a late PONG …).
+            SinkEvent::Frame(_) => {}
+            SinkEvent::Closed(err) => {
+                tracing::debug!(error = %err, "a subscriber socket closed");
+                if self.classic.as_ref().is_some_and(|s| s.id == id) {
+                    self.classic = None;
+                }
+                self.shards.retain(|s| s.id != id);
+                self.cluster.inner.request_refresh();
+                self.retry_later();
+            }
+        }
+    }
+
+    fn push(&mut self, id: u64, items: Vec<Value>) {
+        let mut items = items.into_iter();
+        let Some(name) = items.next().and_then(bytes_of) else {
+            return;
+        };
+        let rest: Vec<Bytes> = items.filter_map(bytes_of).collect();
+        let message = |kind, channel: Option<&Bytes>, pattern, payload: Option<&Bytes>| {
+            Some(Message {
+                kind,
+                channel: channel?.clone(),
+                pattern,
+                payload: payload?.clone(),
+            })
+        };
+        let delivered = match &name[..] {
+            b"message" => message(MessageKind::Message, rest.first(), None, rest.get(1)),
+            b"smessage" => message(MessageKind::Sharded, rest.first(), None, rest.get(1)),
+            b"pmessage" => message(
+                MessageKind::Pattern,
+                rest.get(1),
+                rest.first().cloned(),
+                rest.get(2),
+            ),
+            _ => None,
+        };
+        if let Some(m) = delivered {
+            let _ = self.messages.send(m);
+            return;
+        }
+        let (kind, subscribe) = match &name[..] {
+            b"subscribe" => (MessageKind::Message, true),
+            b"psubscribe" => (MessageKind::Pattern, true),
+            b"ssubscribe" => (MessageKind::Sharded, true),
+            b"unsubscribe" => (MessageKind::Message, false),
+            b"punsubscribe" => (MessageKind::Pattern, false),
+            b"sunsubscribe" => (MessageKind::Sharded, false),
+            _ => return,
+        };
+        let Some(channel) = rest.first().cloned() else {
+            return;
+        };
+        let Some(socket) = self.socket_mut(id) else {
+            return;
+        };
+        // The confirmation completes the oldest command waiting for it.
+        let mut asked = false;
+        if let Some(pos) = socket
+            .outstanding
+            .iter()
+            .position(|o| o.kind == kind && o.subscribe == subscribe && o.names.contains(&channel))
+        {
+            asked = true;
+            if let Some(o) = socket.outstanding.get_mut(pos) {
+                o.names.remove(&channel);
+                if o.names.is_empty() {
+                    socket.outstanding.remove(pos);
+                }
+            }
+        }
+        if subscribe {
+            self.confirm(kind, &channel);
+            return;
+        }
+        socket.names[index(kind)].remove(&channel);
+        if !asked && self.wanted[index(kind)].contains(&channel) {
+            // The server dropped it (its slot moved away): subscribe again where it lives.
+            self.cluster.inner.request_refresh();
+            self.retry_later();
+        }
+    }
+
+    fn confirm(&mut self, kind: MessageKind, name: &Bytes) {
+        let mut i = 0;
+        while i < self.waiters.len() {
+            let waiter = &mut self.waiters[i];
+            if waiter.kind == kind {
+                waiter.names.remove(name);
+            }
+            if waiter.names.is_empty() {
+                let waiter = self.waiters.swap_remove(i);
+                let _ = waiter.done.send(Ok(()));
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn fail_waiters(&mut self, kind: MessageKind, names: &BTreeSet<Bytes>, err: &Error) {
+        let mut i = 0;
+        while i < self.waiters.len() {
+            let waiter = &self.waiters[i];
+            if waiter.kind == kind && waiter.names.iter().any(|n| names.contains(n)) {
+                let waiter = self.waiters.swap_remove(i);
+                let _ = waiter.done.send(Err(err.clone()));
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn expire_waiters(&mut self) {
+        let now = Instant::now();
+        let mut i = 0;
+        while i < self.waiters.len() {
+            if self.waiters[i].deadline <= now {
+                let waiter = self.waiters.swap_remove(i);
+                let names: Vec<String> = waiter
+                    .names
+                    .iter()
+                    .map(|n| String::from_utf8_lossy(n).into_owned())
+                    .collect();
+                let _ = waiter.done.send(Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "{} of {} was not confirmed in time",
+                        waiter.kind.subscribe(),
+                        names.join(", ")
+                    ),
+                )));
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// When the next socket is due a `PING` or a verdict on one.
+    fn next_health_check(&self) -> Option<Instant> {
+        let timeout = self.cluster.inner.settings.connection.response_timeout;
+        self.sockets()
+            .map(|s| match s.pinged {
+                Some(at) => at + timeout,
+                None => s.heard + HEALTH_INTERVAL,
+            })
+            .min()
+    }
+
+    /// Pings quiet sockets; drops those that did not answer in time (a frozen or cut-off
+    /// node sends no close), so their subscriptions are made again elsewhere.
+    fn check_health(&mut self) {
+        let now = Instant::now();
+        let timeout = self.cluster.inner.settings.connection.response_timeout;
+        let ping = Cmd::new("PING");
+        let mut dead: Vec<u64> = Vec::new();
+        for socket in self.classic.iter_mut().chain(self.shards.iter_mut()) {
+            match socket.pinged {
+                Some(at) if now >= at + timeout => dead.push(socket.id),
+                Some(_) => {}
+                None if now >= socket.heard + HEALTH_INTERVAL => {
+                    if socket.sub.send([&ping]).is_err() {
+                        dead.push(socket.id);
+                    } else {
+                        socket.pinged = Some(now);
+                    }
+                }
+                None => {}
+            }
+        }
+        for id in dead {
+            tracing::debug!("a subscriber socket stopped answering; subscribing elsewhere");
+            if let Some(socket) = self.classic.take_if(|s| s.id == id) {
+                self.avoid = Some((socket.sub.node().to_owned(), now + AVOID_FOR));
+            }
+            self.shards.retain(|s| s.id != id);
+            self.cluster.inner.request_refresh();
+            self.retry_later();
+        }
+    }
+
+    fn retry_later(&mut self) {
+        self.failures = self.failures.saturating_add(1);
+        let exp = self.failures.min(6);
+        let wait = Duration::from_millis(10 << exp).min(Duration::from_millis(500));
+        let at = Instant::now() + wait;
+        self.retry_at = Some(self.retry_at.map_or(at, |r| r.min(at)));
+    }
+
+    /// Brings the sockets in line with what is wanted: subscribes what is not subscribed where
+    /// it belongs, unsubscribes what is no longer wanted, opens and closes sockets.
+    async fn place(&mut self) {
+        let mut ok = true;
+        ok &= self.place_classic().await;
+        ok &= self.place_sharded().await;
+        if ok {
+            self.failures = 0;
+        } else {
+            self.retry_later();
+        }
+    }
+
+    async fn place_classic(&mut self) -> bool {
+        let wants_any = !self.wanted[0].is_empty() || !self.wanted[1].is_empty();
+        if !wants_any {
+            // Nothing left: the socket goes (its subscriptions with it).
+            self.classic = None;
+            return true;
+        }
+        if self.classic.is_none() {
+            // The first channel's slot owner, as redis-py picks it; if that node is down, any
+            // other: the cluster delivers classic messages on every node.
+            let snapshot = self.cluster.snapshot();
+            let mut candidates: Vec<Arc<super::node::NodeEntry>> = Vec::new();
+            if let Some(channel) = self.wanted[0].iter().next() {
+                if let Ok(entry) = snapshot.node_for_slot(keyslot(channel), None) {
+                    candidates.push(Arc::clone(entry));
+                }
+            }
+            candidates.push(self.cluster.default_entry());
+            candidates.extend(snapshot.primaries().cloned());
+            // Nodes known to be unreachable last.
+            candidates.sort_by_key(|e| e.conn.is_down());
+            let mut tried: Vec<String> = Vec::new();
+            if let Some((node, until)) = &self.avoid {
+                if Instant::now() < *until {
+                    tried.push(node.clone());
+                }
+            }
+            for entry in candidates {
+                let name = entry.node.name().to_owned();
+                if tried.contains(&name) {
+                    continue;
+                }
+                tried.push(name);
+                match self.open(entry.conn.config()).await {
+                    Ok(socket) => {
+                        self.classic = Some(socket);
+                        break;
+                    }
+                    Err(err) => tracing::debug!(error = %err, "cannot open the pub/sub socket"),
+                }
+            }
+            if self.classic.is_none() {
+                self.cluster.inner.request_refresh();
+                return false;
+            }
+        }
+        let Some(socket) = self.classic.as_mut() else {
+            return false;
+        };
+        let mut ok = true;
+        for kind in [MessageKind::Message, MessageKind::Pattern] {
+            let i = index(kind);
+            let add: Vec<Bytes> = self.wanted[i]
+                .difference(&socket.names[i])
+                .cloned()
+                .collect();
+            let remove: Vec<Bytes> = socket.names[i]
+                .difference(&self.wanted[i])
+                .cloned()
+                .collect();
+            ok &= send(socket, kind, true, add);
+            ok &= send(socket, kind, false, remove);
+        }
+        ok
+    }
+
+    async fn place_sharded(&mut self) -> bool {
+        let snapshot = self.cluster.snapshot();
+        let mut ok = true;
+        // Where each wanted channel belongs now.
+        let mut plan: Vec<(Arc<super::node::NodeEntry>, Vec<Bytes>)> = Vec::new();
+        for channel in &self.wanted[2] {
+            match snapshot.node_for_slot(keyslot(channel), None) {
+                Ok(entry) => match plan.iter_mut().find(|(e, _)| Arc::ptr_eq(e, entry)) {
+                    Some((_, list)) => list.push(channel.clone()),
+                    None => plan.push((Arc::clone(entry), vec![channel.clone()])),
+                },
+                Err(_) => ok = false,
+            }
+        }
+        // Channels on a socket that is not where they belong (or no longer wanted) leave it.
+        for socket in &mut self.shards {
+            let here = socket.sub.node().to_owned();
+            let leave: Vec<Bytes> = socket.names[2]
+                .iter()
+                .filter(|c| {
+                    !plan
+                        .iter()
+                        .any(|(e, list)| e.node.name() == here && list.contains(c))
+                })
+                .cloned()
+                .collect();
+            ok &= send(socket, MessageKind::Sharded, false, leave);
+        }
+        self.shards
+            .retain(|s| !s.names[2].is_empty() || !s.outstanding.is_empty());
+        for (entry, channels) in plan {
+            let name = entry.node.name().to_owned();
+            if !self.shards.iter().any(|s| s.sub.node() == name) {
+                match self.open(entry.conn.config()).await {
+                    Ok(socket) => self.shards.push(socket),
+                    Err(err) => {
+                        tracing::debug!(error = %err, node = name, "cannot open a sharded pub/sub socket");
+                        self.cluster.inner.request_refresh();
+                        ok = false;
+                        continue;
+                    }
+                }
+            }
+            let Some(socket) = self.shards.iter_mut().find(|s| s.sub.node() == name) else {
+                continue;
+            };
+            let add: Vec<Bytes> = channels
+                .into_iter()
+                .filter(|c| !socket.names[2].contains(c))
+                .collect();
+            // One command per channel: SSUBSCRIBE takes channels of one slot only.
+            for channel in add {
+                ok &= send(socket, MessageKind::Sharded, true, vec![channel]);
+            }
+        }
+        ok
+    }
+
+    async fn open(&mut self, config: &crate::connection::ConnectionConfig) -> Result<Socket> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let sub = Subscriber::open(config, tx).await?;
+        let forward = self.events_tx.clone();
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                if forward.send((id, event)).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Socket {
+            id,
+            sub,
+            heard: Instant::now(),
+            pinged: None,
+            names: [BTreeSet::new(), BTreeSet::new(), BTreeSet::new()],
+            outstanding: VecDeque::new(),
+        })
+    }
+}
+
+/// The bytes of a string-like frame element.
+fn bytes_of(value: Value) -> Option<Bytes> {
+    match value.into_inner() {
+        Value::SimpleString(b) | Value::Bulk(b) => Some(b),
+        Value::Verbatim { text, .. } => Some(text),
+        _ => None,
+    }
+}
+
+/// Sends one (un)subscribe command for `names` on `socket`, recording what it expects.
+fn send(socket: &mut Socket, kind: MessageKind, subscribe: bool, names: Vec<Bytes>) -> bool {
+    if names.is_empty() {
+        return true;
+    }
+    let name = if subscribe {
+        kind.subscribe()
+    } else {
+        kind.unsubscribe()
+    };
+    let mut cmd = Cmd::new(name);
+    for n in &names {
+        cmd.push_bytes(n);
+    }
+    if socket.sub.send([&cmd]).is_err() {
+        return false;
+    }
+    let set = &mut socket.names[index(kind)];
+    for n in &names {
+        if subscribe {
+            set.insert(n.clone());
+        } else {
+            set.remove(n);
+        }
+    }
+    socket.outstanding.push_back(Outstanding {
+        kind,
+        subscribe,
+        names: names.into_iter().collect(),
+    });
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_name_their_commands() {
+        for kind in [
+            MessageKind::Message,
+            MessageKind::Pattern,
+            MessageKind::Sharded,
+        ] {
+            assert!(kind.unsubscribe().ends_with(&kind.subscribe()[1..]));
+        }
+        assert_eq!(index(MessageKind::Sharded), 2);
+    }
+}

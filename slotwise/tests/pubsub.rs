@@ -1,0 +1,119 @@
+//! Pub/sub on the shared cluster: classic channels, patterns and sharded channels (each on its
+//! slot's primary) receive what is published, and unsubscribing stops them.
+// Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use slotwise::commands::PubSubCommands;
+use slotwise::{Message, MessageKind, PubSub, RedisCluster};
+
+async fn client() -> RedisCluster {
+    let port = slotwise_testkit::shared().primaries().unwrap()[0].port;
+    RedisCluster::new("127.0.0.1", port).await.unwrap()
+}
+
+/// The next `n` messages, or a failure after 5 s.
+async fn take(pubsub: &mut PubSub, n: usize) -> Vec<Message> {
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while got.len() < n {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, pubsub.next_message()).await {
+            Ok(Some(m)) => got.push(m),
+            Ok(None) => panic!("the pub/sub stopped"),
+            Err(_) => panic!("only {} of {n} messages came: {got:?}", got.len()),
+        }
+    }
+    got
+}
+
+/// Polls `f` until it returns true, for at most 5 s.
+async fn eventually<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !f().await {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_pattern_and_sharded_messages_arrive() {
+    let cluster = client().await;
+    let mut pubsub = cluster.pubsub().unwrap();
+    pubsub.subscribe(["ps:news", "ps:sports"]).await.unwrap();
+    pubsub.psubscribe("ps:alerts.*").await.unwrap();
+    // Two slots, likely on two nodes: each channel on its slot's primary.
+    let (a, b) = ("{ps-a}:inbox", "{ps-b}:inbox");
+    assert_ne!(RedisCluster::keyslot(a), RedisCluster::keyslot(b));
+    pubsub.ssubscribe([a, b]).await.unwrap();
+
+    cluster.publish("ps:news", "n1").await.unwrap();
+    cluster.publish("ps:alerts.fire", "a1").await.unwrap();
+    // The shard's count is exact: this pub/sub is the one subscriber.
+    assert_eq!(cluster.spublish(a, "s1").await.unwrap(), 1);
+    assert_eq!(cluster.spublish(b, "s2").await.unwrap(), 1);
+    let mut got: Vec<(MessageKind, String, Option<String>, String)> = take(&mut pubsub, 4)
+        .await
+        .into_iter()
+        .map(|m| {
+            (
+                m.kind(),
+                String::from_utf8_lossy(m.channel()).into_owned(),
+                m.pattern().map(|p| String::from_utf8_lossy(p).into_owned()),
+                m.payload_as::<String>().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (MessageKind::Message, "ps:news".into(), None, "n1".into()),
+            (
+                MessageKind::Pattern,
+                "ps:alerts.fire".into(),
+                Some("ps:alerts.*".into()),
+                "a1".into()
+            ),
+            (MessageKind::Sharded, a.into(), None, "s1".into()),
+            (MessageKind::Sharded, b.into(), None, "s2".into()),
+        ]
+    );
+
+    // Unsubscribing stops the deliveries.
+    pubsub.sunsubscribe(a).unwrap();
+    eventually("the sharded channel is still subscribed", || async {
+        cluster.spublish(a, "gone").await.unwrap() == 0
+    })
+    .await;
+    assert_eq!(cluster.spublish(b, "s3").await.unwrap(), 1);
+    // Before s3 come only the probes published while the unsubscribe was on its way.
+    loop {
+        let next = take(&mut pubsub, 1).await.remove(0);
+        if next.payload() == b"s3" {
+            assert_eq!(next.channel(), b.as_bytes());
+            break;
+        }
+        assert_eq!(
+            (next.channel(), next.payload()),
+            (a.as_bytes(), &b"gone"[..])
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_names_fail_the_call() {
+    let cluster = client().await;
+    let pubsub = cluster.pubsub().unwrap();
+    let none: [&str; 0] = [];
+    let err = pubsub.subscribe(none).await.unwrap_err();
+    assert_eq!(err.kind(), slotwise::ErrorKind::InvalidInput, "{err}");
+    // Subscribing twice is fine, and confirmed at once.
+    pubsub.subscribe("ps:twice").await.unwrap();
+    pubsub.subscribe("ps:twice").await.unwrap();
+}
