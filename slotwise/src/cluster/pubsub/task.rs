@@ -1,253 +1,20 @@
-//! Cluster pub/sub: [`PubSub`], [`Message`].
-//!
-//! One task per `PubSub` owns its subscriber sockets and keeps what is subscribed in line with
-//! what the caller asked for. Classic channels and patterns share one socket: the cluster
-//! broadcasts classic messages to every node, so any node will do; the first channel's slot
-//! picks it, as redis-py does. Sharded channels (`SSUBSCRIBE`) live on the primary of their
-//! slot, one socket per node. When a socket closes (its node failed) or the server drops a
-//! sharded channel (its slot moved), the task refreshes the topology and subscribes again where
-//! the channel lives now, until it succeeds. Messages published while a channel had no
-//! subscription are not delivered: pub/sub is at most once.
+//! The task behind a [`PubSub`](super::PubSub): its sockets, what each carries, and keeping
+//! that in line with what the caller asked for (see the parent module's docs).
 
 use std::collections::{BTreeSet, VecDeque};
-use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::RedisCluster;
-use crate::connection::{SinkEvent, Subscriber};
+use super::{Message, MessageKind, Request};
+use crate::cluster::node::NodeEntry;
+use crate::cluster::RedisCluster;
+use crate::connection::{ConnectionConfig, SinkEvent, Subscriber};
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::{Cmd, FromValue, ToArgs, Value};
+use crate::protocol::{Cmd, Value};
 use crate::topology::keyslot;
-
-/// Which kind of subscription a name belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum MessageKind {
-    /// A classic channel (`SUBSCRIBE`, `PUBLISH`).
-    Message,
-    /// A pattern (`PSUBSCRIBE`); the message carries the pattern that matched.
-    Pattern,
-    /// A sharded channel (`SSUBSCRIBE`, `SPUBLISH`).
-    Sharded,
-}
-
-impl MessageKind {
-    fn subscribe(self) -> &'static str {
-        match self {
-            MessageKind::Message => "SUBSCRIBE",
-            MessageKind::Pattern => "PSUBSCRIBE",
-            MessageKind::Sharded => "SSUBSCRIBE",
-        }
-    }
-
-    fn unsubscribe(self) -> &'static str {
-        match self {
-            MessageKind::Message => "UNSUBSCRIBE",
-            MessageKind::Pattern => "PUNSUBSCRIBE",
-            MessageKind::Sharded => "SUNSUBSCRIBE",
-        }
-    }
-}
-
-/// A message received on a subscription.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Message {
-    kind: MessageKind,
-    channel: Bytes,
-    pattern: Option<Bytes>,
-    payload: Bytes,
-}
-
-impl Message {
-    /// How it was subscribed to.
-    pub fn kind(&self) -> MessageKind {
-        self.kind
-    }
-
-    /// The channel it was published on.
-    pub fn channel(&self) -> &[u8] {
-        &self.channel
-    }
-
-    /// The pattern that matched, for a pattern subscription.
-    pub fn pattern(&self) -> Option<&[u8]> {
-        self.pattern.as_deref()
-    }
-
-    /// The payload, as published.
-    pub fn payload(&self) -> &[u8] {
-        &self.payload
-    }
-
-    /// The payload converted like a bulk reply: `String`, `i64`, `Vec<u8>` …
-    pub fn payload_as<T: FromValue>(&self) -> Result<T> {
-        T::from_value(Value::Bulk(self.payload.clone()))
-    }
-}
-
-impl fmt::Debug for Message {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Message")
-            .field("kind", &self.kind)
-            .field("channel", &String::from_utf8_lossy(&self.channel))
-            .field(
-                "pattern",
-                &self.pattern.as_deref().map(String::from_utf8_lossy),
-            )
-            .field("payload", &String::from_utf8_lossy(&self.payload))
-            .finish()
-    }
-}
-
-/// A request from the handle to its task.
-enum Request {
-    Subscribe {
-        kind: MessageKind,
-        names: Vec<Bytes>,
-        done: oneshot::Sender<Result<()>>,
-    },
-    Unsubscribe {
-        kind: MessageKind,
-        /// Empty: every name of this kind.
-        names: Vec<Bytes>,
-    },
-}
-
-/// A cluster pub/sub connection: classic channels, patterns and sharded channels, kept
-/// subscribed through failovers and slot migrations.
-///
-/// ```no_run
-/// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
-/// let mut pubsub = cluster.pubsub()?;
-/// pubsub.subscribe("news").await?;
-/// pubsub.psubscribe("alerts.*").await?;
-/// pubsub.ssubscribe("{user:1}:inbox").await?;
-/// while let Some(message) = pubsub.next_message().await {
-///     println!("{:?} on {}", message.payload_as::<String>()?, String::from_utf8_lossy(message.channel()));
-/// }
-/// # Ok(()) }
-/// ```
-pub struct PubSub {
-    requests: mpsc::UnboundedSender<Request>,
-    messages: mpsc::UnboundedReceiver<Message>,
-}
-
-impl RedisCluster {
-    /// A pub/sub connection with no subscriptions yet; see [`PubSub`]. Its task runs on the
-    /// current tokio runtime, so this must be called inside one.
-    pub fn pubsub(&self) -> Result<PubSub> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-            Error::new(
-                ErrorKind::Unsupported,
-                "pubsub() must be called inside a tokio runtime, which runs its task",
-            )
-        })?;
-        let (requests, requests_rx) = mpsc::unbounded_channel();
-        let (messages_tx, messages) = mpsc::unbounded_channel();
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let task = Task {
-            cluster: self.clone(),
-            requests: requests_rx,
-            messages: messages_tx,
-            events_tx,
-            events,
-            next_id: 0,
-            classic: None,
-            shards: Vec::new(),
-            wanted: [BTreeSet::new(), BTreeSet::new(), BTreeSet::new()],
-            waiters: Vec::new(),
-            failures: 0,
-            retry_at: None,
-            topology: self.inner.topology.subscribe(),
-            avoid: None,
-        };
-        runtime.spawn(task.run());
-        Ok(PubSub { requests, messages })
-    }
-}
-
-impl PubSub {
-    /// Subscribes to classic channels; returns once the server confirmed every one.
-    pub async fn subscribe(&self, channels: impl ToArgs) -> Result<()> {
-        self.subscribe_kind(MessageKind::Message, channels).await
-    }
-
-    /// Subscribes to patterns (`news.*`); returns once the server confirmed every one.
-    pub async fn psubscribe(&self, patterns: impl ToArgs) -> Result<()> {
-        self.subscribe_kind(MessageKind::Pattern, patterns).await
-    }
-
-    /// Subscribes to sharded channels, each on the primary of its slot; returns once the
-    /// servers confirmed every one.
-    pub async fn ssubscribe(&self, channels: impl ToArgs) -> Result<()> {
-        self.subscribe_kind(MessageKind::Sharded, channels).await
-    }
-
-    /// Unsubscribes from classic channels (all of them if `channels` is empty).
-    pub fn unsubscribe(&self, channels: impl ToArgs) -> Result<()> {
-        self.unsubscribe_kind(MessageKind::Message, channels)
-    }
-
-    /// Unsubscribes from patterns (all of them if `patterns` is empty).
-    pub fn punsubscribe(&self, patterns: impl ToArgs) -> Result<()> {
-        self.unsubscribe_kind(MessageKind::Pattern, patterns)
-    }
-
-    /// Unsubscribes from sharded channels (all of them if `channels` is empty).
-    pub fn sunsubscribe(&self, channels: impl ToArgs) -> Result<()> {
-        self.unsubscribe_kind(MessageKind::Sharded, channels)
-    }
-
-    /// The next message; `None` once the pub/sub has stopped (its client's runtime shut down).
-    pub async fn next_message(&mut self) -> Option<Message> {
-        self.messages.recv().await
-    }
-
-    /// A message already received, without waiting.
-    pub fn try_next_message(&mut self) -> Option<Message> {
-        self.messages.try_recv().ok()
-    }
-
-    async fn subscribe_kind(&self, kind: MessageKind, names: impl ToArgs) -> Result<()> {
-        let names = names_of(names);
-        if names.is_empty() {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                format!("{} needs at least one name", kind.subscribe()),
-            ));
-        }
-        let (done, wait) = oneshot::channel();
-        self.requests
-            .send(Request::Subscribe { kind, names, done })
-            .map_err(|_| stopped())?;
-        wait.await.map_err(|_| stopped())?
-    }
-
-    fn unsubscribe_kind(&self, kind: MessageKind, names: impl ToArgs) -> Result<()> {
-        let names = names_of(names);
-        self.requests
-            .send(Request::Unsubscribe { kind, names })
-            .map_err(|_| stopped())
-    }
-}
-
-impl fmt::Debug for PubSub {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PubSub").finish_non_exhaustive()
-    }
-}
-
-fn stopped() -> Error {
-    Error::new(ErrorKind::Closed, "the pub/sub task has stopped")
-}
-
-fn names_of(names: impl ToArgs) -> Vec<Bytes> {
-    let cmd = Cmd::new("NAMES").arg(names);
-    cmd.args().skip(1).map(Bytes::copy_from_slice).collect()
-}
 
 /// How long classic subscriptions stay away from a node whose socket stopped answering.
 const AVOID_FOR: Duration = Duration::from_secs(10);
@@ -285,7 +52,7 @@ struct Waiter {
     deadline: Instant,
 }
 
-struct Task {
+pub(super) struct Task {
     cluster: RedisCluster,
     requests: mpsc::UnboundedReceiver<Request>,
     messages: mpsc::UnboundedSender<Message>,
@@ -318,7 +85,32 @@ fn index(kind: MessageKind) -> usize {
 }
 
 impl Task {
-    async fn run(mut self) {
+    pub(super) fn new(
+        cluster: RedisCluster,
+        requests: mpsc::UnboundedReceiver<Request>,
+        messages: mpsc::UnboundedSender<Message>,
+    ) -> Task {
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let topology = cluster.inner.topology.subscribe();
+        Task {
+            cluster,
+            requests,
+            messages,
+            events_tx,
+            events,
+            next_id: 0,
+            classic: None,
+            shards: Vec::new(),
+            wanted: [BTreeSet::new(), BTreeSet::new(), BTreeSet::new()],
+            waiters: Vec::new(),
+            failures: 0,
+            retry_at: None,
+            topology,
+            avoid: None,
+        }
+    }
+
+    pub(super) async fn run(mut self) {
         loop {
             let wake = [
                 self.retry_at,
@@ -676,7 +468,7 @@ impl Task {
             // The first channel's slot owner, as redis-py picks it; if that node is down, any
             // other: the cluster delivers classic messages on every node.
             let snapshot = self.cluster.snapshot();
-            let mut candidates: Vec<Arc<super::node::NodeEntry>> = Vec::new();
+            let mut candidates: Vec<Arc<NodeEntry>> = Vec::new();
             if let Some(channel) = self.wanted[0].iter().next() {
                 if let Ok(entry) = snapshot.node_for_slot(keyslot(channel), None) {
                     candidates.push(Arc::clone(entry));
@@ -735,7 +527,7 @@ impl Task {
         let snapshot = self.cluster.snapshot();
         let mut ok = true;
         // Where each wanted channel belongs now.
-        let mut plan: Vec<(Arc<super::node::NodeEntry>, Vec<Bytes>)> = Vec::new();
+        let mut plan: Vec<(Arc<NodeEntry>, Vec<Bytes>)> = Vec::new();
         for channel in &self.wanted[2] {
             match snapshot.node_for_slot(keyslot(channel), None) {
                 Ok(entry) => match plan.iter_mut().find(|(e, _)| Arc::ptr_eq(e, entry)) {
@@ -789,7 +581,7 @@ impl Task {
         ok
     }
 
-    async fn open(&mut self, config: &crate::connection::ConnectionConfig) -> Result<Socket> {
+    async fn open(&mut self, config: &ConnectionConfig) -> Result<Socket> {
         self.next_id += 1;
         let id = self.next_id;
         let (tx, mut rx) = mpsc::unbounded_channel();
