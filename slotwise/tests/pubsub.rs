@@ -117,3 +117,41 @@ async fn refused_names_fail_the_call() {
     pubsub.subscribe("ps:twice").await.unwrap();
     pubsub.subscribe("ps:twice").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sharded_channels_of_several_slots_on_one_node_unsubscribe_together() {
+    let cluster = client().await;
+    let testkit = slotwise_testkit::shared();
+    // Two channels in different slots served by the same primary.
+    let owner = |n: &str| {
+        testkit
+            .node_for_slot(RedisCluster::keyslot(n))
+            .unwrap()
+            .port
+    };
+    let first = "{ps-many-0}:ch".to_owned();
+    let second = (1..)
+        .map(|i| format!("{{ps-many-{i}}}:ch"))
+        .find(|n| {
+            owner(n) == owner(&first) && RedisCluster::keyslot(n) != RedisCluster::keyslot(&first)
+        })
+        .unwrap();
+    let mut pubsub = cluster.pubsub().unwrap();
+    pubsub
+        .ssubscribe([first.as_str(), second.as_str()])
+        .await
+        .unwrap();
+    for channel in [&first, &second] {
+        assert_eq!(cluster.spublish(channel.as_str(), "x").await.unwrap(), 1);
+    }
+    take(&mut pubsub, 2).await;
+    pubsub
+        .sunsubscribe([first.as_str(), second.as_str()])
+        .unwrap();
+    for channel in [&first, &second] {
+        eventually("a sharded channel is still subscribed", || async {
+            cluster.spublish(channel.as_str(), "gone").await.unwrap() == 0
+        })
+        .await;
+    }
+}

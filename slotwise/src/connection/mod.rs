@@ -316,6 +316,19 @@ impl Subscriber {
             Some(sink),
         )
         .await?;
+        // The handshake falls back to RESP2 on servers without HELLO 3; ask which it is.
+        let hello = Cmd::new("HELLO");
+        let reply = pipeline
+            .request([&hello], false, config.connect_timeout)
+            .await
+            .map_err(|e| e.with_node(node.as_ref()))?;
+        if !matches!(reply, Reply::One(Value::Map(_))) {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "pub/sub needs RESP3 (Redis 6 or newer), which this node does not speak",
+            )
+            .with_node(node.as_ref()));
+        }
         pipeline.switch_to_raw();
         Ok(Subscriber {
             pipeline,

@@ -118,6 +118,10 @@ pub(super) enum Request {
 /// A cluster pub/sub connection: classic channels, patterns and sharded channels, kept
 /// subscribed through failovers and slot migrations.
 ///
+/// Messages wait in memory until [`next_message`](Self::next_message) takes them, as many as
+/// come: read them as they arrive. Dropping the `PubSub` closes its sockets. Needs RESP3
+/// (Redis 6 or newer).
+///
 /// ```no_run
 /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
 /// let mut pubsub = cluster.pubsub()?;

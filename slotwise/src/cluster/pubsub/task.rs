@@ -40,6 +40,8 @@ struct Socket {
 struct Outstanding {
     kind: MessageKind,
     subscribe: bool,
+    /// A health `PING`: answered by a reply, not by confirmations.
+    ping: bool,
     /// Confirmations still to come.
     names: BTreeSet<Bytes>,
 }
@@ -70,8 +72,11 @@ pub(super) struct Task {
     failures: u32,
     /// When to try again to place what is not placed.
     retry_at: Option<Instant>,
-    /// New topologies: a retry need not wait out its backoff once one is installed.
-    topology: tokio::sync::watch::Receiver<u64>,
+    /// New topologies, watched only while a retry waits (a receiver makes the refresh loop
+    /// believe commands are waiting): the retry need not wait out its backoff once one is in.
+    topology: Option<tokio::sync::watch::Receiver<u64>>,
+    /// Something changed that placing may have to act on.
+    dirty: bool,
     /// A node whose socket stopped answering, and until when classic subscriptions avoid it.
     avoid: Option<(String, Instant)>,
 }
@@ -91,7 +96,6 @@ impl Task {
         messages: mpsc::UnboundedSender<Message>,
     ) -> Task {
         let (events_tx, events) = mpsc::unbounded_channel();
-        let topology = cluster.inner.topology.subscribe();
         Task {
             cluster,
             requests,
@@ -105,7 +109,8 @@ impl Task {
             waiters: Vec::new(),
             failures: 0,
             retry_at: None,
-            topology,
+            topology: None,
+            dirty: false,
             avoid: None,
         }
     }
@@ -126,7 +131,12 @@ impl Task {
                     None => std::future::pending().await,
                 }
             };
-            let waiting = self.retry_at.is_some();
+            let topology = async {
+                match self.topology.as_mut() {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 request = self.requests.recv() => match request {
                     Some(request) => self.handle(request),
@@ -134,16 +144,19 @@ impl Task {
                     None => return,
                 },
                 Some((id, event)) = self.events.recv() => self.event(id, event),
-                changed = self.topology.changed(), if waiting => {
-                    if changed.is_ok() {
+                changed = topology => {
+                    if changed {
                         self.retry_at = None;
+                    } else {
+                        self.topology = None;
                     }
                 }
                 () = sleep => {}
             }
             self.expire_waiters();
             self.check_health();
-            if self.retry_at.is_none_or(|at| at <= Instant::now()) {
+            if self.dirty && self.retry_at.is_none_or(|at| at <= Instant::now()) {
+                self.dirty = false;
                 self.retry_at = None;
                 self.place().await;
             }
@@ -155,7 +168,7 @@ impl Task {
             Request::Subscribe { kind, names, done } => {
                 let wanted = &mut self.wanted[index(kind)];
                 wanted.extend(names.iter().cloned());
-                let deadline = Instant::now() + self.cluster.inner.settings.retry_deadline;
+                let deadline = later(self.cluster.inner.settings.retry_deadline);
                 let mut names: BTreeSet<Bytes> = names.into_iter().collect();
                 // Names confirmed already need no wait.
                 names.retain(|n| !self.confirmed(kind, n));
@@ -171,6 +184,7 @@ impl Task {
                 });
                 // Place at once, whatever the backoff says: the caller is waiting.
                 self.retry_at = None;
+                self.dirty = true;
             }
             Request::Unsubscribe { kind, names } => {
                 let wanted = &mut self.wanted[index(kind)];
@@ -182,6 +196,7 @@ impl Task {
                     }
                 }
                 self.retry_at = None;
+                self.dirty = true;
             }
         }
     }
@@ -209,63 +224,71 @@ impl Task {
     }
 
     fn event(&mut self, id: u64, event: SinkEvent) {
-        if let Some(socket) = self.socket_mut(id) {
-            socket.heard = Instant::now();
-            socket.pinged = None;
-        }
+        let Some(socket) = self.socket_mut(id) else {
+            // A socket already given up on (its close, late frames): nothing to do.
+            return;
+        };
+        socket.heard = Instant::now();
+        socket.pinged = None;
         match event {
             SinkEvent::Push(items) => self.push(id, items),
-            SinkEvent::Frame(Value::Error(e)) => {
-                let err = Error::from_server(e);
-                let Some(socket) = self.socket_mut(id) else {
-                    return;
-                };
+            // A reply, not a push: the answer to the oldest command still waiting for its
+            // outcome (those before it completed with their confirmations, in order).
+            SinkEvent::Frame(reply) => {
                 let node = socket.sub.node().to_owned();
-                let Some(failed) = socket.outstanding.pop_front() else {
+                let Some(front) = socket.outstanding.pop_front() else {
                     return;
                 };
-                // The names it carried are not subscribed there.
-                for name in &failed.names {
-                    socket.names[index(failed.kind)].remove(name);
+                let Value::Error(e) = reply else {
+                    // A PONG, or an unexpected reply to a command that confirms with pushes.
+                    if !front.ping {
+                        socket.outstanding.push_front(front);
+                    }
+                    return;
+                };
+                if front.ping {
+                    return;
                 }
-                let err = err.with_node(node.as_str());
+                // The names it carried are not subscribed there.
+                for name in &front.names {
+                    socket.names[index(front.kind)].remove(name);
+                }
+                let err = Error::from_server(e).with_node(node.as_str());
                 if let (Some(redirect), ErrorKind::Moved) = (err.redirect(), err.kind()) {
                     if let Some(from) = self.cluster.snapshot().find(&node) {
                         self.cluster.inner.apply_moved(from, redirect);
                     }
                 }
-                match err.kind() {
-                    ErrorKind::Moved
-                    | ErrorKind::Ask
-                    | ErrorKind::TryAgain
-                    | ErrorKind::ClusterDown
-                    | ErrorKind::MasterDown
-                    | ErrorKind::Loading => {
-                        self.cluster.inner.request_refresh();
-                        self.retry_later();
+                let permanent = matches!(err.kind(), ErrorKind::Auth | ErrorKind::CrossSlot)
+                    || err.server_error().is_some_and(|e| e.code() == "ERR");
+                if permanent && front.subscribe {
+                    // The server will not take these names: the caller hears why.
+                    for name in &front.names {
+                        self.wanted[index(front.kind)].remove(name);
                     }
-                    _ if failed.subscribe => {
-                        // The server will not take these names: the caller hears why.
-                        for name in &failed.names {
-                            self.wanted[index(failed.kind)].remove(name);
-                        }
-                        self.fail_waiters(failed.kind, &failed.names, &err);
-                    }
-                    _ => {}
+                    self.fail_waiters(front.kind, &front.names, &err);
+                } else {
+                    // A redirection, a refusal for now, or something passing: try again.
+                    tracing::debug!(error = %err, "a (un)subscribe was refused; retrying");
+                    self.cluster.inner.request_refresh();
+                    self.retry_later();
                 }
             }
-            // A reply to nothing this task waits for (a late PONG …).
-            SinkEvent::Frame(_) => {}
             SinkEvent::Closed(err) => {
                 tracing::debug!(error = %err, "a subscriber socket closed");
-                if self.classic.as_ref().is_some_and(|s| s.id == id) {
-                    self.classic = None;
-                }
-                self.shards.retain(|s| s.id != id);
-                self.cluster.inner.request_refresh();
-                self.retry_later();
+                self.drop_socket(id);
             }
         }
+    }
+
+    /// Forgets a socket (closed, or silent too long): what it carried is placed again.
+    fn drop_socket(&mut self, id: u64) {
+        if self.classic.as_ref().is_some_and(|s| s.id == id) {
+            self.classic = None;
+        }
+        self.shards.retain(|s| s.id != id);
+        self.cluster.inner.request_refresh();
+        self.retry_later();
     }
 
     fn push(&mut self, id: u64, items: Vec<Value>) {
@@ -372,24 +395,36 @@ impl Task {
         let now = Instant::now();
         let mut i = 0;
         while i < self.waiters.len() {
-            if self.waiters[i].deadline <= now {
-                let waiter = self.waiters.swap_remove(i);
-                let names: Vec<String> = waiter
-                    .names
-                    .iter()
-                    .map(|n| String::from_utf8_lossy(n).into_owned())
-                    .collect();
-                let _ = waiter.done.send(Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "{} of {} was not confirmed in time",
-                        waiter.kind.subscribe(),
-                        names.join(", ")
-                    ),
-                )));
-            } else {
+            if self.waiters[i].deadline > now {
                 i += 1;
+                continue;
             }
+            let waiter = self.waiters.swap_remove(i);
+            // The caller hears it failed, so it is not subscribed behind its back later
+            // (unless another call still waits for the same name).
+            for name in &waiter.names {
+                let still_waited = self
+                    .waiters
+                    .iter()
+                    .any(|w| w.kind == waiter.kind && w.names.contains(name));
+                if !still_waited {
+                    self.wanted[index(waiter.kind)].remove(name);
+                    self.dirty = true;
+                }
+            }
+            let names: Vec<String> = waiter
+                .names
+                .iter()
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+                .collect();
+            let _ = waiter.done.send(Err(Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "{} of {} was not confirmed in time; it is not kept",
+                    waiter.kind.subscribe(),
+                    names.join(", ")
+                ),
+            )));
         }
     }
 
@@ -398,7 +433,7 @@ impl Task {
         let timeout = self.cluster.inner.settings.connection.response_timeout;
         self.sockets()
             .map(|s| match s.pinged {
-                Some(at) => at + timeout,
+                Some(at) => later_than(at, timeout),
                 None => s.heard + HEALTH_INTERVAL,
             })
             .min()
@@ -407,19 +442,30 @@ impl Task {
     /// Pings quiet sockets; drops those that did not answer in time (a frozen or cut-off
     /// node sends no close), so their subscriptions are made again elsewhere.
     fn check_health(&mut self) {
+        // Frames already here count: a socket is not judged on a queue this task was slow to
+        // read.
+        while let Ok((id, event)) = self.events.try_recv() {
+            self.event(id, event);
+        }
         let now = Instant::now();
         let timeout = self.cluster.inner.settings.connection.response_timeout;
         let ping = Cmd::new("PING");
         let mut dead: Vec<u64> = Vec::new();
         for socket in self.classic.iter_mut().chain(self.shards.iter_mut()) {
             match socket.pinged {
-                Some(at) if now >= at + timeout => dead.push(socket.id),
+                Some(at) if now >= later_than(at, timeout) => dead.push(socket.id),
                 Some(_) => {}
                 None if now >= socket.heard + HEALTH_INTERVAL => {
                     if socket.sub.send([&ping]).is_err() {
                         dead.push(socket.id);
                     } else {
                         socket.pinged = Some(now);
+                        socket.outstanding.push_back(Outstanding {
+                            kind: MessageKind::Message,
+                            subscribe: false,
+                            ping: true,
+                            names: BTreeSet::new(),
+                        });
                     }
                 }
                 None => {}
@@ -427,21 +473,24 @@ impl Task {
         }
         for id in dead {
             tracing::debug!("a subscriber socket stopped answering; subscribing elsewhere");
-            if let Some(socket) = self.classic.take_if(|s| s.id == id) {
+            if let Some(socket) = self.classic.as_ref().filter(|s| s.id == id) {
                 self.avoid = Some((socket.sub.node().to_owned(), now + AVOID_FOR));
             }
-            self.shards.retain(|s| s.id != id);
-            self.cluster.inner.request_refresh();
-            self.retry_later();
+            self.drop_socket(id);
         }
     }
 
+    /// Schedules another attempt to place everything, after a backoff or a new topology.
     fn retry_later(&mut self) {
         self.failures = self.failures.saturating_add(1);
+        self.dirty = true;
         let exp = self.failures.min(6);
         let wait = Duration::from_millis(10 << exp).min(Duration::from_millis(500));
         let at = Instant::now() + wait;
         self.retry_at = Some(self.retry_at.map_or(at, |r| r.min(at)));
+        if self.topology.is_none() {
+            self.topology = Some(self.cluster.inner.topology.subscribe());
+        }
     }
 
     /// Brings the sockets in line with what is wanted: subscribes what is not subscribed where
@@ -452,6 +501,7 @@ impl Task {
         ok &= self.place_sharded().await;
         if ok {
             self.failures = 0;
+            self.topology = None;
         } else {
             self.retry_later();
         }
@@ -549,7 +599,10 @@ impl Task {
                 })
                 .cloned()
                 .collect();
-            ok &= send(socket, MessageKind::Sharded, false, leave);
+            // One command per channel: SUNSUBSCRIBE, too, takes channels of one slot only.
+            for channel in leave {
+                ok &= send(socket, MessageKind::Sharded, false, vec![channel]);
+            }
         }
         self.shards
             .retain(|s| !s.names[2].is_empty() || !s.outstanding.is_empty());
@@ -642,9 +695,21 @@ fn send(socket: &mut Socket, kind: MessageKind, subscribe: bool, names: Vec<Byte
     socket.outstanding.push_back(Outstanding {
         kind,
         subscribe,
+        ping: false,
         names: names.into_iter().collect(),
     });
     true
+}
+
+/// `at` plus `wait`, or far in the future for a wait too long to add.
+fn later_than(at: Instant, wait: Duration) -> Instant {
+    at.checked_add(wait)
+        .unwrap_or_else(|| at + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+/// Now plus `wait` (see [`later_than`]).
+fn later(wait: Duration) -> Instant {
+    later_than(Instant::now(), wait)
 }
 
 #[cfg(test)]
