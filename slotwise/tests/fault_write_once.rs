@@ -13,15 +13,23 @@ use slotwise::commands::StringCommands;
 use slotwise::protocol::{Cmd, Value};
 use slotwise::{ErrorKind, RedisCluster};
 
+/// The ids of the client connections named `name` on the node at `port`.
+fn client_ids(port: u16, name: &str) -> Vec<String> {
+    let cluster = slotwise_testkit::shared();
+    let Ok(list) = cluster.call(port, &Cmd::new("CLIENT").arg("LIST")) else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(list.as_bytes().unwrap_or_default()).into_owned();
+    text.lines()
+        .filter(|l| l.split(' ').any(|f| f == format!("name={name}")))
+        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The id of the client connection named `name` on the node at `port`.
 fn client_id(port: u16, name: &str) -> Option<String> {
-    let cluster = slotwise_testkit::shared();
-    let list = cluster.call(port, &Cmd::new("CLIENT").arg("LIST")).ok()?;
-    let text = String::from_utf8(list.as_bytes()?.to_vec()).ok()?;
-    text.lines()
-        .find(|l| l.split(' ').any(|f| f == format!("name={name}")))
-        .and_then(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
-        .map(str::to_owned)
+    client_ids(port, name).into_iter().next()
 }
 
 /// How the `INCR` is sent.
@@ -152,18 +160,12 @@ async fn a_lost_watch_is_not_reopened() {
     client.set(&key, 1).await.unwrap();
     let watch = client.watch(&key).await.unwrap();
     // Every connection of this client on the node: the shared one and the watching one.
-    let list = testkit.call(port, &Cmd::new("CLIENT").arg("LIST")).unwrap();
-    let text = String::from_utf8(list.as_bytes().unwrap().to_vec()).unwrap();
-    let ids: Vec<&str> = text
-        .lines()
-        .filter(|l| l.split(' ').any(|f| f == format!("name={name}")))
-        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
-        .collect();
+    let ids = client_ids(port, name);
     assert!(
         ids.len() >= 2,
-        "the watching connection is missing:\n{text}"
+        "the watching connection is missing: {ids:?}"
     );
-    for id in ids {
+    for id in &ids {
         testkit
             .call(port, &Cmd::new("CLIENT").arg(["KILL", "ID", id]))
             .unwrap();

@@ -56,6 +56,20 @@ pub(crate) struct Context {
     pub(crate) redirectable: bool,
 }
 
+/// True for a redirection or a refusal for now (`TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`,
+/// `LOADING`): the server did not run the command, and may take it again later or elsewhere.
+pub(crate) fn refused_for_now(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Moved
+            | ErrorKind::Ask
+            | ErrorKind::TryAgain
+            | ErrorKind::ClusterDown
+            | ErrorKind::MasterDown
+            | ErrorKind::Loading
+    )
+}
+
 /// Decides what to do about `err`.
 pub(crate) fn classify(err: &Error, ctx: Context) -> Action {
     let retry = |cause, base_ms, refresh, to_primary| Action::Retry {

@@ -191,6 +191,28 @@ async fn send_dedicated(entry: &NodeEntry, cmd: &Cmd) -> Result<Value> {
 }
 
 impl Inner {
+    /// Waits before a retry: `wait`, or until a new topology (asking for one) or word that the
+    /// cluster serves again, whichever comes first, when the retry needs one.
+    pub(crate) async fn pause_before_retry(
+        self: &Arc<Inner>,
+        refresh: classify::Refresh,
+        wait: Duration,
+        generation: u64,
+        serving: u64,
+    ) {
+        match refresh {
+            classify::Refresh::No => {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+            }
+            classify::Refresh::AwaitChange => {
+                self.request_refresh();
+                self.wait_for_change_since(generation, serving, wait).await;
+            }
+        }
+    }
+
     /// The entry to follow a redirection to; an empty host means the redirecting node's host.
     pub(crate) fn redirect_entry(&self, from: &NodeEntry, redirect: &Redirect) -> Arc<NodeEntry> {
         let host = if redirect.host.is_empty() {

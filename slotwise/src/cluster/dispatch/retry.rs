@@ -5,12 +5,12 @@
 //! change goes to the new owner. Waits for a new topology end as soon as one is installed.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tracing::Instrument;
 
 use super::backoff;
-use super::classify::{classify, Action, Cause, Context, Refresh};
+use super::classify::{classify, Action, Cause, Context};
 use super::{send_asking, send_dedicated, via_replica};
 use crate::cluster::node::NodeEntry;
 use crate::cluster::read_from::ReadFrom;
@@ -198,15 +198,10 @@ impl RedisCluster {
                         backoff::delay(attempt, base_ms, settings.retry_max_backoff),
                         deadline,
                     );
-                    match refresh {
-                        _ if elsewhere => {}
-                        Refresh::No => sleep(wait).await,
-                        Refresh::AwaitChange => {
-                            self.inner.request_refresh();
-                            self.inner
-                                .wait_for_change_since(snapshot.generation, serving, wait)
-                                .await;
-                        }
+                    if !elsewhere {
+                        self.inner
+                            .pause_before_retry(refresh, wait, snapshot.generation, serving)
+                            .await;
                     }
                 }
                 Action::Fail => return Err(err),
@@ -237,12 +232,6 @@ fn refused_while_cluster_down(err: &Error) -> bool {
         && err
             .server_error()
             .is_some_and(|e| e.message().contains("The cluster is down"))
-}
-
-async fn sleep(wait: Duration) {
-    if !wait.is_zero() {
-        tokio::time::sleep(wait).await;
-    }
 }
 
 /// The error returned when a command gives up: the last error, with its node, saying that the

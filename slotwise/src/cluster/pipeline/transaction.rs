@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cluster::dispatch::backoff;
-use crate::cluster::dispatch::classify::{classify, Action, Context, Refresh};
+use crate::cluster::dispatch::classify::{classify, Action, Context};
 use crate::cluster::dispatch::refuse_connection_state;
 use crate::cluster::node::NodeEntry;
 use crate::cluster::stats::Counters;
@@ -118,19 +118,9 @@ impl RedisCluster {
                         backoff::delay(attempt, base_ms, settings.retry_max_backoff),
                         deadline,
                     );
-                    match refresh {
-                        Refresh::No => {
-                            if !wait.is_zero() {
-                                tokio::time::sleep(wait).await;
-                            }
-                        }
-                        Refresh::AwaitChange => {
-                            self.inner.request_refresh();
-                            self.inner
-                                .wait_for_change_since(snapshot.generation, serving, wait)
-                                .await;
-                        }
-                    }
+                    self.inner
+                        .pause_before_retry(refresh, wait, snapshot.generation, serving)
+                        .await;
                 }
                 Action::Fail => return Err(err),
             }

@@ -12,6 +12,7 @@ use std::time::Instant;
 use super::transaction::Outcome;
 use super::Pipeline;
 use crate::cluster::dispatch::backoff;
+use crate::cluster::dispatch::classify::refused_for_now;
 use crate::cluster::RedisCluster;
 use crate::commands::{CommandFuture, Executor};
 use crate::connection::Connection;
@@ -112,18 +113,11 @@ impl RedisCluster {
             if !matches!(err.kind(), ErrorKind::Io | ErrorKind::Timeout) {
                 counted += 1;
             }
-            let retry = matches!(
-                err.kind(),
-                ErrorKind::Moved
-                    | ErrorKind::Ask
-                    | ErrorKind::TryAgain
-                    | ErrorKind::ClusterDown
-                    | ErrorKind::MasterDown
-                    | ErrorKind::Loading
-                    | ErrorKind::Io
-                    | ErrorKind::Timeout
-                    | ErrorKind::SlotNotCovered
-            );
+            let retry = refused_for_now(err.kind())
+                || matches!(
+                    err.kind(),
+                    ErrorKind::Io | ErrorKind::Timeout | ErrorKind::SlotNotCovered
+                );
             let wait = backoff::within(
                 backoff::delay(attempt, 50, settings.retry_max_backoff),
                 deadline,
@@ -246,22 +240,10 @@ impl Watch {
             // The slot moved or is moving, or the cluster refused: nothing ran, and the WATCH
             // ended with the transaction. Watching again is the caller's next step, as after a
             // change to a watched key.
-            Outcome::Retry(err)
-                if matches!(
-                    err.kind(),
-                    ErrorKind::Moved
-                        | ErrorKind::Ask
-                        | ErrorKind::TryAgain
-                        | ErrorKind::ClusterDown
-                        | ErrorKind::MasterDown
-                        | ErrorKind::Loading
-                ) =>
-            {
-                Err(Error::new(
-                    ErrorKind::Aborted,
-                    format!("nothing of the transaction ran ({err}); watch again"),
-                ))
-            }
+            Outcome::Retry(err) if refused_for_now(err.kind()) => Err(Error::new(
+                ErrorKind::Aborted,
+                format!("nothing of the transaction ran ({err}); watch again"),
+            )),
             Outcome::Retry(err) => Err(err),
         }
     }
