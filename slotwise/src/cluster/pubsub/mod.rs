@@ -7,7 +7,8 @@
 //! slot, one socket per node. When a socket closes (its node failed), stops answering the
 //! `PING` it gets after a second of quiet (a frozen node), or the server drops a sharded
 //! channel (its slot moved), the task refreshes the topology and subscribes again where the
-//! channel lives now, until it succeeds; classic channels move to any live node at once. Messages published while a channel had no
+//! channel lives now, until it succeeds; classic channels move to any live node at once.
+//! Sockets open in the background, so a slow node does not hold up the messages of others. Messages published while a channel had no
 //! subscription are not delivered: pub/sub is at most once.
 
 mod task;

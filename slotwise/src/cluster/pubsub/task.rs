@@ -46,6 +46,20 @@ struct Outstanding {
     names: BTreeSet<Bytes>,
 }
 
+/// What opening a socket in the background came to.
+struct Opened {
+    id: u64,
+    classic: bool,
+    result: Result<Subscriber>,
+}
+
+/// A socket being opened in the background: for the classic subscriptions, or a shard's node.
+struct Opening {
+    id: u64,
+    classic: bool,
+    node: String,
+}
+
 /// A `subscribe` call waiting for its confirmations.
 struct Waiter {
     kind: MessageKind,
@@ -61,6 +75,10 @@ pub(super) struct Task {
     events_tx: mpsc::UnboundedSender<(u64, SinkEvent)>,
     events: mpsc::UnboundedReceiver<(u64, SinkEvent)>,
     next_id: u64,
+    /// Sockets opening in the background (a slow or frozen node must not hold up messages).
+    opening: Vec<Opening>,
+    opened_tx: mpsc::UnboundedSender<Opened>,
+    opened: mpsc::UnboundedReceiver<Opened>,
     /// The socket of classic channels and patterns.
     classic: Option<Socket>,
     /// The sockets of sharded channels, one per node.
@@ -96,6 +114,7 @@ impl Task {
         messages: mpsc::UnboundedSender<Message>,
     ) -> Task {
         let (events_tx, events) = mpsc::unbounded_channel();
+        let (opened_tx, opened) = mpsc::unbounded_channel();
         Task {
             cluster,
             requests,
@@ -103,6 +122,9 @@ impl Task {
             events_tx,
             events,
             next_id: 0,
+            opening: Vec::new(),
+            opened_tx,
+            opened,
             classic: None,
             shards: Vec::new(),
             wanted: [BTreeSet::new(), BTreeSet::new(), BTreeSet::new()],
@@ -144,6 +166,7 @@ impl Task {
                     None => return,
                 },
                 Some((id, event)) = self.events.recv() => self.event(id, event),
+                Some(opened) = self.opened.recv() => self.opened(opened),
                 changed = topology => {
                     if changed {
                         self.retry_at = None;
@@ -158,7 +181,7 @@ impl Task {
             if self.dirty && self.retry_at.is_none_or(|at| at <= Instant::now()) {
                 self.dirty = false;
                 self.retry_at = None;
-                self.place().await;
+                self.place();
             }
         }
     }
@@ -495,10 +518,10 @@ impl Task {
 
     /// Brings the sockets in line with what is wanted: subscribes what is not subscribed where
     /// it belongs, unsubscribes what is no longer wanted, opens and closes sockets.
-    async fn place(&mut self) {
+    fn place(&mut self) {
         let mut ok = true;
-        ok &= self.place_classic().await;
-        ok &= self.place_sharded().await;
+        ok &= self.place_classic();
+        ok &= self.place_sharded();
         if ok {
             self.failures = 0;
             self.topology = None;
@@ -507,7 +530,7 @@ impl Task {
         }
     }
 
-    async fn place_classic(&mut self) -> bool {
+    fn place_classic(&mut self) -> bool {
         let wants_any = !self.wanted[0].is_empty() || !self.wanted[1].is_empty();
         if !wants_any {
             // Nothing left: the socket goes (its subscriptions with it).
@@ -515,6 +538,10 @@ impl Task {
             return true;
         }
         if self.classic.is_none() {
+            if self.opening.iter().any(|o| o.classic) {
+                // Placed once it is open.
+                return true;
+            }
             // The first channel's slot owner, as redis-py picks it; if that node is down, any
             // other: the cluster delivers classic messages on every node.
             let snapshot = self.cluster.snapshot();
@@ -534,24 +561,16 @@ impl Task {
                     tried.push(node.clone());
                 }
             }
+            let mut configs = Vec::new();
             for entry in candidates {
                 let name = entry.node.name().to_owned();
-                if tried.contains(&name) {
-                    continue;
-                }
-                tried.push(name);
-                match self.open(entry.conn.config()).await {
-                    Ok(socket) => {
-                        self.classic = Some(socket);
-                        break;
-                    }
-                    Err(err) => tracing::debug!(error = %err, "cannot open the pub/sub socket"),
+                if !tried.contains(&name) {
+                    tried.push(name);
+                    configs.push(entry.conn.config().clone());
                 }
             }
-            if self.classic.is_none() {
-                self.cluster.inner.request_refresh();
-                return false;
-            }
+            self.spawn_open(true, String::new(), configs);
+            return true;
         }
         let Some(socket) = self.classic.as_mut() else {
             return false;
@@ -573,7 +592,7 @@ impl Task {
         ok
     }
 
-    async fn place_sharded(&mut self) -> bool {
+    fn place_sharded(&mut self) -> bool {
         let snapshot = self.cluster.snapshot();
         let mut ok = true;
         // Where each wanted channel belongs now.
@@ -604,20 +623,20 @@ impl Task {
                 ok &= send(socket, MessageKind::Sharded, false, vec![channel]);
             }
         }
-        self.shards
-            .retain(|s| !s.names[2].is_empty() || !s.outstanding.is_empty());
+        // A socket stays while it carries something or something belongs on its node.
+        self.shards.retain(|s| {
+            !s.names[2].is_empty()
+                || !s.outstanding.is_empty()
+                || plan.iter().any(|(e, _)| e.node.name() == s.sub.node())
+        });
         for (entry, channels) in plan {
             let name = entry.node.name().to_owned();
             if !self.shards.iter().any(|s| s.sub.node() == name) {
-                match self.open(entry.conn.config()).await {
-                    Ok(socket) => self.shards.push(socket),
-                    Err(err) => {
-                        tracing::debug!(error = %err, node = name, "cannot open a sharded pub/sub socket");
-                        self.cluster.inner.request_refresh();
-                        ok = false;
-                        continue;
-                    }
+                if !self.opening.iter().any(|o| !o.classic && o.node == name) {
+                    self.spawn_open(false, name, vec![entry.conn.config().clone()]);
                 }
+                // Placed once it is open.
+                continue;
             }
             let Some(socket) = self.shards.iter_mut().find(|s| s.sub.node() == name) else {
                 continue;
@@ -634,27 +653,81 @@ impl Task {
         ok
     }
 
-    async fn open(&mut self, config: &ConnectionConfig) -> Result<Socket> {
+    /// Opens a socket in the background on the first of `configs` that answers; `opened`
+    /// takes it when it is ready.
+    fn spawn_open(&mut self, classic: bool, node: String, configs: Vec<ConnectionConfig>) {
         self.next_id += 1;
         let id = self.next_id;
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let sub = Subscriber::open(config, tx).await?;
-        let forward = self.events_tx.clone();
+        self.opening.push(Opening { id, classic, node });
+        let events = self.events_tx.clone();
+        let opened = self.opened_tx.clone();
         tokio::spawn(async move {
-            while let Some(event) = rx.recv().await {
-                if forward.send((id, event)).is_err() {
-                    return;
+            let mut last = Error::new(ErrorKind::NoReachableNode, "no node to subscribe on");
+            for config in configs {
+                let (tx, mut rx) = mpsc::unbounded_channel();
+                match Subscriber::open(&config, tx).await {
+                    Ok(sub) => {
+                        let forward = events.clone();
+                        tokio::spawn(async move {
+                            while let Some(event) = rx.recv().await {
+                                if forward.send((id, event)).is_err() {
+                                    return;
+                                }
+                            }
+                        });
+                        let _ = opened.send(Opened {
+                            id,
+                            classic,
+                            result: Ok(sub),
+                        });
+                        return;
+                    }
+                    Err(err) => {
+                        tracing::debug!(error = %err, "cannot open a pub/sub socket");
+                        last = err;
+                    }
                 }
             }
+            let _ = opened.send(Opened {
+                id,
+                classic,
+                result: Err(last),
+            });
         });
-        Ok(Socket {
-            id,
+    }
+
+    /// A socket opened in the background is ready (or could not be opened).
+    fn opened(&mut self, opened: Opened) {
+        let Some(pos) = self.opening.iter().position(|o| o.id == opened.id) else {
+            return;
+        };
+        let opening = self.opening.swap_remove(pos);
+        let sub = match opened.result {
+            Ok(sub) => sub,
+            Err(err) => {
+                tracing::debug!(error = %err, "no pub/sub socket could be opened; retrying");
+                self.cluster.inner.request_refresh();
+                self.retry_later();
+                return;
+            }
+        };
+        let socket = Socket {
+            id: opened.id,
             sub,
             heard: Instant::now(),
             pinged: None,
             names: [BTreeSet::new(), BTreeSet::new(), BTreeSet::new()],
             outstanding: VecDeque::new(),
-        })
+        };
+        if opened.classic {
+            if self.classic.is_none() {
+                self.classic = Some(socket);
+            }
+        } else if !self.shards.iter().any(|s| s.sub.node() == opening.node) {
+            self.shards.push(socket);
+        }
+        // What waits for this socket is sent now.
+        self.dirty = true;
     }
 }
 
