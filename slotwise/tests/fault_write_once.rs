@@ -32,6 +32,23 @@ fn client_id(port: u16, name: &str) -> Option<String> {
     client_ids(port, name).into_iter().next()
 }
 
+/// A client named `name` (so the test can find its connections) whose only startup node serves
+/// `key`; returns that node's port too.
+async fn named_client(key: &str, name: &str, retry_writes: bool) -> (u16, RedisCluster) {
+    let port = slotwise_testkit::shared()
+        .node_for_slot(RedisCluster::keyslot(key))
+        .unwrap()
+        .port;
+    let client = RedisCluster::builder()
+        .startup_node(slotwise::ClusterNode::new("127.0.0.1", port))
+        .client_name(name)
+        .retry_writes_on_io(retry_writes)
+        .build()
+        .await
+        .unwrap();
+    (port, client)
+}
+
 /// How the `INCR` is sent.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum How {
@@ -50,17 +67,7 @@ async fn incr_with_connection_cut(
 ) -> (slotwise::Result<i64>, i64) {
     let testkit = slotwise_testkit::shared();
     let key = format!("write-once:{name}");
-    let port = testkit
-        .node_for_slot(RedisCluster::keyslot(&key))
-        .unwrap()
-        .port;
-    let client = RedisCluster::builder()
-        .startup_node(slotwise::ClusterNode::new("127.0.0.1", port))
-        .client_name(name)
-        .retry_writes_on_io(retry_writes)
-        .build()
-        .await
-        .unwrap();
+    let (port, client) = named_client(&key, name, retry_writes).await;
     client.set(&key, 0).await.unwrap();
 
     // Hold writes at the node, so the INCR is sent but not yet run when the connection is cut.
@@ -147,16 +154,7 @@ async fn a_lost_watch_is_not_reopened() {
     let testkit = slotwise_testkit::shared();
     let name = "watch-cut";
     let key = format!("write-once:{{{name}}}");
-    let port = testkit
-        .node_for_slot(RedisCluster::keyslot(&key))
-        .unwrap()
-        .port;
-    let client = RedisCluster::builder()
-        .startup_node(slotwise::ClusterNode::new("127.0.0.1", port))
-        .client_name(name)
-        .build()
-        .await
-        .unwrap();
+    let (port, client) = named_client(&key, name, false).await;
     client.set(&key, 1).await.unwrap();
     let watch = client.watch(&key).await.unwrap();
     // Every connection of this client on the node: the shared one and the watching one.
