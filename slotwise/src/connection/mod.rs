@@ -349,6 +349,17 @@ impl Subscriber {
     }
 }
 
+/// `at` plus `wait`; a wait too long to add (a caller's "no limit") ends in a hundred years,
+/// as a request's timeout does.
+pub(crate) fn later_than(at: Instant, wait: Duration) -> Instant {
+    at.checked_add(wait).unwrap_or(at + pipeline::FOREVER)
+}
+
+/// `wait` from now, as [`later_than`] adds it.
+pub(crate) fn deadline_in(wait: Duration) -> Instant {
+    later_than(Instant::now(), wait)
+}
+
 /// Refuses what a cluster node cannot do: `SELECT` (a cluster has only database 0).
 pub(crate) fn refuse_in_cluster(cmd: &Cmd) -> Result<()> {
     if cmd.name().eq_ignore_ascii_case(b"SELECT") {
@@ -377,6 +388,18 @@ impl fmt::Debug for Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_too_long_to_add_ends_far_away_without_panicking() {
+        let now = Instant::now();
+        assert_eq!(
+            later_than(now, Duration::from_secs(2)),
+            now + Duration::from_secs(2)
+        );
+        let never = later_than(now, Duration::MAX);
+        assert!(never > now + Duration::from_secs(50 * 365 * 24 * 3600));
+        assert!(deadline_in(Duration::MAX) > now);
+    }
 
     /// Every command's future contains this one; if the reconnect path were inline it would
     /// add ~500 bytes and push a GET's boxed future past glibc's per-thread cache (1 KiB).

@@ -257,7 +257,7 @@ impl Pipeline {
 }
 
 /// Far enough to never come, near enough that adding it to an instant cannot overflow.
-const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+pub(super) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 impl Drop for Pipeline {
     fn drop(&mut self) {

@@ -108,7 +108,7 @@ impl RedisCluster {
             };
             return self.run_on(entry, cmd, readonly).await;
         }
-        let deadline = Instant::now() + self.inner.settings.retry_deadline;
+        let deadline = crate::connection::deadline_in(self.inner.settings.retry_deadline);
         loop {
             let snapshot = self.snapshot();
             let nodes = resolve(self, &snapshot, target)?;

@@ -67,7 +67,7 @@ impl RedisCluster {
 
     async fn retry_loop(&self, cmd: &Cmd, mut dest: Destination, readonly: bool) -> Result<Value> {
         let settings = &self.inner.settings;
-        let own = Instant::now() + settings.retry_deadline;
+        let own = crate::connection::deadline_in(settings.retry_deadline);
         let deadline = SHARED_DEADLINE.try_with(|d| own.min(*d)).unwrap_or(own);
         let response_timeout = settings.connection.response_timeout;
         let mut asking: Option<Arc<NodeEntry>> = None;

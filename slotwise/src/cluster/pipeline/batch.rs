@@ -19,7 +19,7 @@ use crate::cluster::dispatch::{refuse_connection_state, within_deadline};
 use crate::cluster::node::{NodeEntry, Role};
 use crate::cluster::stats::Counters;
 use crate::cluster::RedisCluster;
-use crate::connection::refuse_in_cluster;
+use crate::connection::{deadline_in, refuse_in_cluster};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::{route, CommandInfo, Route};
@@ -60,7 +60,7 @@ impl Plan {
 impl RedisCluster {
     /// Runs a plain pipeline; one result per command, in queue order.
     pub(crate) async fn run_batch(&self, cmds: &[Cmd]) -> Result<Vec<Result<Value>>> {
-        let deadline = Instant::now() + self.inner.settings.retry_deadline;
+        let deadline = deadline_in(self.inner.settings.retry_deadline);
         let snapshot = self.snapshot();
         let mut plans = Vec::with_capacity(cmds.len());
         // Slots written so far: a read queued after a write on its slot must see it, so it

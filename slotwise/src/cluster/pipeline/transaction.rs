@@ -16,8 +16,8 @@ use crate::cluster::dispatch::refuse_connection_state;
 use crate::cluster::node::NodeEntry;
 use crate::cluster::stats::Counters;
 use crate::cluster::RedisCluster;
-use crate::connection::refuse_in_cluster;
 use crate::connection::Connection;
+use crate::connection::{deadline_in, refuse_in_cluster};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::{route, CommandInfo, Route};
@@ -38,7 +38,7 @@ impl RedisCluster {
         }
         let (slot, readonly) = self.transaction_slot(cmds).await?;
         let settings = &self.inner.settings;
-        let deadline = Instant::now() + settings.retry_deadline;
+        let deadline = deadline_in(settings.retry_deadline);
         let context = Context {
             readonly,
             retry_writes: settings.retry_writes_on_io,

@@ -7,7 +7,6 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::transaction::Outcome;
 use super::Pipeline;
@@ -15,7 +14,7 @@ use crate::cluster::dispatch::backoff;
 use crate::cluster::dispatch::classify::refused_for_now;
 use crate::cluster::RedisCluster;
 use crate::commands::{CommandFuture, Executor};
-use crate::connection::Connection;
+use crate::connection::{deadline_in, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue, ToArgs, Value};
 use crate::routing::{cross_slot, route, Route};
@@ -81,7 +80,7 @@ impl RedisCluster {
             _ => return Err(cross_slot("WATCH", &slots)),
         };
         let settings = &self.inner.settings;
-        let deadline = deadline_after(settings.retry_deadline);
+        let deadline = deadline_in(settings.retry_deadline);
         let mut attempt = 0u32;
         let mut counted = 0u32;
         loop {
@@ -228,7 +227,7 @@ impl Watch {
         if self.spent.swap(true, Ordering::AcqRel) {
             return Err(spent());
         }
-        let deadline = deadline_after(self.conn.config().response_timeout);
+        let deadline = deadline_in(self.conn.config().response_timeout);
         let outcome = self
             .cluster
             .attempt_transaction(&self.conn, cmds, false, deadline)
@@ -265,13 +264,6 @@ impl fmt::Debug for Watch {
             .field("node", &self.conn.node())
             .finish()
     }
-}
-
-/// Now plus `wait`, or far in the future for a wait too long to add.
-fn deadline_after(wait: std::time::Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(wait)
-        .unwrap_or_else(|| now + std::time::Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
 fn spent() -> Error {

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Message, MessageKind, Request};
 use crate::cluster::node::NodeEntry;
 use crate::cluster::RedisCluster;
-use crate::connection::{ConnectionConfig, SinkEvent, Subscriber};
+use crate::connection::{deadline_in, later_than, ConnectionConfig, SinkEvent, Subscriber};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::topology::keyslot;
@@ -191,7 +191,7 @@ impl Task {
             Request::Subscribe { kind, names, done } => {
                 let wanted = &mut self.wanted[index(kind)];
                 wanted.extend(names.iter().cloned());
-                let deadline = later(self.cluster.inner.settings.retry_deadline);
+                let deadline = deadline_in(self.cluster.inner.settings.retry_deadline);
                 let mut names: BTreeSet<Bytes> = names.into_iter().collect();
                 // Names confirmed already need no wait.
                 names.retain(|n| !self.confirmed(kind, n));
@@ -772,17 +772,6 @@ fn send(socket: &mut Socket, kind: MessageKind, subscribe: bool, names: Vec<Byte
         names: names.into_iter().collect(),
     });
     true
-}
-
-/// `at` plus `wait`, or far in the future for a wait too long to add.
-fn later_than(at: Instant, wait: Duration) -> Instant {
-    at.checked_add(wait)
-        .unwrap_or_else(|| at + Duration::from_secs(100 * 365 * 24 * 3600))
-}
-
-/// Now plus `wait` (see [`later_than`]).
-fn later(wait: Duration) -> Instant {
-    later_than(Instant::now(), wait)
 }
 
 #[cfg(test)]
