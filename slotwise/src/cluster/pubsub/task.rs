@@ -1,20 +1,20 @@
 //! The task behind a [`PubSub`](super::PubSub): its sockets, what each carries, and keeping
 //! that in line with what the caller asked for (see the parent module's docs).
 
+mod place;
+
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Message, MessageKind, Request};
-use crate::cluster::node::NodeEntry;
 use crate::cluster::RedisCluster;
-use crate::connection::{deadline_in, later_than, ConnectionConfig, SinkEvent, Subscriber};
+use crate::connection::{deadline_in, later_than, SinkEvent, Subscriber};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
-use crate::topology::keyslot;
+use place::{Opened, Opening};
 
 /// How long classic subscriptions stay away from a node whose socket stopped answering.
 const AVOID_FOR: Duration = Duration::from_secs(10);
@@ -44,20 +44,6 @@ struct Outstanding {
     ping: bool,
     /// Confirmations still to come.
     names: BTreeSet<Bytes>,
-}
-
-/// What opening a socket in the background came to.
-struct Opened {
-    id: u64,
-    classic: bool,
-    result: Result<Subscriber>,
-}
-
-/// A socket being opened in the background: for the classic subscriptions, or a shard's node.
-struct Opening {
-    id: u64,
-    classic: bool,
-    node: String,
 }
 
 /// A `subscribe` call waiting for its confirmations.
@@ -293,8 +279,7 @@ impl Task {
                 } else {
                     // A redirection, a refusal for now, or something passing: try again.
                     tracing::debug!(error = %err, "a (un)subscribe was refused; retrying");
-                    self.cluster.inner.request_refresh();
-                    self.retry_later();
+                    self.refresh_and_retry();
                 }
             }
             SinkEvent::Closed(err) => {
@@ -310,8 +295,7 @@ impl Task {
             self.classic = None;
         }
         self.shards.retain(|s| s.id != id);
-        self.cluster.inner.request_refresh();
-        self.retry_later();
+        self.refresh_and_retry();
     }
 
     fn push(&mut self, id: u64, items: Vec<Value>) {
@@ -380,8 +364,7 @@ impl Task {
         socket.names[index(kind)].remove(&channel);
         if !asked && self.wanted[index(kind)].contains(&channel) {
             // The server dropped it (its slot moved away): subscribe again where it lives.
-            self.cluster.inner.request_refresh();
-            self.retry_later();
+            self.refresh_and_retry();
         }
     }
 
@@ -503,6 +486,13 @@ impl Task {
         }
     }
 
+    /// Something is not where it belongs (a node failed, a slot moved): asks for a new
+    /// topology and places again after it, or after the backoff.
+    fn refresh_and_retry(&mut self) {
+        self.cluster.inner.request_refresh();
+        self.retry_later();
+    }
+
     /// Schedules another attempt to place everything, after a backoff or a new topology.
     fn retry_later(&mut self) {
         self.failures = self.failures.saturating_add(1);
@@ -515,220 +505,6 @@ impl Task {
             self.topology = Some(self.cluster.inner.topology.subscribe());
         }
     }
-
-    /// Brings the sockets in line with what is wanted: subscribes what is not subscribed where
-    /// it belongs, unsubscribes what is no longer wanted, opens and closes sockets.
-    fn place(&mut self) {
-        let mut ok = true;
-        ok &= self.place_classic();
-        ok &= self.place_sharded();
-        if ok {
-            self.failures = 0;
-            self.topology = None;
-        } else {
-            self.retry_later();
-        }
-    }
-
-    fn place_classic(&mut self) -> bool {
-        let wants_any = !self.wanted[0].is_empty() || !self.wanted[1].is_empty();
-        if !wants_any {
-            // Nothing left: the socket goes (its subscriptions with it).
-            self.classic = None;
-            return true;
-        }
-        if self.classic.is_none() {
-            if self.opening.iter().any(|o| o.classic) {
-                // Placed once it is open.
-                return true;
-            }
-            // The first channel's slot owner, as redis-py picks it; if that node is down, any
-            // other: the cluster delivers classic messages on every node.
-            let snapshot = self.cluster.snapshot();
-            let mut candidates: Vec<Arc<NodeEntry>> = Vec::new();
-            if let Some(channel) = self.wanted[0].iter().next() {
-                if let Ok(entry) = snapshot.node_for_slot(keyslot(channel), None) {
-                    candidates.push(Arc::clone(entry));
-                }
-            }
-            candidates.push(self.cluster.default_entry());
-            candidates.extend(snapshot.primaries().cloned());
-            // Nodes known to be unreachable last.
-            candidates.sort_by_key(|e| e.conn.is_down());
-            let mut tried: Vec<String> = Vec::new();
-            if let Some((node, until)) = &self.avoid {
-                if Instant::now() < *until {
-                    tried.push(node.clone());
-                }
-            }
-            let mut configs = Vec::new();
-            for entry in candidates {
-                let name = entry.node.name().to_owned();
-                if !tried.contains(&name) {
-                    tried.push(name);
-                    configs.push(entry.conn.config().clone());
-                }
-            }
-            self.spawn_open(true, String::new(), configs);
-            return true;
-        }
-        let Some(socket) = self.classic.as_mut() else {
-            return false;
-        };
-        let mut ok = true;
-        for kind in [MessageKind::Message, MessageKind::Pattern] {
-            let i = index(kind);
-            let add: Vec<Bytes> = self.wanted[i]
-                .difference(&socket.names[i])
-                .cloned()
-                .collect();
-            let remove: Vec<Bytes> = socket.names[i]
-                .difference(&self.wanted[i])
-                .cloned()
-                .collect();
-            ok &= send(socket, kind, true, add);
-            ok &= send(socket, kind, false, remove);
-        }
-        ok
-    }
-
-    fn place_sharded(&mut self) -> bool {
-        let snapshot = self.cluster.snapshot();
-        let mut ok = true;
-        // Where each wanted channel belongs now.
-        let mut plan: Vec<(Arc<NodeEntry>, Vec<Bytes>)> = Vec::new();
-        for channel in &self.wanted[2] {
-            match snapshot.node_for_slot(keyslot(channel), None) {
-                Ok(entry) => match plan.iter_mut().find(|(e, _)| Arc::ptr_eq(e, entry)) {
-                    Some((_, list)) => list.push(channel.clone()),
-                    None => plan.push((Arc::clone(entry), vec![channel.clone()])),
-                },
-                Err(_) => ok = false,
-            }
-        }
-        // Channels on a socket that is not where they belong (or no longer wanted) leave it.
-        for socket in &mut self.shards {
-            let here = socket.sub.node().to_owned();
-            let leave: Vec<Bytes> = socket.names[2]
-                .iter()
-                .filter(|c| {
-                    !plan
-                        .iter()
-                        .any(|(e, list)| e.node.name() == here && list.contains(c))
-                })
-                .cloned()
-                .collect();
-            // One command per channel: SUNSUBSCRIBE, too, takes channels of one slot only.
-            for channel in leave {
-                ok &= send(socket, MessageKind::Sharded, false, vec![channel]);
-            }
-        }
-        // A socket stays while it carries something or something belongs on its node.
-        self.shards.retain(|s| {
-            !s.names[2].is_empty()
-                || !s.outstanding.is_empty()
-                || plan.iter().any(|(e, _)| e.node.name() == s.sub.node())
-        });
-        for (entry, channels) in plan {
-            let name = entry.node.name().to_owned();
-            if !self.shards.iter().any(|s| s.sub.node() == name) {
-                if !self.opening.iter().any(|o| !o.classic && o.node == name) {
-                    self.spawn_open(false, name, vec![entry.conn.config().clone()]);
-                }
-                // Placed once it is open.
-                continue;
-            }
-            let Some(socket) = self.shards.iter_mut().find(|s| s.sub.node() == name) else {
-                continue;
-            };
-            let add: Vec<Bytes> = channels
-                .into_iter()
-                .filter(|c| !socket.names[2].contains(c))
-                .collect();
-            // One command per channel: SSUBSCRIBE takes channels of one slot only.
-            for channel in add {
-                ok &= send(socket, MessageKind::Sharded, true, vec![channel]);
-            }
-        }
-        ok
-    }
-
-    /// Opens a socket in the background on the first of `configs` that answers; `opened`
-    /// takes it when it is ready.
-    fn spawn_open(&mut self, classic: bool, node: String, configs: Vec<ConnectionConfig>) {
-        self.next_id += 1;
-        let id = self.next_id;
-        self.opening.push(Opening { id, classic, node });
-        let events = self.events_tx.clone();
-        let opened = self.opened_tx.clone();
-        tokio::spawn(async move {
-            let mut last = Error::new(ErrorKind::NoReachableNode, "no node to subscribe on");
-            for config in configs {
-                let (tx, mut rx) = mpsc::unbounded_channel();
-                match Subscriber::open(&config, tx).await {
-                    Ok(sub) => {
-                        let forward = events.clone();
-                        tokio::spawn(async move {
-                            while let Some(event) = rx.recv().await {
-                                if forward.send((id, event)).is_err() {
-                                    return;
-                                }
-                            }
-                        });
-                        let _ = opened.send(Opened {
-                            id,
-                            classic,
-                            result: Ok(sub),
-                        });
-                        return;
-                    }
-                    Err(err) => {
-                        tracing::debug!(error = %err, "cannot open a pub/sub socket");
-                        last = err;
-                    }
-                }
-            }
-            let _ = opened.send(Opened {
-                id,
-                classic,
-                result: Err(last),
-            });
-        });
-    }
-
-    /// A socket opened in the background is ready (or could not be opened).
-    fn opened(&mut self, opened: Opened) {
-        let Some(pos) = self.opening.iter().position(|o| o.id == opened.id) else {
-            return;
-        };
-        let opening = self.opening.swap_remove(pos);
-        let sub = match opened.result {
-            Ok(sub) => sub,
-            Err(err) => {
-                tracing::debug!(error = %err, "no pub/sub socket could be opened; retrying");
-                self.cluster.inner.request_refresh();
-                self.retry_later();
-                return;
-            }
-        };
-        let socket = Socket {
-            id: opened.id,
-            sub,
-            heard: Instant::now(),
-            pinged: None,
-            names: [BTreeSet::new(), BTreeSet::new(), BTreeSet::new()],
-            outstanding: VecDeque::new(),
-        };
-        if opened.classic {
-            if self.classic.is_none() {
-                self.classic = Some(socket);
-            }
-        } else if !self.shards.iter().any(|s| s.sub.node() == opening.node) {
-            self.shards.push(socket);
-        }
-        // What waits for this socket is sent now.
-        self.dirty = true;
-    }
 }
 
 /// The bytes of a string-like frame element.
@@ -738,40 +514,6 @@ fn bytes_of(value: Value) -> Option<Bytes> {
         Value::Verbatim { text, .. } => Some(text),
         _ => None,
     }
-}
-
-/// Sends one (un)subscribe command for `names` on `socket`, recording what it expects.
-fn send(socket: &mut Socket, kind: MessageKind, subscribe: bool, names: Vec<Bytes>) -> bool {
-    if names.is_empty() {
-        return true;
-    }
-    let name = if subscribe {
-        kind.subscribe()
-    } else {
-        kind.unsubscribe()
-    };
-    let mut cmd = Cmd::new(name);
-    for n in &names {
-        cmd.push_bytes(n);
-    }
-    if socket.sub.send([&cmd]).is_err() {
-        return false;
-    }
-    let set = &mut socket.names[index(kind)];
-    for n in &names {
-        if subscribe {
-            set.insert(n.clone());
-        } else {
-            set.remove(n);
-        }
-    }
-    socket.outstanding.push_back(Outstanding {
-        kind,
-        subscribe,
-        ping: false,
-        names: names.into_iter().collect(),
-    });
-    true
 }
 
 #[cfg(test)]
