@@ -22,7 +22,7 @@ use super::target::Target;
 use super::{Inner, RedisCluster};
 use crate::error::{Error, ErrorKind, Redirect, Result};
 use crate::protocol::{Cmd, Value};
-use crate::routing::{cross_slot, route, CommandInfo, Route};
+use crate::routing::{cross_slot, route, CommandInfo, CommandTable, Route};
 use crate::topology::keyslot;
 pub(crate) use fanout::Merge;
 pub(crate) use retry::{within_deadline, Destination};
@@ -146,6 +146,17 @@ impl RedisCluster {
         }
         Ok(slots.first().copied())
     }
+}
+
+/// A queued command's table entry, after refusing before anything is sent what a batch on a
+/// shared connection cannot carry: `SELECT`, and commands that change the connection's state.
+pub(super) fn queueable<'t>(table: &'t CommandTable, cmd: &Cmd) -> Result<Option<&'t CommandInfo>> {
+    crate::connection::refuse_in_cluster(cmd)?;
+    let info = table.lookup(cmd);
+    if let Some(info) = info {
+        refuse_connection_state(info)?;
+    }
+    Ok(info)
 }
 
 pub(super) fn refuse_connection_state(info: &CommandInfo) -> Result<()> {

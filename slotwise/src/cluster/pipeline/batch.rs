@@ -15,11 +15,11 @@ use futures_util::future::join_all;
 
 use crate::cluster::dispatch::backoff;
 use crate::cluster::dispatch::classify::{classify, Action, Context};
-use crate::cluster::dispatch::{refuse_connection_state, within_deadline};
+use crate::cluster::dispatch::{queueable, within_deadline};
 use crate::cluster::node::{NodeEntry, Role};
 use crate::cluster::stats::Counters;
 use crate::cluster::RedisCluster;
-use crate::connection::{deadline_in, refuse_in_cluster};
+use crate::connection::deadline_in;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::{route, CommandInfo, Route};
@@ -67,11 +67,7 @@ impl RedisCluster {
         // goes to the primary even on a handle that reads from replicas.
         let mut written: Vec<u16> = Vec::new();
         for cmd in cmds {
-            refuse_in_cluster(cmd)?;
-            let info = snapshot.table.lookup(cmd);
-            if let Some(info) = info {
-                refuse_connection_state(info)?;
-            }
+            let info = queueable(&snapshot.table, cmd)?;
             let readonly = info.is_some_and(CommandInfo::is_readonly);
             let blocking = info.is_some_and(CommandInfo::is_blocking);
             plans.push(match route(info, cmd)? {

@@ -12,12 +12,12 @@ use std::time::Instant;
 
 use crate::cluster::dispatch::backoff;
 use crate::cluster::dispatch::classify::{classify, Action, Context};
-use crate::cluster::dispatch::refuse_connection_state;
+use crate::cluster::dispatch::queueable;
 use crate::cluster::node::NodeEntry;
 use crate::cluster::stats::Counters;
 use crate::cluster::RedisCluster;
+use crate::connection::deadline_in;
 use crate::connection::Connection;
-use crate::connection::{deadline_in, refuse_in_cluster};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::{route, CommandInfo, Route};
@@ -136,11 +136,7 @@ impl RedisCluster {
         let mut slot: Option<(u16, usize)> = None;
         let mut readonly = true;
         for (i, cmd) in cmds.iter().enumerate() {
-            refuse_in_cluster(cmd)?;
-            let info = snapshot.table.lookup(cmd);
-            if let Some(info) = info {
-                refuse_connection_state(info)?;
-            }
+            let info = queueable(&snapshot.table, cmd)?;
             readonly &= info.is_some_and(CommandInfo::is_readonly);
             let this = match route(info, cmd)? {
                 Route::Slot(s) => Some(s),

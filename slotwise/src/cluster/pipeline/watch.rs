@@ -12,6 +12,7 @@ use super::transaction::Outcome;
 use super::Pipeline;
 use crate::cluster::dispatch::backoff;
 use crate::cluster::dispatch::classify::refused_for_now;
+use crate::cluster::dispatch::queueable;
 use crate::cluster::RedisCluster;
 use crate::commands::{CommandFuture, Executor};
 use crate::connection::{deadline_in, Connection};
@@ -160,16 +161,9 @@ impl Watch {
     /// Sends a read on the watching connection, after checking its keys are in the slot.
     async fn send(&self, cmd: &Cmd) -> Result<Value> {
         self.check_unspent()?;
-        self.check(cmd)?;
         // A write here would run outside the transaction, and one to a watched key would abort
         // it every time; a blocking command would hold the connection past its timeout.
-        let plain_read = self
-            .cluster
-            .snapshot()
-            .table
-            .lookup(cmd)
-            .is_some_and(|info| info.is_readonly() && !info.is_blocking());
-        if !plain_read {
+        if !self.check(cmd)? {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 format!(
@@ -190,15 +184,15 @@ impl Watch {
 
     /// Refuses a command whose keys are not in the watched slot, or that changes the
     /// connection's state.
-    pub(super) fn check(&self, cmd: &Cmd) -> Result<()> {
-        crate::connection::refuse_in_cluster(cmd)?;
+    ///
+    /// Returns whether it is a plain read (read-only, not blocking), the only kind that may be
+    /// sent on the watch itself.
+    pub(super) fn check(&self, cmd: &Cmd) -> Result<bool> {
         let snapshot = self.cluster.snapshot();
-        let info = snapshot.table.lookup(cmd);
-        if let Some(info) = info {
-            crate::cluster::dispatch::refuse_connection_state(info)?;
-        }
+        let info = queueable(&snapshot.table, cmd)?;
+        let plain_read = info.is_some_and(|info| info.is_readonly() && !info.is_blocking());
         match route(info, cmd)? {
-            Route::Slot(slot) if slot == self.slot => Ok(()),
+            Route::Slot(slot) if slot == self.slot => Ok(plain_read),
             Route::Slot(slot) => Err(Error::new(
                 ErrorKind::CrossSlot,
                 format!(
@@ -207,7 +201,7 @@ impl Watch {
                     self.slot
                 ),
             )),
-            Route::Default => Ok(()),
+            Route::Default => Ok(plain_read),
             _ => Err(Error::new(
                 ErrorKind::Unsupported,
                 format!(
