@@ -371,7 +371,8 @@ pub(crate) fn refuse_in_cluster(cmd: &Cmd) -> Result<()> {
     Ok(())
 }
 
-fn command_name(cmd: &Cmd) -> String {
+/// A command's name as errors show it: upper case.
+pub(crate) fn command_name(cmd: &Cmd) -> String {
     String::from_utf8_lossy(cmd.name()).to_uppercase()
 }
 

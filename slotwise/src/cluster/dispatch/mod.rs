@@ -274,6 +274,6 @@ impl Inner {
 }
 
 /// The read strategy's view of one attempt: did it go to a replica?
-fn via_replica(entry: &NodeEntry) -> bool {
+pub(super) fn via_replica(entry: &NodeEntry) -> bool {
     entry.node.role() == Role::Replica
 }

@@ -15,11 +15,11 @@ use futures_util::future::join_all;
 
 use crate::cluster::dispatch::backoff;
 use crate::cluster::dispatch::classify::{classify, Action, Context};
-use crate::cluster::dispatch::{queueable, within_deadline};
-use crate::cluster::node::{NodeEntry, Role};
+use crate::cluster::dispatch::{queueable, via_replica, within_deadline};
+use crate::cluster::node::NodeEntry;
 use crate::cluster::stats::Counters;
 use crate::cluster::RedisCluster;
-use crate::connection::deadline_in;
+use crate::connection::{command_name, deadline_in};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::{route, CommandInfo, Route};
@@ -167,7 +167,7 @@ impl RedisCluster {
             let context = |i: usize| Context {
                 readonly: plans[i].readonly(),
                 retry_writes: self.inner.settings.retry_writes_on_io,
-                via_replica: entry.node.role() == Role::Replica,
+                via_replica: via_replica(entry),
                 redirectable: true,
             };
             match batch {
@@ -250,8 +250,4 @@ impl RedisCluster {
             }
         }
     }
-}
-
-fn command_name(cmd: &Cmd) -> String {
-    String::from_utf8_lossy(cmd.name()).to_uppercase()
 }

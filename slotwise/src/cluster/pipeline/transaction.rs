@@ -16,8 +16,8 @@ use crate::cluster::dispatch::queueable;
 use crate::cluster::node::NodeEntry;
 use crate::cluster::stats::Counters;
 use crate::cluster::RedisCluster;
-use crate::connection::deadline_in;
 use crate::connection::Connection;
+use crate::connection::{command_name, deadline_in};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::{route, CommandInfo, Route};
@@ -262,8 +262,4 @@ impl RedisCluster {
             ),
         }
     }
-}
-
-fn command_name(cmd: &Cmd) -> String {
-    String::from_utf8_lossy(cmd.name()).to_uppercase()
 }

@@ -15,7 +15,7 @@ use crate::cluster::dispatch::classify::refused_for_now;
 use crate::cluster::dispatch::queueable;
 use crate::cluster::RedisCluster;
 use crate::commands::{CommandFuture, Executor};
-use crate::connection::{deadline_in, Connection};
+use crate::connection::{command_name, deadline_in, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue, ToArgs, Value};
 use crate::routing::{cross_slot, route, Route};
@@ -168,7 +168,7 @@ impl Watch {
                 ErrorKind::Unsupported,
                 format!(
                     "{} is not a plain read: queue it on the watch's transaction() instead",
-                    String::from_utf8_lossy(cmd.name()).to_uppercase()
+                    command_name(cmd)
                 ),
             ));
         }
@@ -197,7 +197,7 @@ impl Watch {
                 ErrorKind::CrossSlot,
                 format!(
                     "{} is on slot {slot}, but the watched keys are on slot {}",
-                    String::from_utf8_lossy(cmd.name()).to_uppercase(),
+                    command_name(cmd),
                     self.slot
                 ),
             )),
@@ -206,7 +206,7 @@ impl Watch {
                 ErrorKind::Unsupported,
                 format!(
                     "{} does not run on one node and cannot be sent on a watching connection",
-                    String::from_utf8_lossy(cmd.name()).to_uppercase()
+                    command_name(cmd)
                 ),
             )),
         }
