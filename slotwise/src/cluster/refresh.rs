@@ -205,14 +205,16 @@ fn follows_moves(view: &ClusterView, moves: &[Move]) -> bool {
 }
 
 /// True when `view` lists as a primary without slots an online node that `before` listed as a
-/// primary with slots.
-fn lost_its_slots(view: &ClusterView, before: &ClusterView) -> bool {
+/// primary with slots, or, while a demotion is already under way (`demoting`), one that
+/// `before` listed as a slotless primary too: a view that changed in some other way (a
+/// replica's state) while the old primary still calls itself one does not end the demotion.
+fn lost_its_slots(view: &ClusterView, before: &ClusterView, demoting: bool) -> bool {
     view.shards
         .iter()
         .filter(|s| s.slots.is_empty() && s.primary.online)
         .any(|s| {
             before.shards.iter().any(|b| {
-                !b.slots.is_empty()
+                (demoting || !b.slots.is_empty())
                     && b.primary.host == s.primary.host
                     && b.primary.port == s.primary.port
             })
@@ -401,7 +403,11 @@ impl Inner {
         // hear that it turned replica).
         let demoting = {
             let last = self.last_view.lock().unwrap_or_else(|p| p.into_inner());
-            lost_its_slots(&discovery.view, &last)
+            lost_its_slots(
+                &discovery.view,
+                &last,
+                self.demoting.load(Ordering::Acquire),
+            )
         };
         self.demoting.store(demoting, Ordering::Release);
         self.unsettled
@@ -600,3 +606,6 @@ pub(crate) fn no_reachable_node(what: &str, failures: &[(String, Error)]) -> Err
         format!("{what}; tried: {}", tried.join("; ")),
     )
 }
+
+#[cfg(test)]
+mod tests;

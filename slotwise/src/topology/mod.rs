@@ -33,3 +33,5 @@ pub(crate) use endpoint::Origin;
 pub(crate) use map::SlotMap;
 pub use slot::keyslot;
 pub(crate) use view::{choose_view, promoted_view, strands_live_slots, ClusterView};
+#[cfg(test)]
+pub(crate) use view::{NodeDesc, ShardDesc};
