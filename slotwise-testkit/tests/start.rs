@@ -15,8 +15,8 @@ fn default_cluster_forms_quickly_and_covers_every_slot() {
     let took = cluster.startup_time();
     println!("3 primaries + 3 replicas healthy in {took:.2?}");
     assert!(
-        took < Duration::from_secs(15),
-        "expected the cluster within 15 s, took {took:?}"
+        took < Duration::from_secs(30),
+        "expected the cluster within 30 s, took {took:?}"
     );
 
     let nodes = cluster.nodes().unwrap();

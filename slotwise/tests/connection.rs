@@ -171,7 +171,7 @@ async fn node_killed_mid_flight_fails_every_caller_fast_then_reconnects() {
         };
         assert_eq!(err.kind(), ErrorKind::Io, "caller {i}: {err}");
         assert!(
-            finished.duration_since(killed_at) < Duration::from_secs(2),
+            finished.duration_since(killed_at) < Duration::from_secs(5),
             "caller {i} waited {:?} after the kill",
             finished.duration_since(killed_at)
         );

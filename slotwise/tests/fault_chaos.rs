@@ -33,6 +33,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::faults::victim_and_heir;
 use common::load::{Load, Report};
+use common::SLACK;
 use slotwise::protocol::Cmd;
 use slotwise::RedisCluster;
 use slotwise_testkit::LocalCluster;
@@ -47,8 +48,6 @@ const MIGRATION_BATCH: usize = 25;
 /// The client's defaults: retry deadline and response timeout.
 const DEADLINE: Duration = Duration::from_secs(5);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Scheduling slack on a machine this test shares with six servers.
-const SLACK: Duration = Duration::from_secs(1);
 const NODE_TIMEOUT: Duration = Duration::from_millis(2000);
 
 /// The faults one phase injected.

@@ -5,6 +5,8 @@
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -198,7 +200,7 @@ async fn a_pipeline_waits_for_a_dead_shard_once() {
         assert!(replies.take(read).is_err());
     }
     assert!(
-        took < deadline + Duration::from_millis(700),
+        took < deadline + common::SLACK,
         "10 reads on a dead shard took {took:?} with a {deadline:?} deadline"
     );
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::faults::{fault_cluster, slots_of, victim_and_heir, watch_promotion};
 use super::load::{Load, Report};
+use super::SLACK;
 use slotwise::RedisCluster;
 
 /// Runs the scenario; `startup_is_victim` makes the victim the client's only startup node.
@@ -98,7 +99,7 @@ pub(crate) async fn primary_killed(startup_is_victim: bool) {
         );
     }
     assert!(
-        lag <= Duration::from_millis(250),
-        "served {lag:?} after the election"
+        lag <= SLACK,
+        "served {lag:?} after the election, expected within {SLACK:?}"
     );
 }
