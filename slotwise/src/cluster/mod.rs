@@ -85,8 +85,9 @@ pub(crate) struct Inner {
     pub(crate) last_refresh: Mutex<Option<Instant>>,
     /// The view the current snapshot was built from, to tell whether a refresh changed anything.
     pub(crate) last_view: Mutex<ClusterView>,
-    /// When `last_view` was installed.
-    pub(crate) installed_at: Mutex<Instant>,
+    /// When the topology last changed: `last_view` was installed, or a `MOVED` patched a slot
+    /// in (a failover that happens long after the last install starts there).
+    pub(crate) changed_at: Mutex<Instant>,
     /// The topology is in the middle of a change: a `MOVED` patched a slot in that the nodes
     /// have not described yet, the nodes asked had not heard of an election the snapshot
     /// follows, or they disagreed. Refreshes go on (at the rate limit) until it settles.
@@ -345,7 +346,7 @@ impl Inner {
             refresh_pending: AtomicBool::new(false),
             last_refresh: Mutex::new(None),
             last_view: Mutex::new(ClusterView::default()),
-            installed_at: Mutex::new(Instant::now()),
+            changed_at: Mutex::new(Instant::now()),
             unsettled: AtomicBool::new(false),
             demoting: AtomicBool::new(false),
             counters: stats::Counters::default(),

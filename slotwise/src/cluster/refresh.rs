@@ -29,7 +29,7 @@ use crate::protocol::{Cmd, Value};
 use crate::routing::CommandTable;
 use crate::topology::{
     choose_view, parse_shards_from, parse_slots_from, promoted_view, strands_live_slots,
-    ClusterView, Origin, SlotMap,
+    ClusterView, NodeDesc, Origin, SlotMap,
 };
 
 /// The shortest time between two full refreshes while the recovery probes watch the nodes
@@ -42,7 +42,8 @@ const PROBED_REFRESH_INTERVAL: Duration = Duration::from_millis(500);
 /// (the other nodes are a moment behind the promoted one).
 const MAX_EARLY_REFRESHES: u32 = 5;
 
-/// How long after an install disagreeing nodes keep the refreshes going at the rate limit.
+/// How long after a change (an install, or a slot a `MOVED` patched in) disagreeing nodes keep
+/// the refreshes going at the rate limit.
 const SETTLE_LIMIT: Duration = Duration::from_secs(5);
 
 /// One node's answer: its view and its current epoch.
@@ -205,18 +206,20 @@ fn follows_moves(view: &ClusterView, moves: &[Move]) -> bool {
 }
 
 /// True when `view` lists as a primary without slots an online node that `before` listed as a
-/// primary with slots, or, while a demotion is already under way (`demoting`), one that
-/// `before` listed as a slotless primary too: a view that changed in some other way (a
-/// replica's state) while the old primary still calls itself one does not end the demotion.
+/// primary with slots (a failover's old primary, until the others hear that it turned replica)
+/// or as a replica (a view from a node that has not heard that yet, answering after one that
+/// had), or, while a demotion is already under way (`demoting`), as a slotless primary too: a
+/// view that changed in some other way (a replica's state) while the old primary still calls
+/// itself one does not end the demotion.
 fn lost_its_slots(view: &ClusterView, before: &ClusterView, demoting: bool) -> bool {
     view.shards
         .iter()
         .filter(|s| s.slots.is_empty() && s.primary.online)
         .any(|s| {
+            let same = |n: &NodeDesc| n.host == s.primary.host && n.port == s.primary.port;
             before.shards.iter().any(|b| {
-                (demoting || !b.slots.is_empty())
-                    && b.primary.host == s.primary.host
-                    && b.primary.port == s.primary.port
+                ((demoting || !b.slots.is_empty()) && same(&b.primary))
+                    || b.replicas.iter().any(same)
             })
         })
 }
@@ -479,7 +482,7 @@ impl Inner {
                 // A change settles within seconds; nodes that disagree for longer (one cut off
                 // from the others, a primary left without slots) are not followed at this pace.
                 let unsettled =
-                    inner.unsettled.load(Ordering::Acquire) && inner.installed_within(SETTLE_LIMIT);
+                    inner.unsettled.load(Ordering::Acquire) && inner.changed_within(SETTLE_LIMIT);
                 let again = (waiting || unsettled || (changed && rounds == 1)) && rounds < 50;
                 if !again || inner.refresh_pending.swap(true, Ordering::AcqRel) {
                     return;
@@ -565,12 +568,17 @@ impl Inner {
 
     pub(crate) fn remember_view(&self, view: ClusterView) {
         *self.last_view.lock().unwrap_or_else(|p| p.into_inner()) = view;
-        *self.installed_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        self.note_change();
     }
 
-    /// True when the installed view is younger than `limit`.
-    fn installed_within(&self, limit: Duration) -> bool {
-        self.installed_at
+    /// Notes that the topology changed now (see [`Inner::changed_at`]).
+    pub(crate) fn note_change(&self) {
+        *self.changed_at.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+
+    /// True when the topology changed within `limit`.
+    fn changed_within(&self, limit: Duration) -> bool {
+        self.changed_at
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .elapsed()

@@ -32,6 +32,6 @@ pub(crate) use cluster_slots::parse_slots_from;
 pub(crate) use endpoint::Origin;
 pub(crate) use map::SlotMap;
 pub use slot::keyslot;
-pub(crate) use view::{choose_view, promoted_view, strands_live_slots, ClusterView};
 #[cfg(test)]
-pub(crate) use view::{NodeDesc, ShardDesc};
+pub(crate) use view::ShardDesc;
+pub(crate) use view::{choose_view, promoted_view, strands_live_slots, ClusterView, NodeDesc};

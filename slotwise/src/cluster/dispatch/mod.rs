@@ -265,6 +265,7 @@ impl Inner {
         });
         self.note_move(redirect.slot, host, port);
         if let Some(generation) = installed {
+            self.note_change();
             self.unsettled
                 .store(true, std::sync::atomic::Ordering::Release);
             self.topology.send_replace(generation);

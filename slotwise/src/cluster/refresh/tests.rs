@@ -35,3 +35,23 @@ fn a_demotion_lasts_while_the_old_primary_is_slotless() {
     };
     assert!(!lost_its_slots(&after, &during, true));
 }
+
+#[test]
+fn a_view_behind_the_demotion_keeps_it_going() {
+    // Installed: the heir serves the slots and the old primary is its replica.
+    let mut after = ClusterView {
+        shards: vec![shard(2, vec![(0, 16383)])],
+    };
+    after.shards[0].replicas.push(shard(1, Vec::new()).primary);
+    // A node that has not heard of the demotion yet still lists the old primary as a slotless
+    // primary: a step back, and the refreshes go on until the nodes catch up.
+    let behind = ClusterView {
+        shards: vec![shard(2, vec![(0, 16383)]), shard(1, Vec::new())],
+    };
+    assert!(lost_its_slots(&behind, &after, false));
+    // An empty primary the cluster has just added was never a replica or a slot owner.
+    let added = ClusterView {
+        shards: vec![shard(2, vec![(0, 16383)]), shard(3, Vec::new())],
+    };
+    assert!(!lost_its_slots(&added, &after, false));
+}
