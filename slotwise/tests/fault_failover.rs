@@ -11,7 +11,12 @@
 //! first success.
 // Test helpers outside #[test] functions may unwrap and print too: a failure is a test failure,
 // and what they measured goes in reports.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 mod common;
 

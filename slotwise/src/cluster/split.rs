@@ -4,14 +4,12 @@
 //! Used implicitly for commands whose tips allow it (`DEL`, `EXISTS`, `UNLINK`, `TOUCH`: keys in
 //! several shards, counts summed) and explicitly through [`ClusterCommands`]
 //! (`mget_nonatomic`, `mset_nonatomic`). Each slot's keys go out as one command; each node's
-//! commands go out in one write. A part that is redirected is retried alone through the
-//! ordinary dispatcher.
-
-use std::sync::Arc;
+//! commands go out in one write (the scatter a pipeline uses too). A part that is redirected is
+//! retried alone through the attempt loop.
 
 use futures_util::future::join_all;
 
-use super::node::NodeEntry;
+use super::dispatch::scatter::{Groups, Item};
 use super::RedisCluster;
 use crate::commands::{CommandFuture, Executor};
 use crate::error::{Error, ErrorKind, Result};
@@ -121,6 +119,17 @@ struct Part {
     slot: u16,
     cmd: Cmd,
     groups: Vec<usize>,
+    readonly: bool,
+}
+
+impl Item for Part {
+    fn cmd(&self) -> &Cmd {
+        &self.cmd
+    }
+
+    fn readonly(&self) -> bool {
+        self.readonly
+    }
 }
 
 impl RedisCluster {
@@ -137,63 +146,33 @@ impl RedisCluster {
         };
         let layout = layout(info, cmd)?;
         let args: Vec<&[u8]> = cmd.args().collect();
-        let parts = make_parts(&args, &layout);
+        let parts = make_parts(&args, &layout, info.is_readonly());
         let read =
             (info.is_readonly() && self.read_from().uses_replicas()).then_some(self.read_from());
         let snapshot = self.snapshot();
-
-        // Group the parts by node, so each node gets its share in one write.
-        let mut by_node: Vec<(Arc<NodeEntry>, Vec<usize>)> = Vec::new();
+        let mut groups = Groups::default();
         for (i, part) in parts.iter().enumerate() {
-            let entry = snapshot.node_for_slot(part.slot, read)?;
-            match by_node.iter_mut().find(|(e, _)| Arc::ptr_eq(e, entry)) {
-                Some((_, list)) => list.push(i),
-                None => by_node.push((Arc::clone(entry), vec![i])),
-            }
+            groups.push(snapshot.node_for_slot(part.slot, read)?, i);
         }
-        let batches = join_all(by_node.iter().map(|(entry, list)| {
-            let cmds: Vec<&Cmd> = list.iter().map(|&i| &parts[i].cmd).collect();
-            async move { entry.conn.send_batch(cmds).await }
-        }))
-        .await;
-
-        let mut replies: Vec<Option<Value>> = vec![None; parts.len()];
-        let mut retry: Vec<usize> = Vec::new();
-        for ((_, list), batch) in by_node.iter().zip(batches) {
-            match batch {
-                Ok(values) => {
-                    for (&i, value) in list.iter().zip(values) {
-                        match value {
-                            Value::Error(e) if is_redirect(e.code()) => retry.push(i),
-                            v => replies[i] = Some(v),
-                        }
-                    }
-                }
-                // The node failed as a whole: its parts go through the dispatcher, which
-                // decides what is safe to send again.
-                Err(_) => retry.extend(list.iter().copied()),
-            }
-        }
-        let retried = join_all(retry.iter().map(|&i| {
+        drop(snapshot);
+        let timeout = self.inner.settings.connection.response_timeout;
+        let mut replies: Vec<Option<Result<Value>>> = (0..parts.len()).map(|_| None).collect();
+        let again = self.scatter(&parts, groups, timeout, &mut replies).await;
+        // What came back redirected, or was lost where sending it again is safe, goes through
+        // the attempt loop.
+        let retried = join_all(again.iter().map(|&i| {
             let part = &parts[i];
             async move { self.run_slot(&part.cmd, Some(info), part.slot).await }
         }))
         .await;
-        for (&i, result) in retry.iter().zip(retried) {
-            replies[i] = Some(match result {
-                Ok(v) => v,
-                Err(e) => return Err(e),
-            });
+        for (&i, result) in again.iter().zip(retried) {
+            replies[i] = Some(result);
         }
         merge_parts(info, &parts, replies, layout.groups)
     }
 }
 
-fn is_redirect(code: &str) -> bool {
-    matches!(code, "MOVED" | "ASK" | "TRYAGAIN")
-}
-
-fn make_parts(args: &[&[u8]], layout: &Layout) -> Vec<Part> {
+fn make_parts(args: &[&[u8]], layout: &Layout, readonly: bool) -> Vec<Part> {
     let mut parts: Vec<Part> = Vec::new();
     for g in 0..layout.groups {
         let start = layout.prefix + g * layout.stride;
@@ -209,6 +188,7 @@ fn make_parts(args: &[&[u8]], layout: &Layout) -> Vec<Part> {
                     slot,
                     cmd,
                     groups: Vec::new(),
+                    readonly,
                 });
                 let last = parts.len() - 1;
                 &mut parts[last]
@@ -227,14 +207,15 @@ fn make_parts(args: &[&[u8]], layout: &Layout) -> Vec<Part> {
 fn merge_parts(
     info: &CommandInfo,
     parts: &[Part],
-    replies: Vec<Option<Value>>,
+    replies: Vec<Option<Result<Value>>>,
     groups: usize,
 ) -> Result<Value> {
     let mut values = Vec::with_capacity(replies.len());
     for reply in replies {
         match reply {
-            Some(Value::Error(e)) => return Err(Error::from_server(e)),
-            Some(v) => values.push(v.into_inner()),
+            Some(Ok(Value::Error(e))) => return Err(Error::from_server(e)),
+            Some(Ok(v)) => values.push(v.into_inner()),
+            Some(Err(e)) => return Err(e),
             None => return Err(Error::new(ErrorKind::Protocol, "a part got no reply")),
         }
     }

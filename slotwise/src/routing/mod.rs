@@ -21,5 +21,5 @@ mod table;
 mod tests;
 
 pub(crate) use merge::merge_replies;
-pub(crate) use route::{cross_slot, route, Route};
+pub(crate) use route::{one_slot, route, Route};
 pub(crate) use table::{CommandInfo, CommandTable, KeyScan, ResponsePolicy};

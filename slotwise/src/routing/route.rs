@@ -50,14 +50,9 @@ pub(crate) fn route(info: Option<&CommandInfo>, cmd: &Cmd) -> Result<Route> {
         {
             return Ok(Route::Split);
         }
-        let mut slots = Vec::new();
-        info.for_each_key(cmd, |_, key| {
-            let s = keyslot(key);
-            if !slots.contains(&s) {
-                slots.push(s);
-            }
-        });
-        return Err(cross_slot(info.name(), &slots));
+        let mut keys = Vec::new();
+        info.for_each_key(cmd, |_, key| keys.push(key));
+        return Err(cross_slot(info.name(), &distinct_slots(keys)));
     }
     if let Some(slot) = first {
         return Ok(Route::Slot(slot));
@@ -70,6 +65,31 @@ pub(crate) fn route(info: Option<&CommandInfo>, cmd: &Cmd) -> Result<Route> {
 }
 
 /// The error for keys in several slots, raised before anything is sent.
+/// The slots of `keys`, each once, in the order first met.
+pub(crate) fn distinct_slots<'k>(keys: impl IntoIterator<Item = &'k [u8]>) -> Vec<u16> {
+    let mut slots: Vec<u16> = Vec::new();
+    for slot in keys.into_iter().map(keyslot) {
+        if !slots.contains(&slot) {
+            slots.push(slot);
+        }
+    }
+    slots
+}
+
+/// The one slot of `keys`, `None` when there are none; keys in several slots are a cross-slot
+/// error naming `command`.
+pub(crate) fn one_slot<'k>(
+    command: &str,
+    keys: impl IntoIterator<Item = &'k [u8]>,
+) -> Result<Option<u16>> {
+    match distinct_slots(keys).as_slice() {
+        [] => Ok(None),
+        [slot] => Ok(Some(*slot)),
+        slots => Err(cross_slot(command, slots)),
+    }
+}
+
+/// The error for keys of `command` in several `slots`.
 pub(crate) fn cross_slot(command: &str, slots: &[u16]) -> Error {
     let list: Vec<String> = slots.iter().map(u16::to_string).collect();
     Error::new(

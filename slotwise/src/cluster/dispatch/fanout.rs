@@ -98,7 +98,9 @@ impl RedisCluster {
         readonly: bool,
     ) -> Result<Value> {
         if matches!(target, Target::DefaultNode) {
-            return self.retry(cmd, super::Destination::Default, readonly).await;
+            return self
+                .dispatch(cmd, super::Destination::Default, readonly, false)
+                .await;
         }
         if target.is_single() {
             let snapshot = self.snapshot();

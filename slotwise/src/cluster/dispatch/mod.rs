@@ -3,8 +3,9 @@
 //!
 //! Every cluster command comes through [`RedisCluster::run`] (typed methods, raw requests,
 //! targets, the cross-slot splitter), and every node command through [`RedisCluster::run_node`].
-//! One retry loop serves them all (`retry`); what to do about an error is decided in `classify`,
-//! how long to wait in `backoff`, fan-outs live in `fanout`.
+//! One attempt loop (`retry`) serves them all, and transactions, watches, pipelines and split
+//! commands too; what to do about an error is decided in `classify`, how long to wait in
+//! `backoff`, fan-outs live in `fanout`.
 //!
 //! This module does not discover topology (see `refresh`) or parse commands (see `routing`).
 
@@ -12,20 +13,21 @@ pub(super) mod backoff;
 pub(super) mod classify;
 mod fanout;
 mod retry;
+pub(super) mod scatter;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::node::{NodeEntry, Role};
 use super::snapshot::Snapshot;
+use super::stats::Counters;
 use super::target::Target;
 use super::{Inner, RedisCluster};
 use crate::error::{Error, ErrorKind, Redirect, Result};
 use crate::protocol::{Cmd, Value};
-use crate::routing::{cross_slot, route, CommandInfo, CommandTable, Route};
-use crate::topology::keyslot;
+use crate::routing::{one_slot, route, CommandInfo, CommandTable, Route};
 pub(crate) use fanout::Merge;
-pub(crate) use retry::{within_deadline, Destination};
+pub(crate) use retry::{within_deadline, Attempt, Destination, Operation};
 
 /// Commands that change the state of the connection they run on, which every caller shares.
 const CONNECTION_STATE: &[&str] = &[
@@ -74,11 +76,17 @@ impl RedisCluster {
                 self.run_target(cmd, &Target::Primaries, Merge::Tip(policy), readonly)
                     .await
             }
-            Route::Default => self.retry(cmd, Destination::Default, readonly).await,
+            Route::Default => {
+                self.dispatch(cmd, Destination::Default, readonly, false)
+                    .await
+            }
             Route::Split => self.run_split(cmd, info).await,
             Route::AskKeys => match self.slot_from_server(cmd).await? {
                 Some(slot) => self.run_slot(cmd, info, slot).await,
-                None => self.retry(cmd, Destination::Default, readonly).await,
+                None => {
+                    self.dispatch(cmd, Destination::Default, readonly, false)
+                        .await
+                }
             },
         }
     }
@@ -93,12 +101,8 @@ impl RedisCluster {
         let readonly = info.is_some_and(CommandInfo::is_readonly);
         let read = (readonly && self.read_from.uses_replicas()).then_some(self.read_from);
         let dedicated = info.is_some_and(CommandInfo::is_blocking);
-        let dest = Destination::Slot {
-            slot,
-            read,
-            dedicated,
-        };
-        self.retry(cmd, dest, readonly).await
+        self.dispatch(cmd, Destination::Slot { slot, read }, readonly, dedicated)
+            .await
     }
 
     /// Runs a command on one node: retried if safe, never redirected elsewhere.
@@ -118,7 +122,7 @@ impl RedisCluster {
         cmd: &Cmd,
         readonly: bool,
     ) -> Result<Value> {
-        self.retry(cmd, Destination::Node(Arc::clone(entry)), readonly)
+        self.dispatch(cmd, Destination::Node(Arc::clone(entry)), readonly, false)
             .await
     }
 
@@ -128,23 +132,17 @@ impl RedisCluster {
         for arg in cmd.args() {
             ask.push_bytes(arg);
         }
-        let keys = match self.retry(&ask, Destination::Default, true).await {
+        let keys = match self.dispatch(&ask, Destination::Default, true, false).await {
             Ok(Value::Array(keys)) | Ok(Value::Set(keys)) => keys,
             Ok(_) => return Ok(None),
             // "The command has no key arguments" and the like: route it as keyless.
             Err(e) if e.is_server_error() => return Ok(None),
             Err(e) => return Err(e),
         };
-        let mut slots: Vec<u16> = Vec::new();
-        for slot in keys.iter().filter_map(|k| k.as_bytes()).map(keyslot) {
-            if !slots.contains(&slot) {
-                slots.push(slot);
-            }
-        }
-        if slots.len() > 1 {
-            return Err(cross_slot(&String::from_utf8_lossy(cmd.name()), &slots));
-        }
-        Ok(slots.first().copied())
+        one_slot(
+            &String::from_utf8_lossy(cmd.name()),
+            keys.iter().filter_map(|k| k.as_bytes()),
+        )
     }
 }
 
@@ -238,8 +236,21 @@ impl Inner {
         self.registry.entry(&host, port, Role::Primary)
     }
 
+    /// Follows a `MOVED` that `from` answered, whoever met it: counts it, moves the slot to the
+    /// node it names at once, and asks for a full refresh.
+    pub(crate) fn follow_moved(self: &Arc<Inner>, from: &NodeEntry, redirect: &Redirect) {
+        Counters::bump(&self.counters.moved);
+        self.apply_moved(from, redirect);
+    }
+
+    /// Follows an `ASK` that `from` answered: counts it and returns the node to ask.
+    pub(crate) fn follow_ask(&self, from: &NodeEntry, redirect: &Redirect) -> Arc<NodeEntry> {
+        Counters::bump(&self.counters.ask);
+        self.redirect_entry(from, redirect)
+    }
+
     /// Moves one slot to the node a `MOVED` named, at once, and asks for a full refresh.
-    pub(crate) fn apply_moved(self: &Arc<Inner>, from: &NodeEntry, redirect: &Redirect) {
+    fn apply_moved(self: &Arc<Inner>, from: &NodeEntry, redirect: &Redirect) {
         let target = self.redirect_entry(from, redirect);
         let (host, port) = (target.node.host(), target.node.port());
         let mut installed = None;

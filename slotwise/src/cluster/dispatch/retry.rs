@@ -1,16 +1,26 @@
-//! The retry loop: one attempt after another until a reply, an error that must not be retried,
-//! or the end of the command's budget (attempts and deadline).
+//! The attempt loop: one attempt after another until a reply, an error that must not be
+//! retried, or the end of the budget (attempts and deadline).
+//!
+//! Every operation that may meet a redirection runs through [`RedisCluster::run_attempts`]:
+//! single commands, transactions (`MULTI` … `EXEC`), the opening of a [`Watch`], and the
+//! commands of a pipeline or a split command that came back redirected. What one attempt does is
+//! an [`Attempt`]; what happens after it fails is decided here, once: follow a `MOVED` (patching
+//! the slot map) or an `ASK`, wait for a new topology, back off, or give up, counting each in
+//! [`Stats`](crate::Stats).
 //!
 //! Each attempt picks its node afresh from the current snapshot, so a retry after a topology
 //! change goes to the new owner. Waits for a new topology end as soon as one is installed.
+//!
+//! [`Watch`]: crate::Watch
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
 use super::backoff;
-use super::classify::{classify, Action, Cause, Context};
+use super::classify::{classify, Action, Cause, Context, Refresh};
 use super::{send_asking, send_dedicated, via_replica};
 use crate::cluster::node::NodeEntry;
 use crate::cluster::read_from::ReadFrom;
@@ -19,21 +29,68 @@ use crate::cluster::RedisCluster;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 
-/// Where the attempts of one command go.
+/// Where the attempts of one operation go.
 #[derive(Clone, Debug)]
 pub(crate) enum Destination {
     /// The node serving the slot (a replica for reads, when the strategy says so).
-    Slot {
-        slot: u16,
-        read: Option<ReadFrom>,
-        /// A blocking command: a connection of its own.
-        dedicated: bool,
-    },
+    Slot { slot: u16, read: Option<ReadFrom> },
     /// This node, never another.
     Node(Arc<NodeEntry>),
     /// The default node at each attempt: one that cannot be reached is replaced by another
     /// primary before the retry.
     Default,
+}
+
+/// One try of an operation on one node.
+pub(crate) trait Attempt {
+    type Output;
+
+    /// Tries on `entry`, waiting at most `timeout` for the reply. `asking` is set when an
+    /// `ASK` sent the operation there: `ASKING` goes first, in the same write.
+    fn run(
+        &mut self,
+        entry: &Arc<NodeEntry>,
+        asking: bool,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Self::Output>> + Send;
+}
+
+/// What the attempt loop needs to know of an operation besides where it goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Operation<'a> {
+    /// Its name, for traces.
+    pub(crate) name: &'a [u8],
+    /// It only reads: sending it again after a lost connection is safe.
+    pub(crate) readonly: bool,
+    /// An `ASK` is followed to the importing node; otherwise the operation waits for the slot
+    /// to settle on one node (a [`Watch`](crate::Watch), whose later reads carry no `ASKING`).
+    pub(crate) follow_ask: bool,
+}
+
+/// One command, as an [`Attempt`].
+struct OneCommand<'a> {
+    cmd: &'a Cmd,
+    /// A blocking command: a connection of its own.
+    dedicated: bool,
+}
+
+impl Attempt for OneCommand<'_> {
+    type Output = Value;
+
+    async fn run(
+        &mut self,
+        entry: &Arc<NodeEntry>,
+        asking: bool,
+        timeout: Duration,
+    ) -> Result<Value> {
+        if asking {
+            send_asking(entry, self.cmd, timeout).await
+        } else if self.dedicated {
+            send_dedicated(entry, self.cmd).await
+        } else {
+            entry.conn.send_within(self.cmd, timeout).await
+        }
+    }
 }
 
 tokio::task_local! {
@@ -48,24 +105,48 @@ pub(crate) async fn within_deadline<F: std::future::Future>(deadline: Instant, f
 }
 
 impl RedisCluster {
-    /// Runs `cmd` until it succeeds or its budget is spent.
-    pub(crate) async fn retry(
+    /// Runs `cmd` until it succeeds or its budget is spent; `dedicated` gives a blocking
+    /// command a connection of its own.
+    pub(crate) async fn dispatch(
         &self,
         cmd: &Cmd,
         dest: Destination,
         readonly: bool,
+        dedicated: bool,
     ) -> Result<Value> {
+        let op = Operation {
+            name: cmd.name(),
+            readonly,
+            follow_ask: true,
+        };
+        self.run_attempts(op, dest, OneCommand { cmd, dedicated })
+            .await
+    }
+
+    /// Runs `attempt` until it succeeds or the budget is spent, following redirections and
+    /// retrying what is safe to retry.
+    pub(crate) async fn run_attempts<A: Attempt>(
+        &self,
+        op: Operation<'_>,
+        dest: Destination,
+        attempt: A,
+    ) -> Result<A::Output> {
         let span = tracing::debug_span!(
             "slotwise.command",
-            command = %String::from_utf8_lossy(cmd.name()),
+            command = %String::from_utf8_lossy(op.name),
             node = tracing::field::Empty,
             attempts = tracing::field::Empty,
             redirect = tracing::field::Empty,
         );
-        self.retry_loop(cmd, dest, readonly).instrument(span).await
+        self.attempt_loop(op, dest, attempt).instrument(span).await
     }
 
-    async fn retry_loop(&self, cmd: &Cmd, mut dest: Destination, readonly: bool) -> Result<Value> {
+    async fn attempt_loop<A: Attempt>(
+        &self,
+        op: Operation<'_>,
+        mut dest: Destination,
+        mut op_attempt: A,
+    ) -> Result<A::Output> {
         let settings = &self.inner.settings;
         let own = crate::connection::deadline_in(settings.retry_deadline);
         let deadline = SHARED_DEADLINE.try_with(|d| own.min(*d)).unwrap_or(own);
@@ -81,16 +162,16 @@ impl RedisCluster {
             let timeout = backoff::within(response_timeout, deadline);
             let (entry, result) = match (asking.take(), &dest) {
                 (Some(entry), _) => {
-                    let result = send_asking(&entry, cmd, timeout).await;
+                    let result = op_attempt.run(&entry, true, timeout).await;
                     (entry, result)
                 }
                 (None, Destination::Node(entry)) => {
-                    let result = entry.conn.send_within(cmd, timeout).await;
+                    let result = op_attempt.run(entry, false, timeout).await;
                     (Arc::clone(entry), result)
                 }
                 (None, Destination::Default) => {
                     let entry = self.default_entry();
-                    let result = entry.conn.send_within(cmd, timeout).await;
+                    let result = op_attempt.run(&entry, false, timeout).await;
                     // A lost or refused connection, not a slow reply: a node that is only
                     // slow (or paused) stays the default.
                     if result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Io) {
@@ -98,14 +179,7 @@ impl RedisCluster {
                     }
                     (entry, result)
                 }
-                (
-                    None,
-                    Destination::Slot {
-                        slot,
-                        read,
-                        dedicated,
-                    },
-                ) => {
+                (None, Destination::Slot { slot, read }) => {
                     let entry = match snapshot.node_for_slot(*slot, *read) {
                         Ok(entry) => Arc::clone(entry),
                         Err(e) => {
@@ -120,15 +194,13 @@ impl RedisCluster {
                                 deadline,
                             );
                             self.inner.request_refresh();
-                            self.inner.wait_for_change(snapshot.generation, wait).await;
+                            self.inner
+                                .wait_for_change_since(snapshot.generation, serving, wait)
+                                .await;
                             continue;
                         }
                     };
-                    let result = if *dedicated {
-                        send_dedicated(&entry, cmd).await
-                    } else {
-                        entry.conn.send_within(cmd, timeout).await
-                    };
+                    let result = op_attempt.run(&entry, false, timeout).await;
                     (entry, result)
                 }
             };
@@ -146,7 +218,7 @@ impl RedisCluster {
                 counted += 1;
             }
             let ctx = Context {
-                readonly,
+                readonly: op.readonly,
                 retry_writes: settings.retry_writes_on_io,
                 via_replica: via_replica(&entry),
                 redirectable: matches!(dest, Destination::Slot { .. }),
@@ -167,14 +239,28 @@ impl RedisCluster {
             }
             match action {
                 Action::Moved(redirect) => {
-                    Counters::bump(&self.inner.counters.moved);
                     tracing::Span::current().record("redirect", "moved");
-                    self.inner.apply_moved(&entry, &redirect);
+                    self.inner.follow_moved(&entry, &redirect);
                 }
-                Action::Ask(redirect) => {
-                    Counters::bump(&self.inner.counters.ask);
+                Action::Ask(redirect) if op.follow_ask => {
                     tracing::Span::current().record("redirect", "ask");
-                    asking = Some(self.inner.redirect_entry(&entry, &redirect));
+                    asking = Some(self.inner.follow_ask(&entry, &redirect));
+                }
+                // A slot in migration: wait for it to settle on one node.
+                Action::Ask(_) => {
+                    Counters::bump(&self.inner.counters.ask);
+                    let wait = backoff::within(
+                        backoff::delay(attempt, 50, settings.retry_max_backoff),
+                        deadline,
+                    );
+                    self.inner
+                        .pause_before_retry(
+                            Refresh::AwaitChange,
+                            wait,
+                            snapshot.generation,
+                            serving,
+                        )
+                        .await;
                 }
                 Action::Retry {
                     cause,
@@ -182,7 +268,7 @@ impl RedisCluster {
                     refresh,
                     to_primary,
                 } => {
-                    self.count(cause);
+                    self.inner.count_retry(cause);
                     if refused_while_cluster_down(&err) {
                         self.inner.note_refusing(&entry);
                     }
@@ -213,13 +299,17 @@ impl RedisCluster {
             }
         }
     }
+}
 
-    fn count(&self, cause: Cause) {
-        let c = &self.inner.counters;
+impl crate::cluster::Inner {
+    /// Counts a retry under its cause.
+    pub(crate) fn count_retry(&self, cause: Cause) {
+        let c = &self.counters;
         Counters::bump(match cause {
             Cause::TryAgain => &c.try_again,
             Cause::ClusterDown => &c.cluster_down,
-            Cause::Loading | Cause::ReadOnly => &c.cluster_down,
+            Cause::Loading => &c.loading,
+            Cause::ReadOnly => &c.readonly,
             Cause::Io => &c.io_retries,
         });
     }

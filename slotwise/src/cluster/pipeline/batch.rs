@@ -8,16 +8,13 @@
 //! whole pipeline shares one deadline.
 
 use std::ops::Range;
-use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::future::join_all;
 
 use crate::cluster::dispatch::backoff;
-use crate::cluster::dispatch::classify::{classify, Action, Context};
-use crate::cluster::dispatch::{queueable, via_replica, within_deadline};
-use crate::cluster::node::NodeEntry;
-use crate::cluster::stats::Counters;
+use crate::cluster::dispatch::scatter::{Groups, Item};
+use crate::cluster::dispatch::{queueable, within_deadline};
 use crate::cluster::RedisCluster;
 use crate::connection::{command_name, deadline_in};
 use crate::error::{Error, ErrorKind, Result};
@@ -57,12 +54,28 @@ impl Plan {
     }
 }
 
+/// A queued command and how it is sent.
+struct Queued<'a> {
+    cmd: &'a Cmd,
+    plan: Plan,
+}
+
+impl Item for Queued<'_> {
+    fn cmd(&self) -> &Cmd {
+        self.cmd
+    }
+
+    fn readonly(&self) -> bool {
+        self.plan.readonly()
+    }
+}
+
 impl RedisCluster {
     /// Runs a plain pipeline; one result per command, in queue order.
     pub(crate) async fn run_batch(&self, cmds: &[Cmd]) -> Result<Vec<Result<Value>>> {
         let deadline = deadline_in(self.inner.settings.retry_deadline);
         let snapshot = self.snapshot();
-        let mut plans = Vec::with_capacity(cmds.len());
+        let mut queue = Vec::with_capacity(cmds.len());
         // Slots written so far: a read queued after a write on its slot must see it, so it
         // goes to the primary even on a handle that reads from replicas.
         let mut written: Vec<u16> = Vec::new();
@@ -70,7 +83,7 @@ impl RedisCluster {
             let info = queueable(&snapshot.table, cmd)?;
             let readonly = info.is_some_and(CommandInfo::is_readonly);
             let blocking = info.is_some_and(CommandInfo::is_blocking);
-            plans.push(match route(info, cmd)? {
+            let plan = match route(info, cmd)? {
                 Route::Slot(slot) if !blocking => {
                     if !readonly && !written.contains(&slot) {
                         written.push(slot);
@@ -84,19 +97,20 @@ impl RedisCluster {
                 }
                 Route::Default if !blocking => Plan::Default { readonly },
                 _ => Plan::Alone,
-            });
+            };
+            queue.push(Queued { cmd, plan });
         }
         drop(snapshot);
 
         let mut out: Vec<Option<Result<Value>>> = (0..cmds.len()).map(|_| None).collect();
         let mut start = 0;
         while start < cmds.len() {
-            let end = plans[start..]
+            let end = queue[start..]
                 .iter()
-                .position(|p| *p == Plan::Alone)
+                .position(|q| q.plan == Plan::Alone)
                 .map_or(cmds.len(), |i| start + i);
             if end > start {
-                self.run_segment(cmds, &plans, start..end, deadline, &mut out)
+                self.run_segment(&queue, start..end, deadline, &mut out)
                     .await;
             }
             if end < cmds.len() {
@@ -115,8 +129,7 @@ impl RedisCluster {
     /// Sends the commands of `range` grouped by node, then retries what needs it.
     async fn run_segment(
         &self,
-        cmds: &[Cmd],
-        plans: &[Plan],
+        queue: &[Queued<'_>],
         range: Range<usize>,
         deadline: Instant,
         out: &mut [Option<Result<Value>>],
@@ -127,101 +140,40 @@ impl RedisCluster {
                 "the pipeline's deadline passed before this command was sent",
             );
             for i in range {
-                out[i] = Some(Err(late.clone().with_command(command_name(&cmds[i]))));
+                out[i] = Some(Err(late.clone().with_command(command_name(queue[i].cmd))));
             }
             return;
         }
         let snapshot = self.snapshot();
         let read = self.read_from().uses_replicas().then_some(self.read_from());
-        let mut by_node: Vec<(Arc<NodeEntry>, Vec<usize>)> = Vec::new();
-        let mut again: Vec<usize> = Vec::new();
+        let mut groups = Groups::default();
+        let mut unplaced: Vec<usize> = Vec::new();
         for i in range {
-            let entry = match plans[i] {
+            match queue[i].plan {
                 Plan::Slot { slot, replica, .. } => {
                     match snapshot.node_for_slot(slot, read.filter(|_| replica)) {
-                        Ok(entry) => Arc::clone(entry),
-                        // Not served in this snapshot: the dispatcher waits for one that is.
-                        Err(_) => {
-                            again.push(i);
-                            continue;
-                        }
+                        Ok(entry) => groups.push(entry, i),
+                        // Not served in this snapshot: the attempt loop waits for one that is.
+                        Err(_) => unplaced.push(i),
                     }
                 }
-                Plan::Default { .. } => self.default_entry(),
-                Plan::Alone => continue,
-            };
-            match by_node.iter_mut().find(|(e, _)| Arc::ptr_eq(e, &entry)) {
-                Some((_, list)) => list.push(i),
-                None => by_node.push((entry, vec![i])),
+                Plan::Default { .. } => groups.push(&self.default_entry(), i),
+                Plan::Alone => {}
             }
         }
-
+        drop(snapshot);
         let timeout = backoff::within(self.inner.settings.connection.response_timeout, deadline);
-        let batches = join_all(by_node.iter().map(|(entry, list)| {
-            let batch: Vec<&Cmd> = list.iter().map(|&i| &cmds[i]).collect();
-            async move { entry.conn.send_batch_within(batch, timeout).await }
-        }))
-        .await;
-
-        for ((entry, list), batch) in by_node.iter().zip(batches) {
-            let context = |i: usize| Context {
-                readonly: plans[i].readonly(),
-                retry_writes: self.inner.settings.retry_writes_on_io,
-                via_replica: via_replica(entry),
-                redirectable: true,
-            };
-            match batch {
-                Ok(values) if values.len() == list.len() => {
-                    for (&i, value) in list.iter().zip(values) {
-                        let Value::Error(e) = value else {
-                            out[i] = Some(Ok(value));
-                            continue;
-                        };
-                        let err = Error::from_server(e)
-                            .with_node(entry.node.name())
-                            .with_command(command_name(&cmds[i]));
-                        match classify(&err, context(i)) {
-                            Action::Fail => out[i] = Some(Err(err)),
-                            Action::Moved(redirect) => {
-                                Counters::bump(&self.inner.counters.moved);
-                                self.inner.apply_moved(entry, &redirect);
-                                again.push(i);
-                            }
-                            _ => again.push(i),
-                        }
-                    }
-                }
-                Ok(_) => {
-                    let err = Error::new(
-                        ErrorKind::Protocol,
-                        "a batch got the wrong number of replies",
-                    )
-                    .with_node(entry.node.name());
-                    for &i in list {
-                        out[i] = Some(Err(err.clone()));
-                    }
-                }
-                // The node failed as a whole: what may have run is resent only if safe.
-                Err(e) => {
-                    for &i in list {
-                        let err = e.clone().with_command(command_name(&cmds[i]));
-                        match classify(&err, context(i)) {
-                            Action::Fail => out[i] = Some(Err(err)),
-                            _ => again.push(i),
-                        }
-                    }
-                }
-            }
-        }
-        if again.is_empty() {
+        let mut again = self.scatter(queue, groups, timeout, out).await;
+        if again.is_empty() && unplaced.is_empty() {
             return;
         }
+        again.extend(unplaced);
+        again.sort_unstable();
 
         // One chain per slot (and one for the default node), each in queue order.
-        again.sort_unstable();
         let mut chains: Vec<(Option<u16>, Vec<usize>)> = Vec::new();
         for i in again {
-            let key = plans[i].chain();
+            let key = queue[i].plan.chain();
             match chains.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, list)) => list.push(i),
                 None => chains.push((key, vec![i])),
@@ -234,11 +186,11 @@ impl RedisCluster {
             async move {
                 let mut results = Vec::with_capacity(list.len());
                 for &i in list {
-                    let handle = match plans[i] {
+                    let handle = match queue[i].plan {
                         Plan::Slot { replica: false, .. } => primary,
                         _ => self,
                     };
-                    results.push(within_deadline(deadline, handle.run(&cmds[i], None)).await);
+                    results.push(within_deadline(deadline, handle.run(queue[i].cmd, None)).await);
                 }
                 results
             }

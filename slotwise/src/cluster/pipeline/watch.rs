@@ -7,19 +7,18 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::transaction::Outcome;
 use super::Pipeline;
-use crate::cluster::dispatch::backoff;
 use crate::cluster::dispatch::classify::refused_for_now;
-use crate::cluster::dispatch::queueable;
+use crate::cluster::dispatch::{queueable, Attempt, Destination, Operation};
+use crate::cluster::node::NodeEntry;
 use crate::cluster::RedisCluster;
 use crate::commands::{CommandFuture, Executor};
-use crate::connection::{command_name, deadline_in, Connection};
+use crate::connection::{command_name, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue, ToArgs, Value};
-use crate::routing::{cross_slot, route, Route};
-use crate::topology::keyslot;
+use crate::routing::{one_slot, route, Route};
 
 /// Keys watched on their primary, for a check-and-set transaction: read with the typed methods
 /// (they run at once, on the watching connection), then queue the writes on
@@ -63,81 +62,46 @@ impl RedisCluster {
     /// [`Watch`].
     pub async fn watch(&self, keys: impl ToArgs) -> Result<Watch> {
         let cmd = Cmd::new("WATCH").arg(keys);
-        let mut slots: Vec<u16> = Vec::new();
-        for key in cmd.args().skip(1) {
-            let slot = keyslot(key);
-            if !slots.contains(&slot) {
-                slots.push(slot);
-            }
-        }
-        let slot = match slots.as_slice() {
-            [] => {
-                return Err(Error::new(
-                    ErrorKind::InvalidInput,
-                    "WATCH needs at least one key",
-                ))
-            }
-            [slot] => *slot,
-            _ => return Err(cross_slot("WATCH", &slots)),
+        let Some(slot) = one_slot("WATCH", cmd.args().skip(1))? else {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "WATCH needs at least one key",
+            ));
         };
-        let settings = &self.inner.settings;
-        let deadline = deadline_in(settings.retry_deadline);
-        let mut attempt = 0u32;
-        let mut counted = 0u32;
-        loop {
-            let snapshot = self.snapshot();
-            let serving = self.inner.serving_epoch();
-            let (err, entry) = match snapshot.node_for_slot(slot, None) {
-                Ok(entry) => {
-                    let entry = Arc::clone(entry);
-                    let config = entry.conn.config().clone();
-                    let watched = match Connection::connect_single(config).await {
-                        Ok(conn) => conn.send(&cmd).await.map(|_| conn),
-                        Err(e) => Err(e),
-                    };
-                    match watched {
-                        Ok(conn) => {
-                            return Ok(Watch {
-                                cluster: self.clone(),
-                                slot,
-                                conn,
-                                spent: Arc::new(AtomicBool::new(false)),
-                            })
-                        }
-                        Err(e) => (e, Some(entry)),
-                    }
-                }
-                Err(e) => (e, None),
-            };
-            attempt += 1;
-            if !matches!(err.kind(), ErrorKind::Io | ErrorKind::Timeout) {
-                counted += 1;
-            }
-            let retry = refused_for_now(err.kind())
-                || matches!(
-                    err.kind(),
-                    ErrorKind::Io | ErrorKind::Timeout | ErrorKind::SlotNotCovered
-                );
-            let wait = backoff::within(
-                backoff::delay(attempt, 50, settings.retry_max_backoff),
-                deadline,
-            );
-            if !retry || counted > settings.retry_max_attempts || wait.is_zero() {
-                return Err(err);
-            }
-            match (err.redirect(), &entry) {
-                (Some(redirect), Some(entry)) if err.kind() == ErrorKind::Moved => {
-                    self.inner.apply_moved(entry, redirect);
-                }
-                // A slot in migration: the watch waits for it to settle on one node.
-                _ => {
-                    self.inner.request_refresh();
-                    self.inner
-                        .wait_for_change_since(snapshot.generation, serving, wait)
-                        .await;
-                }
-            }
-        }
+        let op = Operation {
+            name: b"WATCH",
+            // WATCH changes no data, and each attempt opens a socket of its own.
+            readonly: true,
+            follow_ask: false,
+        };
+        let dest = Destination::Slot { slot, read: None };
+        let conn = self.run_attempts(op, dest, Open { cmd: &cmd }).await?;
+        Ok(Watch {
+            cluster: self.clone(),
+            slot,
+            conn,
+            spent: Arc::new(AtomicBool::new(false)),
+        })
+    }
+}
+
+/// One attempt to open a watch: a connection of its own to the slot's primary, and `WATCH`.
+struct Open<'a> {
+    cmd: &'a Cmd,
+}
+
+impl Attempt for Open<'_> {
+    type Output = Connection;
+
+    async fn run(
+        &mut self,
+        entry: &Arc<NodeEntry>,
+        _asking: bool,
+        timeout: Duration,
+    ) -> Result<Connection> {
+        let conn = Connection::connect_single(entry.conn.config().clone()).await?;
+        conn.send_within(self.cmd, timeout).await?;
+        Ok(conn)
     }
 }
 
@@ -221,23 +185,22 @@ impl Watch {
         if self.spent.swap(true, Ordering::AcqRel) {
             return Err(spent());
         }
-        let deadline = deadline_in(self.conn.config().response_timeout);
         let outcome = self
             .cluster
-            .attempt_transaction(&self.conn, cmds, false, deadline)
+            .attempt_transaction(&self.conn, cmds, false, self.conn.config().response_timeout)
             .await;
         // The WATCH is over either way: free the connection.
         self.conn.disconnect();
         match outcome {
-            Outcome::Ran(replies) => Ok(replies),
+            Ok(replies) => Ok(replies),
             // The slot moved or is moving, or the cluster refused: nothing ran, and the WATCH
             // ended with the transaction. Watching again is the caller's next step, as after a
             // change to a watched key.
-            Outcome::Retry(err) if refused_for_now(err.kind()) => Err(Error::new(
+            Err(err) if refused_for_now(err.kind()) => Err(Error::new(
                 ErrorKind::Aborted,
                 format!("nothing of the transaction ran ({err}); watch again"),
             )),
-            Outcome::Retry(err) => Err(err),
+            Err(err) => Err(err),
         }
     }
 }

@@ -10,6 +10,8 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Message, MessageKind, Request};
+use crate::cluster::dispatch::backoff;
+use crate::cluster::dispatch::classify::{classify, Action, Context};
 use crate::cluster::RedisCluster;
 use crate::connection::{deadline_in, later_than, SinkEvent, Subscriber};
 use crate::error::{Error, ErrorKind, Result};
@@ -18,6 +20,9 @@ use place::{Opened, Opening};
 
 /// How long classic subscriptions stay away from a node whose socket stopped answering.
 const AVOID_FOR: Duration = Duration::from_secs(10);
+
+/// The longest wait before placing again what is not placed.
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
 /// How often a socket that has been quiet is asked `PING`.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
@@ -263,14 +268,23 @@ impl Task {
                     socket.names[index(front.kind)].remove(name);
                 }
                 let err = Error::from_server(e).with_node(node.as_str());
-                if let (Some(redirect), ErrorKind::Moved) = (err.redirect(), err.kind()) {
-                    if let Some(from) = self.cluster.snapshot().find(&node) {
-                        self.cluster.inner.apply_moved(from, redirect);
+                // Judged as a read's attempt: a (re)subscribe changes no data.
+                let context = Context {
+                    readonly: true,
+                    redirectable: true,
+                    ..Context::default()
+                };
+                let action = classify(&err, context);
+                match &action {
+                    Action::Moved(redirect) => {
+                        if let Some(from) = self.cluster.snapshot().find(&node) {
+                            self.cluster.inner.follow_moved(from, redirect);
+                        }
                     }
+                    Action::Retry { cause, .. } => self.cluster.inner.count_retry(*cause),
+                    Action::Ask(_) | Action::Fail => {}
                 }
-                let permanent = matches!(err.kind(), ErrorKind::Auth | ErrorKind::CrossSlot)
-                    || err.server_error().is_some_and(|e| e.code() == "ERR");
-                if permanent && front.subscribe {
+                if action == Action::Fail && front.subscribe {
                     // The server will not take these names: the caller hears why.
                     for name in &front.names {
                         self.wanted[index(front.kind)].remove(name);
@@ -497,9 +511,7 @@ impl Task {
     fn retry_later(&mut self) {
         self.failures = self.failures.saturating_add(1);
         self.dirty = true;
-        let exp = self.failures.min(6);
-        let wait = Duration::from_millis(10 << exp).min(Duration::from_millis(500));
-        let at = Instant::now() + wait;
+        let at = Instant::now() + backoff::delay(self.failures, 10, MAX_BACKOFF);
         self.retry_at = Some(self.retry_at.map_or(at, |r| r.min(at)));
         if self.topology.is_none() {
             self.topology = Some(self.cluster.inner.topology.subscribe());
