@@ -1,19 +1,18 @@
 //! [`RedisCluster`], the async cluster client: building it, its caches (slot map, nodes,
 //! commands), direct node access, the default node, read strategies and targets.
 //!
-//! The path of a command (route → send → redirect/retry → merge) lives in `dispatch`;
-//! discovery and refresh in `refresh`, watching an outage end in `recovery`; cross-slot
-//! splitting in `split`. This module owns the
-//! shared state and the public handle, not those paths.
+//! The path of a command (route → send → redirect/retry → merge) lives in `dispatch`; asking
+//! the nodes what the cluster looks like in `discovery`; the live topology, its refreshes and
+//! watching an outage end in `topology`, its one owner; cross-slot splitting in `split`. This
+//! module holds the public handle and the few things every clone shares, not those paths.
 
 mod builder;
+mod discovery;
 mod dispatch;
 mod node;
 mod pipeline;
 mod pubsub;
 mod read_from;
-mod recovery;
-mod refresh;
 mod request;
 mod scan;
 mod script;
@@ -21,13 +20,10 @@ mod snapshot;
 mod split;
 mod stats;
 mod target;
+mod topology;
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-
-use arc_swap::ArcSwap;
+use std::sync::Arc;
 
 pub use builder::ClusterBuilder;
 pub use node::{ClusterNode, NodeClient, Role};
@@ -44,10 +40,10 @@ pub use target::{Target, TargetedCluster};
 use crate::commands::{CommandFuture, Executor};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue};
-use crate::topology::ClusterView;
+use discovery::{check_coverage, discover, load_commands, no_reachable_node};
 use node::{NodeEntry, Registry, Role as NodeRole};
-use refresh::{check_coverage, discover, load_commands, no_reachable_node, spawn_periodic_refresh};
 use snapshot::Snapshot;
+use topology::{spawn_periodic_refresh, Topology};
 
 /// A Redis Cluster client.
 ///
@@ -73,39 +69,11 @@ pub struct RedisCluster {
 /// State shared by every clone of a client.
 pub(crate) struct Inner {
     pub(crate) settings: ClusterBuilder,
+    /// One entry (and connection) per node.
     pub(crate) registry: Registry,
-    pub(crate) snapshot: ArcSwap<Snapshot>,
-    /// The generation of the installed snapshot, for callers waiting for a new topology.
-    pub(crate) topology: tokio::sync::watch::Sender<u64>,
-    /// One refresh runs at a time.
-    pub(crate) refresh_lock: tokio::sync::Mutex<()>,
-    /// A refresh has been asked for and has not started yet.
-    pub(crate) refresh_pending: AtomicBool,
-    /// When the last refresh finished, for rate limiting.
-    pub(crate) last_refresh: Mutex<Option<Instant>>,
-    /// The view the current snapshot was built from, to tell whether a refresh changed anything.
-    pub(crate) last_view: Mutex<ClusterView>,
-    /// When the topology last changed: `last_view` was installed, or a `MOVED` patched a slot
-    /// in (a failover that happens long after the last install starts there).
-    pub(crate) changed_at: Mutex<Instant>,
-    /// The topology is in the middle of a change: a `MOVED` patched a slot in that the nodes
-    /// have not described yet, the nodes asked had not heard of an election the snapshot
-    /// follows, or they disagreed. Refreshes go on (at the rate limit) until it settles.
-    pub(crate) unsettled: AtomicBool,
-    /// The installed view lists as a slotless primary a node that served slots before it (a
-    /// failover's old primary, until the nodes hear it turned replica).
-    pub(crate) demoting: AtomicBool,
+    /// The live topology; only its own module changes it.
+    pub(crate) topology: Topology,
     pub(crate) counters: stats::Counters,
-    default_node: ArcSwap<NodeEntry>,
-    /// Slot owners `MOVED` replies named since the last install (see `refresh`).
-    pub(crate) moves: Mutex<Vec<refresh::Move>>,
-    /// Nodes that answered `CLUSTERDOWN` and have not yet been seen serving again.
-    pub(crate) refusing: Mutex<Vec<Arc<NodeEntry>>>,
-    /// Wakes commands waiting for the cluster to serve again without a new topology (a node
-    /// that refused with `CLUSTERDOWN` reports its cluster state ok).
-    pub(crate) serving_again: tokio::sync::Notify,
-    /// Bumped before each `serving_again` notification.
-    pub(crate) serving_epoch: AtomicU64,
 }
 
 impl RedisCluster {
@@ -140,14 +108,13 @@ impl RedisCluster {
             .iter()
             .map(|n| registry.entry(n.host(), n.port(), NodeRole::Primary))
             .collect();
-        let probe = Inner::probe(settings.clone(), registry);
-        let discovery = discover(&probe, candidates)
+        let discovery = discover(&settings, &registry, candidates)
             .await
             .map_err(|failures| no_reachable_node("no startup node answered", &failures))?;
         let table = Arc::new(load_commands(&discovery.first).await);
         let view = discovery.view.clone();
-        let snapshot = Snapshot::from_view(discovery.view, &probe.registry, table, 1);
-        if probe.settings.require_full_coverage {
+        let snapshot = Snapshot::from_view(discovery.view, &registry, table, 1);
+        if settings.require_full_coverage {
             check_coverage(&snapshot.map)?;
         }
         let Some(default) = snapshot.primaries().next().cloned() else {
@@ -156,15 +123,14 @@ impl RedisCluster {
                 "the cluster reported no primary",
             ));
         };
-        let read_from = probe.settings.read_from;
-        let interval = probe.settings.refresh_interval;
-        let inner = Arc::new(Inner::new(
-            probe.settings,
-            probe.registry,
-            snapshot,
-            default,
-        ));
-        inner.remember_view(view);
+        let read_from = settings.read_from;
+        let interval = settings.refresh_interval;
+        let inner = Arc::new(Inner {
+            settings,
+            registry,
+            topology: Topology::new(snapshot, view, default),
+            counters: stats::Counters::default(),
+        });
         inner.choose_default_node(true);
         inner.drop_unused_entries();
         if let Some(interval) = interval {
@@ -238,7 +204,7 @@ impl RedisCluster {
     /// reached (a command that failed on it for that reason is retried on the new one, if it
     /// is safe to send again).
     pub fn default_node(&self) -> ClusterNode {
-        self.inner.default_node.load().node.clone()
+        self.inner.topology.default_entry().node.clone()
     }
 
     /// Makes `node` the default node. It must be a primary of the cluster.
@@ -247,7 +213,7 @@ impl RedisCluster {
         let found = snapshot.primaries().find(|e| e.node == *node).cloned();
         match found {
             Some(entry) => {
-                self.inner.default_node.store(entry);
+                self.inner.topology.set_default(entry);
                 Ok(())
             }
             None => Err(Error::new(
@@ -309,7 +275,7 @@ impl RedisCluster {
     }
 
     pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
-        self.inner.snapshot.load_full()
+        self.inner.topology.snapshot()
     }
 
     /// What the client did to keep commands flowing: redirections, retries, refreshes.
@@ -318,7 +284,7 @@ impl RedisCluster {
     }
 
     pub(crate) fn default_entry(&self) -> Arc<NodeEntry> {
-        self.inner.default_node.load_full()
+        self.inner.topology.default_entry()
     }
 }
 
@@ -327,119 +293,6 @@ pub(crate) fn unknown_node(node: &ClusterNode) -> Error {
         ErrorKind::InvalidInput,
         format!("{node} is not a node of the cluster"),
     )
-}
-
-impl Inner {
-    fn new(
-        settings: ClusterBuilder,
-        registry: Registry,
-        snapshot: Snapshot,
-        default_node: Arc<NodeEntry>,
-    ) -> Inner {
-        let (topology, _) = tokio::sync::watch::channel(snapshot.generation);
-        Inner {
-            settings,
-            registry,
-            snapshot: ArcSwap::from_pointee(snapshot),
-            topology,
-            refresh_lock: tokio::sync::Mutex::new(()),
-            refresh_pending: AtomicBool::new(false),
-            last_refresh: Mutex::new(None),
-            last_view: Mutex::new(ClusterView::default()),
-            changed_at: Mutex::new(Instant::now()),
-            unsettled: AtomicBool::new(false),
-            demoting: AtomicBool::new(false),
-            counters: stats::Counters::default(),
-            default_node: ArcSwap::new(default_node),
-            moves: Mutex::new(Vec::new()),
-            refusing: Mutex::new(Vec::new()),
-            serving_again: tokio::sync::Notify::new(),
-            serving_epoch: AtomicU64::new(0),
-        }
-    }
-
-    /// A throwaway state for discovery before the first snapshot exists.
-    fn probe(settings: ClusterBuilder, registry: Registry) -> Inner {
-        let placeholder = Arc::new(NodeEntry {
-            node: ClusterNode::new("", 0),
-            conn: crate::connection::Connection::new(settings.connection.clone()),
-        });
-        let empty = Snapshot::new(
-            crate::topology::SlotMap::new(ClusterView::default()),
-            &registry,
-            Arc::new(crate::routing::CommandTable::builtin()),
-            0,
-        );
-        Inner::new(settings, registry, empty, placeholder)
-    }
-
-    /// Installs a new snapshot, re-choosing the default node if it left.
-    pub(crate) fn install(&self, snapshot: Snapshot) {
-        let generation = snapshot.generation;
-        self.snapshot.store(Arc::new(snapshot));
-        self.choose_default_node(false);
-        self.drop_unused_entries();
-        {
-            let snapshot = self.snapshot.load();
-            self.refusing
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .retain(|e| snapshot.find(e.node.name()).is_some());
-        }
-        self.topology.send_replace(generation);
-    }
-
-    /// `entry`, the default node, could not be reached: another reachable primary takes its
-    /// place (it may become the default again when it is chosen afresh).
-    /// Returns whether another node now takes its place.
-    pub(crate) fn default_unreachable(&self, entry: &Arc<NodeEntry>) -> bool {
-        let current = self.default_node.load();
-        if !Arc::ptr_eq(&current, entry) {
-            // Another caller replaced it already.
-            return true;
-        }
-        let picked = self.pick_default(|e| !Arc::ptr_eq(e, entry) && !e.conn.is_down());
-        if let Some(pick) = &picked {
-            tracing::debug!(
-                from = entry.node.name(),
-                to = pick.node.name(),
-                "the default node is unreachable; using another primary"
-            );
-        }
-        picked.is_some()
-    }
-
-    /// Makes a random primary that `eligible` accepts the default node; returns it, or `None`
-    /// (and changes nothing) when no primary is eligible.
-    fn pick_default(&self, eligible: impl Fn(&Arc<NodeEntry>) -> bool) -> Option<Arc<NodeEntry>> {
-        let snapshot = self.snapshot.load();
-        let candidates: Vec<&Arc<NodeEntry>> =
-            snapshot.primaries().filter(|e| eligible(e)).collect();
-        let pick = Arc::clone(candidates.get(fastrand::usize(..candidates.len().max(1)))?);
-        self.default_node.store(Arc::clone(&pick));
-        Some(pick)
-    }
-
-    fn choose_default_node(&self, always: bool) {
-        let snapshot = self.snapshot.load();
-        let current = self.default_node.load();
-        if !always && snapshot.is_primary(current.node.name()) {
-            return;
-        }
-        self.pick_default(|_| true);
-    }
-
-    /// Closes connections of nodes no longer in the topology.
-    fn drop_unused_entries(&self) {
-        let snapshot = self.snapshot.load();
-        let default = self.default_node.load();
-        self.registry.retain(|e| {
-            snapshot
-                .all()
-                .any(|s| s.node.name() == e.node.name() && s.node.role() == e.node.role())
-                || (e.node.name() == default.node.name())
-        });
-    }
 }
 
 impl Executor for RedisCluster {

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::node::{NodeEntry, Role};
-use super::snapshot::Snapshot;
 use super::stats::Counters;
 use super::target::Target;
 use super::{Inner, RedisCluster};
@@ -223,7 +222,7 @@ impl Inner {
     }
 
     /// The entry to follow a redirection to; an empty host means the redirecting node's host.
-    pub(crate) fn redirect_entry(&self, from: &NodeEntry, redirect: &Redirect) -> Arc<NodeEntry> {
+    fn redirect_entry(&self, from: &NodeEntry, redirect: &Redirect) -> Arc<NodeEntry> {
         let host = if redirect.host.is_empty() {
             from.node.host()
         } else {
@@ -240,48 +239,14 @@ impl Inner {
     /// node it names at once, and asks for a full refresh.
     pub(crate) fn follow_moved(self: &Arc<Inner>, from: &NodeEntry, redirect: &Redirect) {
         Counters::bump(&self.counters.moved);
-        self.apply_moved(from, redirect);
+        let target = self.redirect_entry(from, redirect);
+        self.apply_moved(redirect.slot, &target);
     }
 
     /// Follows an `ASK` that `from` answered: counts it and returns the node to ask.
     pub(crate) fn follow_ask(&self, from: &NodeEntry, redirect: &Redirect) -> Arc<NodeEntry> {
         Counters::bump(&self.counters.ask);
         self.redirect_entry(from, redirect)
-    }
-
-    /// Moves one slot to the node a `MOVED` named, at once, and asks for a full refresh.
-    fn apply_moved(self: &Arc<Inner>, from: &NodeEntry, redirect: &Redirect) {
-        let target = self.redirect_entry(from, redirect);
-        let (host, port) = (target.node.host(), target.node.port());
-        let mut installed = None;
-        self.snapshot.rcu(|current| {
-            let owner = current
-                .map
-                .shard_of(redirect.slot)
-                .and_then(|i| current.shards.get(i));
-            if owner.is_some_and(|s| s.primary.node == target.node) {
-                // Another caller already applied this redirection.
-                installed = None;
-                return Arc::clone(current);
-            }
-            let map = current.map.with_slot_moved(redirect.slot, host, port);
-            let next = Snapshot::new(
-                map,
-                &self.registry,
-                Arc::clone(&current.table),
-                current.generation + 1,
-            );
-            installed = Some(next.generation);
-            Arc::new(next)
-        });
-        self.note_move(redirect.slot, host, port);
-        if let Some(generation) = installed {
-            self.note_change();
-            self.unsettled
-                .store(true, std::sync::atomic::Ordering::Release);
-            self.topology.send_replace(generation);
-        }
-        self.request_refresh();
     }
 }
 

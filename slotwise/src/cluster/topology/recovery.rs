@@ -12,15 +12,28 @@
 //! This module decides nothing about routing; it tells `refresh` whom to ask first and wakes
 //! waiters.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 
-use super::node::{NodeEntry, Role};
-use super::Inner;
+use crate::cluster::node::{NodeEntry, Role};
+use crate::cluster::snapshot::Snapshot;
+use crate::cluster::Inner;
 use crate::protocol::{Cmd, Value};
+
+/// What watching an outage end remembers.
+#[derive(Default)]
+pub(super) struct State {
+    /// Nodes that answered `CLUSTERDOWN` and have not yet been seen serving again.
+    refusing: Mutex<Vec<Arc<NodeEntry>>>,
+    /// Wakes commands waiting for the cluster to serve again without a new topology (a node
+    /// that refused with `CLUSTERDOWN` reports its cluster state ok).
+    serving_again: tokio::sync::Notify,
+    /// Bumped before each `serving_again` notification.
+    serving_epoch: AtomicU64,
+}
 
 /// True when a `ROLE` reply says `master`.
 fn says_primary(reply: &Value) -> bool {
@@ -99,12 +112,17 @@ impl Inner {
             }
         }
         if !serving.is_empty() {
-            self.refusing
+            self.topology
+                .recovery
+                .refusing
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .retain(|e| !serving.iter().any(|n| n == e.node.name()));
-            self.serving_epoch.fetch_add(1, Ordering::AcqRel);
-            self.serving_again.notify_waiters();
+            self.topology
+                .recovery
+                .serving_epoch
+                .fetch_add(1, Ordering::AcqRel);
+            self.topology.recovery.serving_again.notify_waiters();
         }
         for (entry, reply) in heirs.iter().zip(roles) {
             if reply.is_ok_and(|r| says_primary(&r)) {
@@ -120,19 +138,42 @@ impl Inner {
 
     /// Counts the times refusing nodes were seen serving again.
     pub(crate) fn serving_epoch(&self) -> u64 {
-        self.serving_epoch.load(Ordering::Acquire)
+        self.topology.recovery.serving_epoch.load(Ordering::Acquire)
     }
 
     /// Remembers that `entry` refused a command with `CLUSTERDOWN`.
     pub(crate) fn note_refusing(&self, entry: &Arc<NodeEntry>) {
-        let mut refusing = self.refusing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut refusing = self
+            .topology
+            .recovery
+            .refusing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if !refusing.iter().any(|e| Arc::ptr_eq(e, entry)) {
             refusing.push(Arc::clone(entry));
         }
     }
 
+    /// Forgets refusing nodes that are not in `snapshot`.
+    pub(super) fn forget_refusing_outside(&self, snapshot: &Snapshot) {
+        self.topology
+            .recovery
+            .refusing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|e| snapshot.find(e.node.name()).is_some());
+    }
+
+    /// Waits for `serving_again` once the caller is registered for it, unless the serving
+    /// epoch already moved past `serving`.
+    pub(super) fn serving_again(&self) -> tokio::sync::futures::Notified<'_> {
+        self.topology.recovery.serving_again.notified()
+    }
+
     pub(crate) fn refusing_nodes(&self) -> Vec<Arc<NodeEntry>> {
-        self.refusing
+        self.topology
+            .recovery
+            .refusing
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -140,7 +181,7 @@ impl Inner {
 
     /// The replicas (as primary-role entries) of every primary whose connection is down.
     pub(crate) fn heirs_of_unreachable_primaries(&self) -> Vec<Arc<NodeEntry>> {
-        let snapshot = self.snapshot.load();
+        let snapshot = self.topology.snapshot.load();
         snapshot
             .shards
             .iter()
