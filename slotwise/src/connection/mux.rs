@@ -40,7 +40,7 @@ pub(crate) type PushSink = mpsc::UnboundedSender<SinkEvent>;
 pub(crate) enum SinkEvent {
     /// An out-of-band RESP3 push.
     Push(Vec<Value>),
-    /// Any other frame, once the socket is in [raw](Pipeline::switch_to_raw) mode.
+    /// Any other frame, once the socket is in [raw](Multiplexer::switch_to_raw) mode.
     Frame(Value),
     /// The socket closed; nothing more comes.
     Closed(Error),
@@ -55,7 +55,7 @@ pub(crate) enum Reply {
 
 /// A running multiplexed socket. Dropping it stops its tasks and closes the socket.
 #[derive(Debug)]
-pub(crate) struct Pipeline {
+pub(crate) struct Multiplexer {
     shared: Arc<Shared>,
     tasks: [AbortHandle; 3],
 }
@@ -106,7 +106,7 @@ struct Pending {
     timeout: Duration,
 }
 
-impl Pipeline {
+impl Multiplexer {
     /// Starts the reader and writer tasks over the two halves of an established stream.
     pub(crate) fn start<R, W>(
         reader: R,
@@ -114,7 +114,7 @@ impl Pipeline {
         node: Arc<str>,
         decoder: Decoder,
         push_sink: Option<PushSink>,
-    ) -> Pipeline
+    ) -> Multiplexer
     where
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
@@ -140,7 +140,7 @@ impl Pipeline {
         let read_task = tokio::spawn(read_loop(reader, decoder, Arc::clone(&shared)));
         let write_task = tokio::spawn(write_loop(writer, Arc::clone(&shared)));
         let watch_task = tokio::spawn(watch_loop(Arc::clone(&shared)));
-        Pipeline {
+        Multiplexer {
             shared,
             tasks: [
                 read_task.abort_handle(),
@@ -259,7 +259,7 @@ impl Pipeline {
 /// Far enough to never come, near enough that adding it to an instant cannot overflow.
 pub(super) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-impl Drop for Pipeline {
+impl Drop for Multiplexer {
     fn drop(&mut self) {
         self.shared.close(
             Error::new(ErrorKind::Closed, "connection closed").with_node(self.shared.node.as_ref()),
