@@ -43,10 +43,11 @@ use crate::protocol::{Cmd, Value};
 /// ```
 #[derive(Clone)]
 pub struct Connection {
-    inner: Arc<Inner>,
+    inner: Arc<ConnectionState>,
 }
 
-struct Inner {
+/// What every clone of one [`Connection`] shares.
+struct ConnectionState {
     config: ConnectionConfig,
     node: Arc<str>,
     current: ArcSwapOption<Multiplexer>,
@@ -103,7 +104,7 @@ impl Connection {
     ) -> Connection {
         let node: Arc<str> = Arc::from(config.node_name());
         Connection {
-            inner: Arc::new(Inner {
+            inner: Arc::new(ConnectionState {
                 config,
                 node,
                 current: ArcSwapOption::empty(),
