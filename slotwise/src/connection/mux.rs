@@ -32,8 +32,25 @@ use crate::protocol::{Cmd, Decoder, Value};
 /// Read buffer growth step: large enough that a burst of small replies is one read.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Where RESP3 push frames go.
-pub(crate) type PushSink = mpsc::UnboundedSender<SinkEvent>;
+/// Where RESP3 push frames go, each tagged with the socket's id: one receiver serves many
+/// sockets (a pub/sub task's) and must tell them apart without a task per socket to tag them.
+#[derive(Clone, Debug)]
+pub(crate) struct PushSink {
+    id: u64,
+    tx: mpsc::UnboundedSender<(u64, SinkEvent)>,
+}
+
+impl PushSink {
+    /// A sink that passes each event on to `tx` as `(id, event)`.
+    pub(crate) fn new(id: u64, tx: mpsc::UnboundedSender<(u64, SinkEvent)>) -> PushSink {
+        PushSink { id, tx }
+    }
+
+    fn send(&self, event: SinkEvent) {
+        // A receiver that is gone wants nothing more from this socket.
+        let _ = self.tx.send((self.id, event));
+    }
+}
 
 /// What a socket tells its sink.
 #[derive(Debug)]
@@ -319,7 +336,7 @@ impl Shared {
             (state.pending.drain(..).collect(), state.handed)
         };
         if let Some(sink) = &self.push_sink {
-            let _ = sink.send(SinkEvent::Closed(err.clone()));
+            sink.send(SinkEvent::Closed(err.clone()));
         }
         for p in drained {
             let sent = if p.seq < handed {
@@ -485,12 +502,12 @@ async fn read_loop<R: AsyncRead + Unpin>(mut reader: R, mut decoder: Decoder, sh
             match decoder.decode(&mut buf) {
                 Ok(Some(Value::Push(items))) => {
                     if let Some(sink) = &shared.push_sink {
-                        let _ = sink.send(SinkEvent::Push(items));
+                        sink.send(SinkEvent::Push(items));
                     }
                 }
                 Ok(Some(value)) if shared.raw.load(Ordering::Acquire) => {
                     if let Some(sink) = &shared.push_sink {
-                        let _ = sink.send(SinkEvent::Frame(value));
+                        sink.send(SinkEvent::Frame(value));
                     }
                 }
                 Ok(Some(value)) => replies.push(value),

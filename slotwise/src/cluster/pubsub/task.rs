@@ -63,6 +63,7 @@ pub(super) struct Task {
     cluster: RedisCluster,
     controls: mpsc::UnboundedReceiver<Control>,
     messages: mpsc::UnboundedSender<Message>,
+    /// Every subscriber socket's sink sends here, tagged with the socket's id.
     events_tx: mpsc::UnboundedSender<(u64, SinkEvent)>,
     events: mpsc::UnboundedReceiver<(u64, SinkEvent)>,
     next_id: u64,

@@ -15,7 +15,7 @@ const WAIT: Duration = Duration::from_secs(5);
 #[tokio::test]
 async fn pushes_go_to_the_sink_and_replies_to_callers() {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (mux, mut server) = start_over_duplex(Some(tx));
+    let (mux, mut server) = start_over_duplex(Some(PushSink::new(7, tx)));
     let cmd = Cmd::new("GET").arg("k");
     let request = mux.request([&cmd], false, WAIT);
     let serve = async {
@@ -29,7 +29,8 @@ async fn pushes_go_to_the_sink_and_replies_to_callers() {
     };
     let (reply, ()) = tokio::join!(request, serve);
     assert!(matches!(reply.unwrap(), Reply::One(Value::Bulk(b)) if &b[..] == b"v"));
-    let push = rx.recv().await.unwrap();
+    let (id, push) = rx.recv().await.unwrap();
+    assert_eq!(id, 7, "the sink tags each event with its socket's id");
     assert!(matches!(push, SinkEvent::Push(items) if items.len() == 3));
 }
 
