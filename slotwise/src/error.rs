@@ -138,11 +138,13 @@ impl Redirect {
 /// waiting on it with a copy of the same error.
 #[derive(Clone)]
 pub struct Error {
-    inner: Box<Inner>,
+    inner: Box<Details>,
 }
 
+/// Everything an [`Error`] carries. Boxed, so that `Error` is one pointer wide: the error path
+/// pays for the allocation and every `Result` on the success path stays small.
 #[derive(Clone)]
-struct Inner {
+struct Details {
     kind: ErrorKind,
     detail: Cow<'static, str>,
     node: Option<String>,
@@ -159,7 +161,7 @@ impl Error {
     /// Builds an error of `kind` with a human-readable detail.
     pub(crate) fn new(kind: ErrorKind, detail: impl Into<Cow<'static, str>>) -> Error {
         Error {
-            inner: Box::new(Inner {
+            inner: Box::new(Details {
                 kind,
                 detail: detail.into(),
                 node: None,

@@ -11,21 +11,21 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use super::config::{ConnectionConfig, Protocol};
-use super::pipeline::{Pipeline, PushSink, Reply};
+use super::mux::{Multiplexer, PushSink, Reply};
 use crate::error::{Error, ErrorKind, Result, Sent};
 use crate::protocol::{Cmd, Decoder, Value};
 
-/// Connects, greets the node and returns the running pipeline.
+/// Connects, greets the node and returns the running multiplexer.
 pub(crate) async fn open(
     timeout: Duration,
     config: &ConnectionConfig,
     node: Arc<str>,
     push_sink: Option<PushSink>,
-) -> Result<Pipeline> {
+) -> Result<Multiplexer> {
     let attempt = async {
-        let pipeline = start(config, Arc::clone(&node), push_sink).await?;
-        greet(&pipeline, config, timeout).await?;
-        Ok(pipeline)
+        let mux = start(config, Arc::clone(&node), push_sink).await?;
+        greet(&mux, config, timeout).await?;
+        Ok(mux)
     };
     match tokio::time::timeout(timeout, attempt).await {
         Ok(result) => result,
@@ -41,7 +41,7 @@ async fn start(
     config: &ConnectionConfig,
     node: Arc<str>,
     push_sink: Option<PushSink>,
-) -> Result<Pipeline> {
+) -> Result<Multiplexer> {
     let tcp = TcpStream::connect((config.host.as_str(), config.port))
         .await
         .map_err(|e| Error::io(e, Sent::No).with_node(node.as_ref()))?;
@@ -56,18 +56,15 @@ async fn start(
             .await
             .map_err(|e| e.with_node(node.as_ref()))?;
         let (reader, writer) = tokio::io::split(stream);
-        return Ok(Pipeline::start(reader, writer, node, decoder, push_sink));
+        return Ok(Multiplexer::start(reader, writer, node, decoder, push_sink));
     }
     // The owned halves of a TCP stream need no lock between reader and writer.
     let (reader, writer) = tcp.into_split();
-    Ok(Pipeline::start(reader, writer, node, decoder, push_sink))
+    Ok(Multiplexer::start(reader, writer, node, decoder, push_sink))
 }
 
-async fn call(pipeline: &Pipeline, cmd: &Cmd, timeout: Duration) -> Result<Value> {
-    match pipeline
-        .request(std::iter::once(cmd), false, timeout)
-        .await?
-    {
+async fn call(mux: &Multiplexer, cmd: &Cmd, timeout: Duration) -> Result<Value> {
+    match mux.request(std::iter::once(cmd), false, timeout).await? {
         Reply::One(Value::Error(e)) => Err(Error::from_server(e)),
         Reply::One(v) => Ok(v),
         Reply::Many(_) => Err(Error::new(ErrorKind::Protocol, "unexpected batch reply")),
@@ -87,7 +84,7 @@ fn hello_unsupported(err: &Error) -> bool {
                 .contains("unknown command"))
 }
 
-async fn greet(pipeline: &Pipeline, config: &ConnectionConfig, timeout: Duration) -> Result<()> {
+async fn greet(mux: &Multiplexer, config: &ConnectionConfig, timeout: Duration) -> Result<()> {
     let mut resp2 = config.protocol == Protocol::Resp2;
     if !resp2 {
         let mut hello = Cmd::new("HELLO").arg(3);
@@ -101,7 +98,7 @@ async fn greet(pipeline: &Pipeline, config: &ConnectionConfig, timeout: Duration
         if let Some(name) = &config.client_name {
             hello.push_arg("SETNAME").push_arg(name.as_str());
         }
-        match call(pipeline, &hello, timeout).await {
+        match call(mux, &hello, timeout).await {
             Ok(_) => {}
             Err(e) if hello_unsupported(&e) => resp2 = true,
             Err(e) => return Err(handshake_error(e, "HELLO")),
@@ -113,19 +110,19 @@ async fn greet(pipeline: &Pipeline, config: &ConnectionConfig, timeout: Duration
                 Some(user) => Cmd::new("AUTH").arg(user.as_str()).arg(password.expose()),
                 None => Cmd::new("AUTH").arg(password.expose()),
             };
-            call(pipeline, &auth, timeout)
+            call(mux, &auth, timeout)
                 .await
                 .map_err(|e| handshake_error(e, "AUTH"))?;
         }
         if let Some(name) = &config.client_name {
             let setname = Cmd::new("CLIENT").arg("SETNAME").arg(name.as_str());
-            call(pipeline, &setname, timeout)
+            call(mux, &setname, timeout)
                 .await
                 .map_err(|e| handshake_error(e, "CLIENT SETNAME"))?;
         }
     }
     if config.readonly {
-        call(pipeline, &Cmd::new("READONLY"), timeout)
+        call(mux, &Cmd::new("READONLY"), timeout)
             .await
             .map_err(|e| handshake_error(e, "READONLY"))?;
     }

@@ -10,7 +10,7 @@
 
 mod config;
 mod handshake;
-mod pipeline;
+mod mux;
 #[cfg(feature = "tls")]
 mod tls;
 
@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwapOption;
 
 pub use config::{ConnectionConfig, Protocol, Secret};
-use pipeline::{Pipeline, Reply};
-pub(crate) use pipeline::{PushSink, SinkEvent};
+use mux::{Multiplexer, Reply};
+pub(crate) use mux::{PushSink, SinkEvent};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
@@ -43,13 +43,14 @@ use crate::protocol::{Cmd, Value};
 /// ```
 #[derive(Clone)]
 pub struct Connection {
-    inner: Arc<Inner>,
+    inner: Arc<ConnectionState>,
 }
 
-struct Inner {
+/// What every clone of one [`Connection`] shares.
+struct ConnectionState {
     config: ConnectionConfig,
     node: Arc<str>,
-    current: ArcSwapOption<Pipeline>,
+    current: ArcSwapOption<Multiplexer>,
     reconnect: tokio::sync::Mutex<Backoff>,
     /// The last attempt to connect failed, and none has succeeded since.
     down: AtomicBool,
@@ -79,7 +80,7 @@ impl Connection {
     pub async fn connect(config: ConnectionConfig) -> Result<Connection> {
         let conn = Connection::new(config);
         let timeout = conn.inner.config.connect_timeout;
-        conn.pipeline(timeout).await?;
+        conn.mux(timeout).await?;
         Ok(conn)
     }
 
@@ -92,7 +93,7 @@ impl Connection {
     pub(crate) async fn connect_single(config: ConnectionConfig) -> Result<Connection> {
         let conn = Connection::build(config, None, true);
         let timeout = conn.inner.config.connect_timeout;
-        conn.pipeline(timeout).await?;
+        conn.mux(timeout).await?;
         Ok(conn)
     }
 
@@ -103,7 +104,7 @@ impl Connection {
     ) -> Connection {
         let node: Arc<str> = Arc::from(config.node_name());
         Connection {
-            inner: Arc::new(Inner {
+            inner: Arc::new(ConnectionState {
                 config,
                 node,
                 current: ArcSwapOption::empty(),
@@ -151,8 +152,8 @@ impl Connection {
     /// Like [`send`](Self::send), waiting at most `timeout` for the reply.
     pub async fn send_within(&self, cmd: &Cmd, timeout: Duration) -> Result<Value> {
         self.check(cmd)?;
-        let pipeline = self.pipeline(timeout).await?;
-        let reply = pipeline
+        let mux = self.mux(timeout).await?;
+        let reply = mux
             .request(std::iter::once(cmd), false, timeout)
             .await
             .map_err(|e| e.with_command(command_name(cmd)))?;
@@ -186,8 +187,8 @@ impl Connection {
         for cmd in cmds.clone() {
             self.check(cmd)?;
         }
-        let pipeline = self.pipeline(timeout).await?;
-        match pipeline.request(cmds, true, timeout).await? {
+        let mux = self.mux(timeout).await?;
+        match mux.request(cmds, true, timeout).await? {
             Reply::Many(values) => Ok(values),
             Reply::One(v) => Ok(vec![v]),
         }
@@ -205,8 +206,8 @@ impl Connection {
         Ok(())
     }
 
-    /// The open pipeline, reconnecting if there is none.
-    async fn pipeline(&self, limit: Duration) -> Result<Arc<Pipeline>> {
+    /// The open multiplexer, reconnecting if there is none.
+    async fn mux(&self, limit: Duration) -> Result<Arc<Multiplexer>> {
         if let Some(p) = self.inner.current.load_full() {
             if p.is_open() {
                 return Ok(p);
@@ -219,7 +220,7 @@ impl Connection {
     }
 
     /// Connects again, taking at most `limit` (and never more than the connect timeout).
-    async fn reconnect(&self, limit: Duration) -> Result<Arc<Pipeline>> {
+    async fn reconnect(&self, limit: Duration) -> Result<Arc<Multiplexer>> {
         let mut backoff = self.inner.reconnect.lock().await;
         // Another caller may have reconnected while this one waited for the lock.
         if let Some(p) = self.inner.current.load_full() {
@@ -254,13 +255,13 @@ impl Connection {
         )
         .await
         {
-            Ok(pipeline) => {
-                let pipeline = Arc::new(pipeline);
-                self.inner.current.store(Some(Arc::clone(&pipeline)));
+            Ok(mux) => {
+                let mux = Arc::new(mux);
+                self.inner.current.store(Some(Arc::clone(&mux)));
                 self.inner.opened.store(true, Ordering::Relaxed);
                 *backoff = Backoff::default();
                 self.inner.down.store(false, Ordering::Relaxed);
-                Ok(pipeline)
+                Ok(mux)
             }
             Err(e) => {
                 let config = &self.inner.config;
@@ -294,7 +295,7 @@ fn jitter(wait: std::time::Duration) -> std::time::Duration {
 /// the close) goes to the sink it was opened with. It is never reopened.
 #[derive(Debug)]
 pub(crate) struct Subscriber {
-    pipeline: Pipeline,
+    mux: Multiplexer,
     node: String,
 }
 
@@ -309,7 +310,7 @@ impl Subscriber {
             ));
         }
         let node: Arc<str> = Arc::from(config.node_name());
-        let pipeline = handshake::open(
+        let mux = handshake::open(
             config.connect_timeout,
             config,
             Arc::clone(&node),
@@ -318,7 +319,7 @@ impl Subscriber {
         .await?;
         // The handshake falls back to RESP2 on servers without HELLO 3; ask which it is.
         let hello = Cmd::new("HELLO");
-        let reply = pipeline
+        let reply = mux
             .request([&hello], false, config.connect_timeout)
             .await
             .map_err(|e| e.with_node(node.as_ref()))?;
@@ -329,16 +330,16 @@ impl Subscriber {
             )
             .with_node(node.as_ref()));
         }
-        pipeline.switch_to_raw();
+        mux.switch_to_raw();
         Ok(Subscriber {
-            pipeline,
+            mux,
             node: node.to_string(),
         })
     }
 
     /// Writes `cmds`; their outcome comes to the sink.
     pub(crate) fn send<'a>(&self, cmds: impl IntoIterator<Item = &'a Cmd>) -> Result<()> {
-        self.pipeline
+        self.mux
             .send_raw(cmds)
             .map_err(|e| e.with_node(self.node.as_str()))
     }
@@ -352,7 +353,7 @@ impl Subscriber {
 /// `at` plus `wait`; a wait too long to add (a caller's "no limit") ends in a hundred years,
 /// as a request's timeout does.
 pub(crate) fn later_than(at: Instant, wait: Duration) -> Instant {
-    at.checked_add(wait).unwrap_or(at + pipeline::FOREVER)
+    at.checked_add(wait).unwrap_or(at + mux::FOREVER)
 }
 
 /// `wait` from now, as [`later_than`] adds it.

@@ -102,8 +102,8 @@ impl fmt::Debug for Message {
     }
 }
 
-/// A request from the handle to its task.
-pub(super) enum Request {
+/// A control message from the handle to its task: what to (un)subscribe.
+pub(super) enum Control {
     Subscribe {
         kind: MessageKind,
         names: Vec<Bytes>,
@@ -135,7 +135,7 @@ pub(super) enum Request {
 /// # Ok(()) }
 /// ```
 pub struct PubSub {
-    requests: mpsc::UnboundedSender<Request>,
+    controls: mpsc::UnboundedSender<Control>,
     messages: mpsc::UnboundedReceiver<Message>,
 }
 
@@ -149,11 +149,11 @@ impl RedisCluster {
                 "pubsub() must be called inside a tokio runtime, which runs its task",
             )
         })?;
-        let (requests, requests_rx) = mpsc::unbounded_channel();
+        let (controls, controls_rx) = mpsc::unbounded_channel();
         let (messages_tx, messages) = mpsc::unbounded_channel();
-        let task = Task::new(self.clone(), requests_rx, messages_tx);
+        let task = Task::new(self.clone(), controls_rx, messages_tx);
         runtime.spawn(task.run());
-        Ok(PubSub { requests, messages })
+        Ok(PubSub { controls, messages })
     }
 }
 
@@ -208,16 +208,16 @@ impl PubSub {
             ));
         }
         let (done, wait) = oneshot::channel();
-        self.requests
-            .send(Request::Subscribe { kind, names, done })
+        self.controls
+            .send(Control::Subscribe { kind, names, done })
             .map_err(|_| stopped())?;
         wait.await.map_err(|_| stopped())?
     }
 
     fn unsubscribe_kind(&self, kind: MessageKind, names: impl ToArgs) -> Result<()> {
         let names = names_of(names);
-        self.requests
-            .send(Request::Unsubscribe { kind, names })
+        self.controls
+            .send(Control::Unsubscribe { kind, names })
             .map_err(|_| stopped())
     }
 }

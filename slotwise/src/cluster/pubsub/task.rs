@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Message, MessageKind, Request};
+use super::{Control, Message, MessageKind};
 use crate::cluster::dispatch::backoff;
 use crate::cluster::dispatch::classify::{classify, Action, Context};
 use crate::cluster::RedisCluster;
@@ -61,8 +61,9 @@ struct Waiter {
 
 pub(super) struct Task {
     cluster: RedisCluster,
-    requests: mpsc::UnboundedReceiver<Request>,
+    controls: mpsc::UnboundedReceiver<Control>,
     messages: mpsc::UnboundedSender<Message>,
+    /// Every subscriber socket's sink sends here, tagged with the socket's id.
     events_tx: mpsc::UnboundedSender<(u64, SinkEvent)>,
     events: mpsc::UnboundedReceiver<(u64, SinkEvent)>,
     next_id: u64,
@@ -101,14 +102,14 @@ fn index(kind: MessageKind) -> usize {
 impl Task {
     pub(super) fn new(
         cluster: RedisCluster,
-        requests: mpsc::UnboundedReceiver<Request>,
+        controls: mpsc::UnboundedReceiver<Control>,
         messages: mpsc::UnboundedSender<Message>,
     ) -> Task {
         let (events_tx, events) = mpsc::unbounded_channel();
         let (opened_tx, opened) = mpsc::unbounded_channel();
         Task {
             cluster,
-            requests,
+            controls,
             messages,
             events_tx,
             events,
@@ -151,8 +152,8 @@ impl Task {
                 }
             };
             tokio::select! {
-                request = self.requests.recv() => match request {
-                    Some(request) => self.handle(request),
+                control = self.controls.recv() => match control {
+                    Some(control) => self.handle(control),
                     // The handle was dropped: the sockets close with the task.
                     None => return,
                 },
@@ -177,9 +178,9 @@ impl Task {
         }
     }
 
-    fn handle(&mut self, request: Request) {
-        match request {
-            Request::Subscribe { kind, names, done } => {
+    fn handle(&mut self, control: Control) {
+        match control {
+            Control::Subscribe { kind, names, done } => {
                 let wanted = &mut self.wanted[index(kind)];
                 wanted.extend(names.iter().cloned());
                 let deadline = deadline_in(self.cluster.inner.settings.retry_deadline);
@@ -200,7 +201,7 @@ impl Task {
                 self.retry_at = None;
                 self.dirty = true;
             }
-            Request::Unsubscribe { kind, names } => {
+            Control::Unsubscribe { kind, names } => {
                 let wanted = &mut self.wanted[index(kind)];
                 if names.is_empty() {
                     wanted.clear();

@@ -2,29 +2,34 @@
 //! background, and the (un)subscribe commands that bring a socket in line.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
 use super::{index, Outstanding, Socket, Task};
 use crate::cluster::node::NodeEntry;
 use crate::cluster::pubsub::MessageKind;
-use crate::connection::{ConnectionConfig, Subscriber};
+use crate::connection::{ConnectionConfig, PushSink, Subscriber};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::Cmd;
 use crate::topology::keyslot;
 
 /// What opening a socket in the background came to.
 pub(super) struct Opened {
+    /// The id of the attempt that opened it (the one its events carry), or of the first
+    /// attempt if none did.
     id: u64,
     result: Result<Subscriber>,
 }
 
 /// A socket being opened in the background: for the classic subscriptions, or a shard's node.
 pub(super) struct Opening {
-    id: u64,
+    /// One id per node tried. Each attempt's socket sends its events to the task under its own
+    /// id, so the close of a socket that failed its handshake is not taken for the close of
+    /// the one a later attempt opened.
+    ids: Range<u64>,
     classic: bool,
     node: String,
 }
@@ -170,25 +175,22 @@ impl Task {
     /// Opens a socket in the background on the first of `configs` that answers; `opened`
     /// takes it when it is ready.
     fn spawn_open(&mut self, classic: bool, node: String, configs: Vec<ConnectionConfig>) {
-        self.next_id += 1;
-        let id = self.next_id;
-        self.opening.push(Opening { id, classic, node });
+        let count = configs.len().max(1) as u64;
+        let ids = self.next_id + 1..self.next_id + 1 + count;
+        self.next_id += count;
+        let first = ids.start;
+        self.opening.push(Opening {
+            ids: ids.clone(),
+            classic,
+            node,
+        });
         let events = self.events_tx.clone();
         let opened = self.opened_tx.clone();
         tokio::spawn(async move {
             let mut last = Error::new(ErrorKind::NoReachableNode, "no node to subscribe on");
-            for config in configs {
-                let (tx, mut rx) = mpsc::unbounded_channel();
-                match Subscriber::open(&config, tx).await {
+            for (id, config) in ids.zip(configs) {
+                match Subscriber::open(&config, PushSink::new(id, events.clone())).await {
                     Ok(sub) => {
-                        let forward = events.clone();
-                        tokio::spawn(async move {
-                            while let Some(event) = rx.recv().await {
-                                if forward.send((id, event)).is_err() {
-                                    return;
-                                }
-                            }
-                        });
                         let _ = opened.send(Opened {
                             id,
                             result: Ok(sub),
@@ -202,7 +204,7 @@ impl Task {
                 }
             }
             let _ = opened.send(Opened {
-                id,
+                id: first,
                 result: Err(last),
             });
         });
@@ -210,7 +212,7 @@ impl Task {
 
     /// A socket opened in the background is ready (or could not be opened).
     pub(super) fn opened(&mut self, opened: Opened) {
-        let Some(pos) = self.opening.iter().position(|o| o.id == opened.id) else {
+        let Some(pos) = self.opening.iter().position(|o| o.ids.contains(&opened.id)) else {
             return;
         };
         let opening = self.opening.swap_remove(pos);

@@ -32,15 +32,32 @@ use crate::protocol::{Cmd, Decoder, Value};
 /// Read buffer growth step: large enough that a burst of small replies is one read.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Where RESP3 push frames go.
-pub(crate) type PushSink = mpsc::UnboundedSender<SinkEvent>;
+/// Where RESP3 push frames go, each tagged with the socket's id: one receiver serves many
+/// sockets (a pub/sub task's) and must tell them apart without a task per socket to tag them.
+#[derive(Clone, Debug)]
+pub(crate) struct PushSink {
+    id: u64,
+    tx: mpsc::UnboundedSender<(u64, SinkEvent)>,
+}
+
+impl PushSink {
+    /// A sink that passes each event on to `tx` as `(id, event)`.
+    pub(crate) fn new(id: u64, tx: mpsc::UnboundedSender<(u64, SinkEvent)>) -> PushSink {
+        PushSink { id, tx }
+    }
+
+    fn send(&self, event: SinkEvent) {
+        // A receiver that is gone wants nothing more from this socket.
+        let _ = self.tx.send((self.id, event));
+    }
+}
 
 /// What a socket tells its sink.
 #[derive(Debug)]
 pub(crate) enum SinkEvent {
     /// An out-of-band RESP3 push.
     Push(Vec<Value>),
-    /// Any other frame, once the socket is in [raw](Pipeline::switch_to_raw) mode.
+    /// Any other frame, once the socket is in [raw](Multiplexer::switch_to_raw) mode.
     Frame(Value),
     /// The socket closed; nothing more comes.
     Closed(Error),
@@ -55,7 +72,7 @@ pub(crate) enum Reply {
 
 /// A running multiplexed socket. Dropping it stops its tasks and closes the socket.
 #[derive(Debug)]
-pub(crate) struct Pipeline {
+pub(crate) struct Multiplexer {
     shared: Arc<Shared>,
     tasks: [AbortHandle; 3],
 }
@@ -106,7 +123,7 @@ struct Pending {
     timeout: Duration,
 }
 
-impl Pipeline {
+impl Multiplexer {
     /// Starts the reader and writer tasks over the two halves of an established stream.
     pub(crate) fn start<R, W>(
         reader: R,
@@ -114,7 +131,7 @@ impl Pipeline {
         node: Arc<str>,
         decoder: Decoder,
         push_sink: Option<PushSink>,
-    ) -> Pipeline
+    ) -> Multiplexer
     where
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
@@ -140,7 +157,7 @@ impl Pipeline {
         let read_task = tokio::spawn(read_loop(reader, decoder, Arc::clone(&shared)));
         let write_task = tokio::spawn(write_loop(writer, Arc::clone(&shared)));
         let watch_task = tokio::spawn(watch_loop(Arc::clone(&shared)));
-        Pipeline {
+        Multiplexer {
             shared,
             tasks: [
                 read_task.abort_handle(),
@@ -259,7 +276,7 @@ impl Pipeline {
 /// Far enough to never come, near enough that adding it to an instant cannot overflow.
 pub(super) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-impl Drop for Pipeline {
+impl Drop for Multiplexer {
     fn drop(&mut self) {
         self.shared.close(
             Error::new(ErrorKind::Closed, "connection closed").with_node(self.shared.node.as_ref()),
@@ -319,7 +336,7 @@ impl Shared {
             (state.pending.drain(..).collect(), state.handed)
         };
         if let Some(sink) = &self.push_sink {
-            let _ = sink.send(SinkEvent::Closed(err.clone()));
+            sink.send(SinkEvent::Closed(err.clone()));
         }
         for p in drained {
             let sent = if p.seq < handed {
@@ -485,12 +502,12 @@ async fn read_loop<R: AsyncRead + Unpin>(mut reader: R, mut decoder: Decoder, sh
             match decoder.decode(&mut buf) {
                 Ok(Some(Value::Push(items))) => {
                     if let Some(sink) = &shared.push_sink {
-                        let _ = sink.send(SinkEvent::Push(items));
+                        sink.send(SinkEvent::Push(items));
                     }
                 }
                 Ok(Some(value)) if shared.raw.load(Ordering::Acquire) => {
                     if let Some(sink) = &shared.push_sink {
-                        let _ = sink.send(SinkEvent::Frame(value));
+                        sink.send(SinkEvent::Frame(value));
                     }
                 }
                 Ok(Some(value)) => replies.push(value),

@@ -3,11 +3,11 @@
 use super::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn start_over_duplex(sink: Option<PushSink>) -> (Pipeline, tokio::io::DuplexStream) {
+fn start_over_duplex(sink: Option<PushSink>) -> (Multiplexer, tokio::io::DuplexStream) {
     let (client, server) = tokio::io::duplex(64 * 1024);
     let (r, w) = tokio::io::split(client);
-    let pipeline = Pipeline::start(r, w, Arc::from("test:1"), Decoder::new(), sink);
-    (pipeline, server)
+    let mux = Multiplexer::start(r, w, Arc::from("test:1"), Decoder::new(), sink);
+    (mux, server)
 }
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -15,9 +15,9 @@ const WAIT: Duration = Duration::from_secs(5);
 #[tokio::test]
 async fn pushes_go_to_the_sink_and_replies_to_callers() {
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (pipeline, mut server) = start_over_duplex(Some(tx));
+    let (mux, mut server) = start_over_duplex(Some(PushSink::new(7, tx)));
     let cmd = Cmd::new("GET").arg("k");
-    let request = pipeline.request([&cmd], false, WAIT);
+    let request = mux.request([&cmd], false, WAIT);
     let serve = async {
         let mut buf = [0u8; 64];
         let n = server.read(&mut buf).await.unwrap();
@@ -29,17 +29,18 @@ async fn pushes_go_to_the_sink_and_replies_to_callers() {
     };
     let (reply, ()) = tokio::join!(request, serve);
     assert!(matches!(reply.unwrap(), Reply::One(Value::Bulk(b)) if &b[..] == b"v"));
-    let push = rx.recv().await.unwrap();
+    let (id, push) = rx.recv().await.unwrap();
+    assert_eq!(id, 7, "the sink tags each event with its socket's id");
     assert!(matches!(push, SinkEvent::Push(items) if items.len() == 3));
 }
 
 #[tokio::test]
 async fn concurrent_requests_are_batched_and_answered_in_order() {
-    let (pipeline, mut server) = start_over_duplex(None);
-    let pipeline = Arc::new(pipeline);
+    let (mux, mut server) = start_over_duplex(None);
+    let mux = Arc::new(mux);
     let mut waiting = Vec::new();
     for i in 0..50 {
-        let p = Arc::clone(&pipeline);
+        let p = Arc::clone(&mux);
         waiting.push(tokio::spawn(async move {
             let cmd = Cmd::new("ECHO").arg(i);
             (i, p.request([&cmd], false, WAIT).await)
@@ -71,9 +72,9 @@ async fn concurrent_requests_are_batched_and_answered_in_order() {
 
 #[tokio::test]
 async fn closing_fails_waiting_requests_as_maybe_sent() {
-    let (pipeline, mut server) = start_over_duplex(None);
+    let (mux, mut server) = start_over_duplex(None);
     let cmd = Cmd::new("INCR").arg("n");
-    let request = pipeline.request([&cmd], false, WAIT);
+    let request = mux.request([&cmd], false, WAIT);
     let serve = async {
         let mut buf = [0u8; 64];
         let _ = server.read(&mut buf).await.unwrap();
@@ -83,18 +84,18 @@ async fn closing_fails_waiting_requests_as_maybe_sent() {
     let err = reply.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io);
     assert!(err.may_have_run());
-    assert!(!pipeline.is_open());
+    assert!(!mux.is_open());
     // After the close, nothing is sent: the error says so.
-    let err = pipeline.request([&cmd], false, WAIT).await.unwrap_err();
+    let err = mux.request([&cmd], false, WAIT).await.unwrap_err();
     assert!(!err.may_have_run());
 }
 
 #[tokio::test]
 async fn batch_is_contiguous_and_answered_together() {
-    let (pipeline, mut server) = start_over_duplex(None);
+    let (mux, mut server) = start_over_duplex(None);
     let asking = Cmd::new("ASKING");
     let get = Cmd::new("GET").arg("k");
-    let request = pipeline.request([&asking, &get], true, WAIT);
+    let request = mux.request([&asking, &get], true, WAIT);
     let serve = async {
         let mut buf = BytesMut::new();
         while buf.len() < 36 {
@@ -115,7 +116,7 @@ async fn batch_is_contiguous_and_answered_together() {
     }
 }
 
-/// Counts the writes the pipeline makes to its socket.
+/// Counts the writes the multiplexer makes to its socket.
 struct CountingWriter<W> {
     inner: W,
     writes: Arc<AtomicU64>,
@@ -178,7 +179,7 @@ async fn callers_woken_together_share_a_write() {
         inner: w,
         writes: Arc::clone(&writes),
     };
-    let pipeline = Arc::new(Pipeline::start(
+    let mux = Arc::new(Multiplexer::start(
         r,
         w,
         Arc::from("test:1"),
@@ -187,7 +188,7 @@ async fn callers_woken_together_share_a_write() {
     ));
     let mut callers = Vec::new();
     for i in 0..CALLERS {
-        let p = Arc::clone(&pipeline);
+        let p = Arc::clone(&mux);
         callers.push(tokio::spawn(async move {
             // Each next command is sent as soon as the last is answered: every caller is
             // woken by the same read.
@@ -223,10 +224,10 @@ async fn callers_woken_together_share_a_write() {
 
 #[tokio::test(start_paused = true)]
 async fn silent_socket_times_out_and_closes() {
-    let (pipeline, _server) = start_over_duplex(None);
+    let (mux, _server) = start_over_duplex(None);
     let cmd = Cmd::new("GET").arg("k");
     let started = Instant::now();
-    let err = pipeline
+    let err = mux
         .request([&cmd], false, Duration::from_secs(1))
         .await
         .unwrap_err();
@@ -238,18 +239,18 @@ async fn silent_socket_times_out_and_closes() {
         "timed out after {waited:?}"
     );
     assert!(
-        !pipeline.is_open(),
+        !mux.is_open(),
         "nothing was read: the socket is presumed dead"
     );
 }
 
 #[tokio::test(start_paused = true)]
 async fn slow_reply_times_out_alone_and_is_dropped_when_it_comes() {
-    let (pipeline, mut server) = start_over_duplex(None);
+    let (mux, mut server) = start_over_duplex(None);
     let slow = Cmd::new("GET").arg("slow");
     let fast = Cmd::new("GET").arg("fast");
-    let slow_request = pipeline.request([&slow], false, Duration::from_secs(1));
-    let fast_request = pipeline.request([&fast], false, Duration::from_secs(10));
+    let slow_request = mux.request([&slow], false, Duration::from_secs(1));
+    let fast_request = mux.request([&fast], false, Duration::from_secs(10));
     let serve = async {
         let mut buf = BytesMut::new();
         let mut decoder = Decoder::new();
@@ -276,22 +277,19 @@ async fn slow_reply_times_out_alone_and_is_dropped_when_it_comes() {
         matches!(fast_reply.unwrap(), Reply::One(Value::Bulk(b)) if &b[..] == b"fast"),
         "the late reply went to its own request, not the next"
     );
-    assert!(
-        pipeline.is_open(),
-        "a slow command does not close a live socket"
-    );
+    assert!(mux.is_open(), "a slow command does not close a live socket");
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_earlier_deadline_queued_later_is_kept() {
-    let (pipeline, _server) = start_over_duplex(None);
+    let (mux, _server) = start_over_duplex(None);
     let cmd = Cmd::new("GET").arg("k");
-    let long = pipeline.request([&cmd], false, Duration::from_secs(60));
+    let long = mux.request([&cmd], false, Duration::from_secs(60));
     let started = Instant::now();
     let short = async {
         // Queued after the long one, due long before it.
         tokio::task::yield_now().await;
-        let err = pipeline
+        let err = mux
             .request([&cmd], false, Duration::from_secs(1))
             .await
             .unwrap_err();
@@ -311,7 +309,7 @@ async fn an_earlier_deadline_queued_later_is_kept() {
 async fn a_timed_out_command_still_queued_on_a_live_socket_may_run() {
     let (client, mut server) = tokio::io::duplex(16);
     let (r, w) = tokio::io::split(client);
-    let pipeline = Arc::new(Pipeline::start(
+    let mux = Arc::new(Multiplexer::start(
         r,
         w,
         Arc::from("test:1"),
@@ -322,11 +320,7 @@ async fn a_timed_out_command_still_queued_on_a_live_socket_may_run() {
     let ping = Cmd::new("PING");
     let big = Cmd::new("SET").arg("k").arg(vec![b'x'; 4096]);
     let incr = Cmd::new("INCR").arg("n");
-    let (p1, p2, p3) = (
-        Arc::clone(&pipeline),
-        Arc::clone(&pipeline),
-        Arc::clone(&pipeline),
-    );
+    let (p1, p2, p3) = (Arc::clone(&mux), Arc::clone(&mux), Arc::clone(&mux));
     let first = tokio::spawn(async move { p1.request([&ping], false, timeout).await });
     tokio::task::yield_now().await;
     // The big write fills the socket, which the server does not read: the writer is stuck.
@@ -341,7 +335,7 @@ async fn a_timed_out_command_still_queued_on_a_live_socket_may_run() {
     assert!(first.await.unwrap().is_ok());
     let err = third.await.unwrap().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(pipeline.is_open(), "replies came: the socket is alive");
+    assert!(mux.is_open(), "replies came: the socket is alive");
     assert!(
         err.may_have_run(),
         "its bytes are still queued for the live socket: {err}"
