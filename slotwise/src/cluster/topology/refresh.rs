@@ -12,7 +12,7 @@
 //! The dispatcher asks for refreshes; the builder starts the periodic one.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use crate::cluster::discovery::{check_coverage, discover, no_reachable_node};
@@ -47,7 +47,44 @@ pub(super) struct State {
     moves: Mutex<Vec<Move>>,
 }
 
+/// `mutex`, locked; a panic elsewhere while it was held leaves nothing half-written here.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl State {
+    fn last_view(&self) -> MutexGuard<'_, ClusterView> {
+        locked(&self.last_view)
+    }
+
+    fn moves(&self) -> MutexGuard<'_, Vec<Move>> {
+        locked(&self.moves)
+    }
+
+    fn last_refresh(&self) -> MutexGuard<'_, Option<Instant>> {
+        locked(&self.last_refresh)
+    }
+
+    fn changed_at(&self) -> MutexGuard<'_, Instant> {
+        locked(&self.changed_at)
+    }
+
+    fn is_unsettled(&self) -> bool {
+        self.unsettled.load(Ordering::Acquire)
+    }
+
+    fn set_unsettled(&self, unsettled: bool) {
+        self.unsettled.store(unsettled, Ordering::Release);
+    }
+
+    fn is_demoting(&self) -> bool {
+        self.demoting.load(Ordering::Acquire)
+    }
+
+    fn set_demoting(&self, demoting: bool) {
+        self.demoting.store(demoting, Ordering::Release);
+    }
+
     /// The state of a client that installed `view` just now.
     pub(super) fn new(view: ClusterView) -> State {
         State {
@@ -119,10 +156,14 @@ fn lost_its_slots(view: &ClusterView, before: &ClusterView, demoting: bool) -> b
 }
 
 impl Inner {
+    fn refreshing(&self) -> &State {
+        &self.topology.refresh
+    }
+
     /// Refreshes the topology now, unless a refresh completed after `seen` was current.
     /// Returns whether the topology changed.
     pub(crate) async fn refresh(&self, seen: u64) -> Result<bool> {
-        let _one_at_a_time = self.topology.refresh.lock.lock().await;
+        let _one_at_a_time = self.refreshing().lock.lock().await;
         let current = self.topology.snapshot.load_full();
         if current.generation > seen {
             return Ok(false);
@@ -166,10 +207,7 @@ impl Inner {
             match discovery.others.iter().find(|v| follows_moves(v, &moves)) {
                 Some(view) => discovery.view = view.clone(),
                 None => {
-                    self.topology
-                        .refresh
-                        .unsettled
-                        .store(true, Ordering::Release);
+                    self.refreshing().set_unsettled(true);
                     return Ok(false);
                 }
             }
@@ -178,22 +216,15 @@ impl Inner {
         if self.same_view(&discovery.view) {
             // Settled once the nodes agree, unless the installed view still lists a failover's
             // old primary as a primary.
-            let demoting = self.topology.refresh.demoting.load(Ordering::Acquire);
-            self.topology
-                .refresh
-                .unsettled
-                .store(!discovery.agreed || demoting, Ordering::Release);
+            let demoting = self.refreshing().is_demoting();
+            self.refreshing()
+                .set_unsettled(!discovery.agreed || demoting);
             return Ok(false);
         }
         // The nodes asked have not heard of an election the installed topology already follows:
         // keep it, and look again shortly.
         let stale = {
-            let last = self
-                .topology
-                .refresh
-                .last_view
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
+            let last = self.refreshing().last_view();
             strands_live_slots(&discovery.view, &last, |n| {
                 current
                     .find(&node_name(&n.host, n.port))
@@ -202,10 +233,7 @@ impl Inner {
         };
         if stale {
             tracing::debug!("a refresh described a failed primary the topology has replaced");
-            self.topology
-                .refresh
-                .unsettled
-                .store(true, Ordering::Release);
+            self.refreshing().set_unsettled(true);
             return Ok(false);
         }
         let map = SlotMap::new(discovery.view.clone());
@@ -225,33 +253,14 @@ impl Inner {
         // slots and still calls itself a primary (a failover's old primary, until the others
         // hear that it turned replica).
         let demoting = {
-            let last = self
-                .topology
-                .refresh
-                .last_view
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            lost_its_slots(
-                &discovery.view,
-                &last,
-                self.topology.refresh.demoting.load(Ordering::Acquire),
-            )
+            let last = self.refreshing().last_view();
+            lost_its_slots(&discovery.view, &last, self.refreshing().is_demoting())
         };
-        self.topology
-            .refresh
-            .demoting
-            .store(demoting, Ordering::Release);
-        self.topology
-            .refresh
-            .unsettled
-            .store(!discovery.agreed || demoting, Ordering::Release);
+        self.refreshing().set_demoting(demoting);
+        self.refreshing()
+            .set_unsettled(!discovery.agreed || demoting);
         // Moves seen while this refresh ran are not in what the nodes said.
-        self.topology
-            .refresh
-            .moves
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|m| m.at > started);
+        self.refreshing().moves().retain(|m| m.at > started);
         self.remember_view(discovery.view);
         tracing::debug!(
             generation = snapshot.generation,
@@ -265,7 +274,7 @@ impl Inner {
     /// at a time, and no sooner than `refresh_min_interval` after the previous one; callers
     /// learn of the result through [`Inner::wait_for_change`].
     pub(crate) fn request_refresh(self: &Arc<Inner>) {
-        if self.topology.refresh.pending.swap(true, Ordering::AcqRel) {
+        if self.refreshing().pending.swap(true, Ordering::AcqRel) {
             return;
         }
         let inner = Arc::clone(self);
@@ -289,13 +298,9 @@ impl Inner {
                 }
                 let by_promotion = promoted.is_some();
                 let changed = {
-                    let _one_at_a_time = inner.topology.refresh.lock.lock().await;
+                    let _one_at_a_time = inner.refreshing().lock.lock().await;
                     // Requests from now on are served by another refresh after this one.
-                    inner
-                        .topology
-                        .refresh
-                        .pending
-                        .store(false, Ordering::Release);
+                    inner.refreshing().pending.store(false, Ordering::Release);
                     let current = inner.topology.snapshot.load_full();
                     match inner.refresh_locked_from(&current, promoted).await {
                         Ok(changed) => changed,
@@ -317,10 +322,10 @@ impl Inner {
                 let waiting = !changed && inner.topology.generation.receiver_count() > 0;
                 // A change settles within seconds; nodes that disagree for longer (one cut off
                 // from the others, a primary left without slots) are not followed at this pace.
-                let unsettled = inner.topology.refresh.unsettled.load(Ordering::Acquire)
-                    && inner.changed_within(SETTLE_LIMIT);
+                let unsettled =
+                    inner.refreshing().is_unsettled() && inner.changed_within(SETTLE_LIMIT);
                 let again = (waiting || unsettled || (changed && rounds == 1)) && rounds < 50;
-                if !again || inner.topology.refresh.pending.swap(true, Ordering::AcqRel) {
+                if !again || inner.refreshing().pending.swap(true, Ordering::AcqRel) {
                     return;
                 }
             }
@@ -359,12 +364,7 @@ impl Inner {
     /// longer while the recovery probes (`probing`) watch nodes: they notice what matters
     /// sooner.
     fn until_refresh_allowed(&self, probing: bool) -> Duration {
-        let last = *self
-            .topology
-            .refresh
-            .last_refresh
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let last = *self.refreshing().last_refresh();
         let mut interval = self.settings.refresh_min_interval;
         if probing
             && self.settings.recovery_probe_interval.is_some()
@@ -381,32 +381,16 @@ impl Inner {
     }
 
     fn note_refresh_done(&self) {
-        *self
-            .topology
-            .refresh
-            .last_refresh
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        *self.refreshing().last_refresh() = Some(Instant::now());
     }
 
     fn same_view(&self, view: &ClusterView) -> bool {
-        *self
-            .topology
-            .refresh
-            .last_view
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            == *view
+        *self.refreshing().last_view() == *view
     }
 
     /// Remembers that a `MOVED` said `slot` is served by `host:port`.
     pub(super) fn note_move(&self, slot: u16, host: &str, port: u16) {
-        let mut moves = self
-            .topology
-            .refresh
-            .moves
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut moves = self.refreshing().moves();
         moves.retain(|m| m.slot != slot);
         moves.push(Move {
             slot,
@@ -418,23 +402,13 @@ impl Inner {
 
     /// The `MOVED`s seen since the last install, newer than [`MOVE_MEMORY`].
     fn pending_moves(&self) -> Vec<Move> {
-        let mut moves = self
-            .topology
-            .refresh
-            .moves
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut moves = self.refreshing().moves();
         moves.retain(|m| m.at.elapsed() < MOVE_MEMORY);
         moves.clone()
     }
 
     pub(crate) fn remember_view(&self, view: ClusterView) {
-        *self
-            .topology
-            .refresh
-            .last_view
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = view;
+        *self.refreshing().last_view() = view;
         self.note_change();
     }
 
@@ -442,31 +416,17 @@ impl Inner {
     /// until the nodes describe it.
     pub(super) fn note_patched(&self) {
         self.note_change();
-        self.topology
-            .refresh
-            .unsettled
-            .store(true, Ordering::Release);
+        self.refreshing().set_unsettled(true);
     }
 
     /// Notes that the topology changed now (see [`State::changed_at`]).
     fn note_change(&self) {
-        *self
-            .topology
-            .refresh
-            .changed_at
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        *self.refreshing().changed_at() = Instant::now();
     }
 
     /// True when the topology changed within `limit`.
     fn changed_within(&self, limit: Duration) -> bool {
-        self.topology
-            .refresh
-            .changed_at
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .elapsed()
-            < limit
+        self.refreshing().changed_at().elapsed() < limit
     }
 }
 
