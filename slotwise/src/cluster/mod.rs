@@ -141,7 +141,7 @@ impl RedisCluster {
 
     /// The hash slot of `key` (CRC16 of the key or its `{hash tag}`, modulo 16384).
     pub fn keyslot(key: impl AsRef<[u8]>) -> u16 {
-        crate::topology::keyslot(key.as_ref())
+        crate::topology::keyslot(key)
     }
 
     /// Every node of the cluster: primaries first.

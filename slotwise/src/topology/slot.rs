@@ -69,8 +69,13 @@ fn hashed_part(key: &[u8]) -> &[u8] {
 /// assert_eq!(keyslot(b"123456789"), 12739);
 /// assert_eq!(keyslot(b"{user1000}.following"), keyslot(b"{user1000}.followers"));
 /// assert!(keyslot(b"any key at all") < 16384);
+/// assert_eq!(keyslot("foo"), keyslot(b"foo"));
 /// ```
-pub fn keyslot(key: &[u8]) -> u16 {
+pub fn keyslot(key: impl AsRef<[u8]>) -> u16 {
+    slot_of(key.as_ref())
+}
+
+fn slot_of(key: &[u8]) -> u16 {
     // SLOT_COUNT is a power of two, so the modulo is a mask.
     crc16(hashed_part(key)) & (SLOT_COUNT - 1)
 }
