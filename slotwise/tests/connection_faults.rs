@@ -204,3 +204,51 @@ async fn batch_replies_keep_errors_in_place() {
     assert_eq!(replies[0], Value::SimpleString("OK".into()));
     assert!(matches!(&replies[1], Value::Error(e) if e.code() == "ERR"));
 }
+
+/// Run by the test below, in a process of its own under a virtual-memory limit.
+#[test]
+#[ignore = "run by huge_declared_length_under_a_memory_limit_is_an_error_not_an_abort"]
+fn huge_declared_length_child() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // 512 MiB announced, a little sent, then the socket closes.
+        let node = FakeNode::start(greeting_then(|_| {
+            let mut reply = b"$536870912\r\n".to_vec();
+            reply.extend_from_slice(&[b'x'; 4096]);
+            Action::ReplyAndClose(reply)
+        }))
+        .await;
+        let conn = Connection::connect(config(node.port)).await.unwrap();
+        let err = conn.send(&Cmd::new("GET").arg("k")).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+        assert!(err.to_string().contains("closed"), "{err}");
+    });
+}
+
+#[test]
+fn huge_declared_length_under_a_memory_limit_is_an_error_not_an_abort() {
+    // About 390 MiB of address space: a reservation of the announced 512 MiB cannot succeed.
+    let exe = std::env::current_exe().unwrap();
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 400000 && exec \"$0\" --exact huge_declared_length_child --ignored")
+        .arg(exe)
+        .env("MALLOC_ARENA_MAX", "2")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the client under a 400,000 KiB memory limit: {:?}\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 passed"),
+        "the child test did not run: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::protocol::DEFAULT_MAX_BULK_LEN;
+use crate::protocol::{DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_REPLY_LEN};
 
 /// A password or other secret: never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -75,6 +75,7 @@ pub struct ConnectionConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) response_timeout: Duration,
     pub(crate) max_bulk_len: usize,
+    pub(crate) max_reply_len: usize,
     pub(crate) reconnect_min_backoff: Duration,
     pub(crate) reconnect_max_backoff: Duration,
     #[cfg(feature = "tls")]
@@ -96,6 +97,7 @@ impl ConnectionConfig {
             connect_timeout: Duration::from_secs(1),
             response_timeout: Duration::from_secs(2),
             max_bulk_len: DEFAULT_MAX_BULK_LEN,
+            max_reply_len: DEFAULT_MAX_REPLY_LEN,
             reconnect_min_backoff: Duration::from_millis(50),
             reconnect_max_backoff: Duration::from_secs(2),
             #[cfg(feature = "tls")]
@@ -165,6 +167,13 @@ impl ConnectionConfig {
     /// 512 MiB.
     pub fn max_bulk_len(mut self, len: usize) -> ConnectionConfig {
         self.max_bulk_len = len;
+        self
+    }
+
+    /// The largest whole reply accepted from the server, counted on the wire; a larger one
+    /// fails its command with a protocol error and closes the connection. Default is 1 GiB.
+    pub fn max_reply_len(mut self, len: usize) -> ConnectionConfig {
+        self.max_reply_len = len;
         self
     }
 

@@ -48,7 +48,9 @@ async fn start(
     // Requests are already batched by the writer; Nagle would only add latency.
     tcp.set_nodelay(true)
         .map_err(|e| Error::io(e, Sent::No).with_node(node.as_ref()))?;
-    let decoder = Decoder::new().max_bulk_len(config.max_bulk_len);
+    let decoder = Decoder::new()
+        .max_bulk_len(config.max_bulk_len)
+        .max_reply_len(config.max_reply_len);
     #[cfg(feature = "tls")]
     if let Some(tls) = &config.tls {
         let stream = tls

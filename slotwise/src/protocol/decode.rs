@@ -5,9 +5,10 @@
 //! aggregates under construction are kept on a stack, so when a reply arrives in pieces the
 //! decoder resumes where it stopped instead of scanning the reply again from its start.
 //!
-//! Hostile input is bounded: a bulk or aggregate length over the cap and nesting deeper than the
-//! cap are protocol errors reported before anything is allocated for them, and aggregate capacity
-//! is reserved only in proportion to bytes actually received.
+//! Hostile input is bounded: a bulk or aggregate length over the cap, nesting deeper than the
+//! cap and a whole reply larger than the cap are protocol errors reported before anything is
+//! allocated for them, and room is reserved only in proportion to bytes actually received (a
+//! header announcing 512 MiB reserves little until the data comes).
 //!
 //! This module does not know about commands or connections.
 
@@ -20,12 +21,21 @@ use crate::error::{Error, ErrorKind, Result};
 pub const DEFAULT_MAX_BULK_LEN: usize = 512 * 1024 * 1024;
 /// The default deepest nesting of aggregates accepted.
 pub const DEFAULT_MAX_DEPTH: usize = 128;
+/// The default largest whole reply accepted, on the wire: 1 GiB.
+pub const DEFAULT_MAX_REPLY_LEN: usize = 1024 * 1024 * 1024;
+
+/// The least room reserved ahead for a bulk string still arriving; past it, the room reserved
+/// at most doubles what has arrived, so a hostile length reserves little.
+const MIN_RESERVE_AHEAD: usize = 64 * 1024;
 
 /// An incremental RESP decoder. One per connection: it holds the partial reply between reads.
 #[derive(Debug)]
 pub struct Decoder {
     max_bulk_len: usize,
     max_depth: usize,
+    max_reply_len: usize,
+    /// Bytes of the reply under construction taken from the buffer so far.
+    reply_len: usize,
     stack: Vec<Partial>,
     /// Where to resume looking for the CRLF of a line that was incomplete at the last call.
     line_scan_from: usize,
@@ -74,6 +84,8 @@ impl Decoder {
         Decoder {
             max_bulk_len: DEFAULT_MAX_BULK_LEN,
             max_depth: DEFAULT_MAX_DEPTH,
+            max_reply_len: DEFAULT_MAX_REPLY_LEN,
+            reply_len: 0,
             stack: Vec::new(),
             line_scan_from: 0,
         }
@@ -91,10 +103,18 @@ impl Decoder {
         self
     }
 
+    /// Sets the largest whole reply accepted, counted on the wire: every element of an
+    /// aggregate, headers included. Default is 1 GiB.
+    pub fn max_reply_len(mut self, len: usize) -> Decoder {
+        self.max_reply_len = len;
+        self
+    }
+
     /// Forgets any partially decoded reply (after an error, before reusing the decoder).
     pub fn reset(&mut self) {
         self.stack.clear();
         self.line_scan_from = 0;
+        self.reply_len = 0;
     }
 
     /// True while a reply has been started but not finished.
@@ -109,9 +129,11 @@ impl Decoder {
     /// unusable: the caller closes the connection (or calls [`Decoder::reset`] on fresh input).
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Value>> {
         loop {
-            let element = match self.element(buf)? {
-                Some(e) => e,
-                None => return Ok(None),
+            let before = buf.len();
+            let element = self.element(buf)?;
+            self.reply_len = self.reply_len.saturating_add(before - buf.len());
+            let Some(element) = element else {
+                return Ok(None);
             };
             let mut value = match element {
                 Element::Value(v) => v,
@@ -130,6 +152,7 @@ impl Decoder {
             // it completes.
             loop {
                 let Some(top) = self.stack.last_mut() else {
+                    self.reply_len = 0;
                     return Ok(Some(value));
                 };
                 match top.add(value) {
@@ -177,6 +200,7 @@ impl Decoder {
                     return Ok(Some(Element::Value(Value::Nil)));
                 }
                 let len = self.checked_len(len, tag)?;
+                self.check_reply_len(header_len + len + 2)?;
                 let Some(data) = take_blob(buf, header_len, len)? else {
                     return Ok(None);
                 };
@@ -298,6 +322,17 @@ impl Decoder {
         }
     }
 
+    /// Refuses an element of `len` bytes that would take the reply past its cap.
+    fn check_reply_len(&self, len: usize) -> Result<()> {
+        if self.reply_len.saturating_add(len) > self.max_reply_len {
+            return Err(protocol_error(format!(
+                "a reply longer than the limit of {} bytes",
+                self.max_reply_len
+            )));
+        }
+        Ok(())
+    }
+
     fn checked_len(&self, len: i64, tag: u8) -> Result<usize> {
         if len < 0 {
             return Err(protocol_error(format!(
@@ -389,8 +424,10 @@ fn take_line(buf: &mut BytesMut, line_end: usize) -> Bytes {
 fn take_blob(buf: &mut BytesMut, header_len: usize, len: usize) -> Result<Option<Bytes>> {
     let total = header_len + len + 2;
     if buf.len() < total {
-        // Make room for the rest now so the socket reads straight into place.
-        buf.reserve(total - buf.len());
+        // Make room for more of it now so the socket reads straight into place, but never more
+        // than doubling what came: the length is the peer's word, the bytes are not.
+        let ahead = buf.len().max(MIN_RESERVE_AHEAD);
+        buf.reserve((total - buf.len()).min(ahead));
         return Ok(None);
     }
     if &buf[total - 2..total] != b"\r\n" {

@@ -10,7 +10,7 @@ mod to_args;
 mod value;
 
 pub use cmd::{encode_value, Args, Cmd};
-pub use decode::{Decoder, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_DEPTH};
+pub use decode::{Decoder, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_DEPTH, DEFAULT_MAX_REPLY_LEN};
 pub use from_value::FromValue;
 pub use to_args::ToArgs;
 pub use value::{ServerError, Value};

@@ -281,3 +281,52 @@ fn bulk_data_is_not_copied() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[test]
+fn a_huge_declared_length_reserves_little_until_the_data_comes() {
+    let mut decoder = Decoder::new();
+    let mut buf = BytesMut::from(&b"$536870912\r\nxxxxxxxx"[..]);
+    assert_eq!(decoder.decode(&mut buf).unwrap(), None);
+    assert!(
+        buf.capacity() <= 2 * MIN_RESERVE_AHEAD,
+        "reserved {} bytes for 20 received",
+        buf.capacity()
+    );
+    // As the data comes, the room at most doubles what arrived.
+    buf.extend_from_slice(&vec![b'x'; 1 << 20]);
+    assert_eq!(decoder.decode(&mut buf).unwrap(), None);
+    assert!(buf.capacity() <= 3 << 20, "reserved {}", buf.capacity());
+}
+
+#[test]
+fn a_whole_reply_over_the_cap_is_refused() {
+    // Ten elements of 26 bytes each, and headers: over a cap of 200, each element under it.
+    let mut wire = b"*10\r\n".to_vec();
+    for _ in 0..10 {
+        wire.extend_from_slice(b"$20\r\n01234567890123456789\r\n");
+    }
+    let mut decoder = Decoder::new().max_reply_len(200);
+    let err = decoder.decode(&mut BytesMut::from(&wire[..])).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol);
+    assert!(err.to_string().contains("longer than the limit"), "{err}");
+    // The cap counts one reply: the same elements as separate replies pass.
+    let mut decoder = Decoder::new().max_reply_len(200);
+    let mut buf = BytesMut::new();
+    for _ in 0..10 {
+        buf.extend_from_slice(b"$20\r\n01234567890123456789\r\n");
+    }
+    for _ in 0..10 {
+        assert!(decoder.decode(&mut buf).unwrap().is_some());
+    }
+    // And a reply under the cap arriving one byte at a time still decodes.
+    let mut decoder = Decoder::new().max_reply_len(wire.len());
+    let mut buf = BytesMut::new();
+    let mut got = None;
+    for byte in &wire {
+        buf.extend_from_slice(&[*byte]);
+        if let Some(v) = decoder.decode(&mut buf).unwrap() {
+            got = Some(v);
+        }
+    }
+    assert!(matches!(got, Some(Value::Array(items)) if items.len() == 10));
+}
