@@ -120,7 +120,8 @@ impl Redirect {
         // The last colon separates the port, so IPv6 addresses such as `::1:7000` work.
         let (host, port) = endpoint.rsplit_once(':')?;
         let port: u16 = port.parse().ok()?;
-        if slot >= crate::protocol::SLOT_COUNT {
+        // Port 0 is no place to send a command: a node that says so is misconfigured.
+        if slot >= crate::protocol::SLOT_COUNT || port == 0 {
             return None;
         }
         Some(Redirect {
@@ -195,9 +196,14 @@ impl Error {
             ErrorKind::Moved | ErrorKind::Ask => Redirect::parse(err.detail()),
             _ => None,
         };
+        let unusable = matches!(kind, ErrorKind::Moved | ErrorKind::Ask) && redirect.is_none();
         let mut e = Error::new(kind, "");
         e.inner.redirect = redirect;
         e.inner.server = Some(err);
+        if unusable {
+            // Not followed: there is no slot and address to follow it to.
+            return e.with_note("the redirection names no usable slot and address");
+        }
         e
     }
 
@@ -421,10 +427,13 @@ mod tests {
             b"MOVED x 1.2.3.4:5",
             b"MOVED 99999 1.2.3.4:5",
             b"MOVED 1 host",
+            b"MOVED 1 1.2.3.4:0",
+            b"ASK 1 :0",
         ] {
             let e = Error::from_server(ServerError::new(Bytes::from_static(text)));
-            assert_eq!(e.kind(), ErrorKind::Moved);
+            assert!(matches!(e.kind(), ErrorKind::Moved | ErrorKind::Ask));
             assert!(e.redirect().is_none(), "{text:?}");
+            assert!(e.to_string().contains("no usable slot and address"), "{e}");
         }
     }
 

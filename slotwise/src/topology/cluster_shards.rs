@@ -76,7 +76,7 @@ pub(crate) fn parse_shards_from(reply: Value, origin: Origin<'_>) -> Result<Clus
                 .into_error(COMMAND),
         );
     }
-    Ok(ClusterView { shards }.normalized())
+    reply::disjoint(ClusterView { shards }.normalized(), COMMAND)
 }
 
 /// A shard as listed, before hosts are chosen.

@@ -100,7 +100,7 @@ pub(crate) fn parse_slots_from(reply: Value, origin: Origin<'_>) -> Result<Clust
                 .into_error(COMMAND),
         );
     }
-    Ok(ClusterView { shards }.normalized())
+    reply::disjoint(ClusterView { shards }.normalized(), COMMAND)
 }
 
 /// One entry as listed, before hosts are chosen.
@@ -176,6 +176,33 @@ mod tests {
     fn parse_fixture(name: &str, host: &str) -> ClusterView {
         parse_slots_from(named(name), Origin::new(host, ANSWERED_PORT))
             .unwrap_or_else(|e| panic!("{name} should parse: {e}"))
+    }
+
+    #[test]
+    fn a_slot_given_to_two_primaries_is_refused() {
+        let entry = |start: i64, end: i64, port: i64| {
+            Value::Array(vec![
+                Value::Int(start),
+                Value::Int(end),
+                Value::Array(vec![Value::Bulk("127.0.0.1".into()), Value::Int(port)]),
+            ])
+        };
+        let overlapping = Value::Array(vec![entry(0, 9000, 7000), entry(8000, 16383, 7001)]);
+        let err = parse_slots_from(overlapping, Origin::new(HOST, ANSWERED_PORT)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Protocol);
+        assert!(
+            err.to_string()
+                .contains("slot 8000 is given to two primaries"),
+            "{err}"
+        );
+        // One primary listed with ranges that touch or repeat is no conflict.
+        let repeated = Value::Array(vec![
+            entry(0, 9000, 7000),
+            entry(5000, 9000, 7000),
+            entry(9001, 16383, 7001),
+        ]);
+        let view = parse_slots_from(repeated, Origin::new(HOST, ANSWERED_PORT)).unwrap();
+        assert_eq!(view.covered_count(), 16384);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use super::view::ClusterView;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Value, SLOT_COUNT};
 
@@ -164,6 +165,19 @@ pub(super) fn slot_range(start: &Value, end: &Value) -> Parsed<(u16, u16)> {
 /// The complaint about a value of the wrong type.
 pub(super) fn unexpected(expected: &str, got: &Value) -> Malformed {
     Malformed::new(format!("expected {expected}, got {}", got.type_name()))
+}
+
+/// `view`, unless two of its shards claim one slot: then the error names the slot and both
+/// primaries.
+pub(super) fn disjoint(view: ClusterView, command: &str) -> Result<ClusterView> {
+    if let Some((slot, a, b)) = view.overlap() {
+        return Err(Malformed::new(format!(
+            "slot {slot} is given to two primaries, {}:{} and {}:{}",
+            a.host, a.port, b.host, b.port
+        ))
+        .into_error(command));
+    }
+    Ok(view)
 }
 
 #[cfg(test)]

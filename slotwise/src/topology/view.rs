@@ -102,6 +102,37 @@ impl ClusterView {
             .map(|s| (s.primary.host.as_str(), s.primary.port))
     }
 
+    /// The first slot two shards claim, with the two primaries, if any. A node's answer never
+    /// gives one slot to two primaries, so the parsers refuse such an answer rather than guess
+    /// which claim is the newer.
+    pub(crate) fn overlap(&self) -> Option<(u16, &NodeDesc, &NodeDesc)> {
+        let mut ranges: Vec<(u16, u16, usize)> = self
+            .shards
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.slots.iter().map(move |&(a, b)| (a, b, i)))
+            .collect();
+        ranges.sort_unstable();
+        // The furthest end so far, and whose: a range starting at or before it overlaps.
+        let mut reach: Option<(u16, usize)> = None;
+        for (start, end, shard) in ranges {
+            if let Some((until, other)) = reach {
+                if start <= until && other != shard {
+                    return Some((
+                        start,
+                        &self.shards[other].primary,
+                        &self.shards[shard].primary,
+                    ));
+                }
+                if end <= until {
+                    continue;
+                }
+            }
+            reach = Some((end, shard));
+        }
+        None
+    }
+
     /// How many distinct slots some shard serves.
     pub(crate) fn covered_count(&self) -> usize {
         let all = self.shards.iter().flat_map(|s| s.slots.iter().copied());
