@@ -148,9 +148,21 @@ pub(crate) fn nodes(urls: &[String]) -> Result<(), Failure> {
         for row in &rows {
             keys.push(count_keys(&cluster, &known, &row.addr).await);
         }
-        output::nodes(&rows, &keys, &urls.join(", "));
+        output::nodes(&rows, &keys, &seeds_shown(urls));
         Ok(())
     })
+}
+
+/// The seed URLs as `host:port`, without the credentials they may carry.
+fn seeds_shown(urls: &[String]) -> String {
+    let shown: Vec<String> = urls
+        .iter()
+        .map(|url| match ClusterNode::from_url(url) {
+            Ok(node) => node.to_string(),
+            Err(_) => "(a URL that cannot be shown)".to_owned(),
+        })
+        .collect();
+    shown.join(", ")
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
@@ -306,6 +318,20 @@ fn order_by_shard(rows: &mut [NodeRow]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seeds_are_shown_without_credentials() {
+        let urls = [
+            "redis://app:s3cr3t@10.0.0.5:7000".to_owned(),
+            "rediss://:t0ken@cache.example:6380".to_owned(),
+            "redis://h:1?password=q5ecret".to_owned(),
+        ];
+        let shown = seeds_shown(&urls);
+        assert_eq!(
+            shown,
+            "10.0.0.5:7000, cache.example:6380, (a URL that cannot be shown)"
+        );
+    }
 
     #[test]
     fn targets_parse_by_role_or_address() {

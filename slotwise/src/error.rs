@@ -238,6 +238,30 @@ impl Error {
         self
     }
 
+    /// This error with every occurrence of `secret` in the server's text, the detail and the
+    /// note replaced by `***`: a server (or a proxy) may echo back what it was sent, and a
+    /// password it echoes must not reach a log.
+    pub(crate) fn redacting(mut self, secret: &str) -> Error {
+        if secret.is_empty() {
+            return self;
+        }
+        let hide = |text: &str| text.replace(secret, "***");
+        let i = &mut self.inner;
+        if let Some(server) = &i.server {
+            let text = String::from_utf8_lossy(server.as_bytes());
+            if text.contains(secret) {
+                i.server = Some(ServerError::new(hide(&text).into()));
+            }
+        }
+        if i.detail.contains(secret) {
+            i.detail = hide(&i.detail).into();
+        }
+        if let Some(note) = i.note.as_mut().filter(|n| n.contains(secret)) {
+            *note = hide(note).into();
+        }
+        self
+    }
+
     /// Marks whether the request may have reached the server.
     pub(crate) fn with_sent(mut self, sent: Sent) -> Error {
         self.inner.sent = sent;

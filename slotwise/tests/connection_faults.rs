@@ -170,6 +170,60 @@ async fn wrong_password_error_hides_the_password() {
 }
 
 #[tokio::test]
+async fn a_server_that_echoes_the_password_does_not_put_it_in_errors() {
+    // An old server, or a proxy, that answers with the arguments it was sent.
+    let echo = |args: &[String]| {
+        Action::Reply(
+            format!("-ERR unknown command, with args: {}\r\n", args.join(" ")).into_bytes(),
+        )
+    };
+    let node = FakeNode::start(echo).await;
+    let cfg = config(node.port)
+        .protocol(Protocol::Resp2)
+        .password("echoed-secret-pw");
+    let err = Connection::connect(cfg).await.unwrap_err();
+    let shown = format!("{err} {err:?} {:?}", err.server_error());
+    assert!(shown.contains("***"), "{shown}");
+    assert!(!shown.contains("echoed-secret-pw"), "{shown}");
+
+    // After the handshake too: a command whose error echoes the password.
+    let node = FakeNode::start(greeting_then(|args| {
+        if args[0] == "GET" {
+            Action::Reply(b"-ERR not for you, echoed-secret-pw\r\n".to_vec())
+        } else {
+            Action::Reply(b"+OK\r\n".to_vec())
+        }
+    }))
+    .await;
+    let conn = Connection::connect(config(node.port).password("echoed-secret-pw"))
+        .await
+        .unwrap();
+    let err = conn.send(&Cmd::new("GET").arg("k")).await.unwrap_err();
+    let shown = format!("{err} {err:?} {:?}", err.server_error());
+    assert!(!shown.contains("echoed-secret-pw"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_url_with_secrets_is_not_echoed() {
+    for url in [
+        "redis://127.0.0.1:7000?password=query-secret",
+        "redis://app:userinfo-secret@127.0.0.1:7000?x=query-secret",
+        "redis://app:userinfo-secret@127.0.0.1:7000/3",
+        "rediz://app:userinfo-secret@127.0.0.1:7000",
+    ] {
+        let err = slotwise::RedisCluster::from_url(url).await.unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(
+            !shown.contains("query-secret") && !shown.contains("userinfo-secret"),
+            "{url}: {shown}"
+        );
+    }
+    let node = slotwise::ClusterNode::from_url("redis://app:userinfo-secret@h:7000").unwrap();
+    let shown = format!("{node} {node:?}");
+    assert!(!shown.contains("userinfo-secret"), "{shown}");
+}
+
+#[tokio::test]
 async fn select_is_refused_in_cluster_mode() {
     let node = FakeNode::start(greeting_then(|_| Action::Reply(b"+OK\r\n".to_vec()))).await;
     let conn = Connection::connect(config(node.port)).await.unwrap();

@@ -381,8 +381,13 @@ pub(crate) fn parse_url(text: &str) -> Result<ParsedUrl> {
     })
 }
 
-/// The URL with any password replaced by `***`, for messages.
+/// The URL with any password replaced by `***` and any query or fragment left out (a
+/// `?password=` is a secret too), for messages.
 pub(crate) fn redact_url(text: &str) -> String {
+    let text = match text.find(['?', '#']) {
+        Some(at) => &text[..at],
+        None => text,
+    };
     let Some((scheme, rest)) = text.split_once("://") else {
         // Without `user:password@` there is nothing to hide.
         return if text.contains('@') {
@@ -467,5 +472,7 @@ mod tests {
         assert_eq!(redact_url("redis://h:1"), "redis://h:1");
         assert_eq!(redact_url("nope"), "\"nope\"");
         assert_eq!(redact_url("u:pw@h"), "(unparsable URL)");
+        assert_eq!(redact_url("redis://h:1?password=pw"), "redis://h:1");
+        assert_eq!(redact_url("redis://u:pw@h:1/#pw"), "redis://u:***@h:1/");
     }
 }

@@ -41,6 +41,19 @@ impl ClusterNode {
         ClusterNode::with_role(host, port, Role::Primary)
     }
 
+    /// The node of a `redis://[user[:password]@]host[:port]` URL (`rediss://` too), without its
+    /// credentials: what to show of a seed URL.
+    ///
+    /// ```
+    /// let node = slotwise::ClusterNode::from_url("redis://app:s3cr3t@10.0.0.5:7000")?;
+    /// assert_eq!(node.to_string(), "10.0.0.5:7000");
+    /// # Ok::<(), slotwise::Error>(())
+    /// ```
+    pub fn from_url(url: &str) -> crate::Result<ClusterNode> {
+        let parsed = super::builder::parse_url(url)?;
+        Ok(ClusterNode::new(parsed.host, parsed.port))
+    }
+
     pub(crate) fn with_role(host: impl Into<String>, port: u16, role: Role) -> ClusterNode {
         let host: String = host.into();
         let name = node_name(&host, port);

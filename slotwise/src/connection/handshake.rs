@@ -103,7 +103,7 @@ async fn greet(mux: &Multiplexer, config: &ConnectionConfig, timeout: Duration) 
         match call(mux, &hello, timeout).await {
             Ok(_) => {}
             Err(e) if hello_unsupported(&e) => resp2 = true,
-            Err(e) => return Err(handshake_error(e, "HELLO")),
+            Err(e) => return Err(handshake_error(e, "HELLO", config)),
         }
     }
     if resp2 {
@@ -114,23 +114,28 @@ async fn greet(mux: &Multiplexer, config: &ConnectionConfig, timeout: Duration) 
             };
             call(mux, &auth, timeout)
                 .await
-                .map_err(|e| handshake_error(e, "AUTH"))?;
+                .map_err(|e| handshake_error(e, "AUTH", config))?;
         }
         if let Some(name) = &config.client_name {
             let setname = Cmd::new("CLIENT").arg("SETNAME").arg(name.as_str());
             call(mux, &setname, timeout)
                 .await
-                .map_err(|e| handshake_error(e, "CLIENT SETNAME"))?;
+                .map_err(|e| handshake_error(e, "CLIENT SETNAME", config))?;
         }
     }
     if config.readonly {
         call(mux, &Cmd::new("READONLY"), timeout)
             .await
-            .map_err(|e| handshake_error(e, "READONLY"))?;
+            .map_err(|e| handshake_error(e, "READONLY", config))?;
     }
     Ok(())
 }
 
-fn handshake_error(err: Error, command: &str) -> Error {
-    err.with_command(command)
+/// An error of the handshake, with the password hidden should the server echo it.
+fn handshake_error(err: Error, command: &str, config: &ConnectionConfig) -> Error {
+    let err = err.with_command(command);
+    match &config.password {
+        Some(password) => err.redacting(password.expose()),
+        None => err,
+    }
 }

@@ -158,9 +158,16 @@ impl Connection {
             .await
             .map_err(|e| e.with_command(command_name(cmd)))?;
         match reply {
-            Reply::One(Value::Error(e)) => Err(Error::from_server(e)
-                .with_node(self.node())
-                .with_command(command_name(cmd))),
+            Reply::One(Value::Error(e)) => {
+                let err = Error::from_server(e)
+                    .with_node(self.node())
+                    .with_command(command_name(cmd));
+                // A server that echoes what it was sent must not put the password in a log.
+                Err(match &self.inner.config.password {
+                    Some(password) => err.redacting(password.expose()),
+                    None => err,
+                })
+            }
             Reply::One(v) => Ok(v),
             Reply::Many(_) => Err(Error::new(ErrorKind::Protocol, "unexpected batch reply")),
         }
