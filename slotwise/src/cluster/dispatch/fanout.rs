@@ -10,6 +10,8 @@ use std::time::Instant;
 
 use futures_util::future::join_all;
 
+use super::classify::{classify, Action, Context};
+
 use crate::cluster::node::NodeEntry;
 use crate::cluster::snapshot::Snapshot;
 use crate::cluster::target::Target;
@@ -76,15 +78,16 @@ fn resolve(
     })
 }
 
-/// True for an error a newer topology may cure, on a node that may be sent to again.
-fn cured_by_refresh(err: &Error, readonly: bool) -> bool {
-    match err.kind() {
-        ErrorKind::Moved | ErrorKind::ClusterDown | ErrorKind::MasterDown | ErrorKind::ReadOnly => {
-            true
-        }
-        ErrorKind::Io | ErrorKind::Timeout => readonly || !err.may_have_run(),
-        _ => false,
-    }
+/// True for an error after which the fan-out may be sent again once the topology is newer:
+/// the attempt rules (`classify`) would retry it rather than give up.
+fn cured_by_refresh(err: &Error, readonly: bool, retry_writes: bool) -> bool {
+    let ctx = Context {
+        readonly,
+        retry_writes,
+        via_replica: false,
+        redirectable: true,
+    };
+    classify(err, ctx) != Action::Fail
 }
 
 impl RedisCluster {
@@ -132,7 +135,9 @@ impl RedisCluster {
                 .collect();
             let retry = target.is_role()
                 && !failed.is_empty()
-                && failed.iter().all(|e| cured_by_refresh(e, readonly))
+                && failed
+                    .iter()
+                    .all(|e| cured_by_refresh(e, readonly, self.inner.settings.retry_writes_on_io))
                 && Instant::now() < deadline;
             if retry {
                 self.inner.request_refresh();

@@ -9,7 +9,7 @@
 //! it; while commands wait, or the nodes disagree, they go on at the rate limit (slower while
 //! `recovery` watches the nodes that will end the outage).
 //!
-//! The dispatcher asks for refreshes; the builder starts the periodic one.
+//! The dispatcher asks for refreshes; `RedisCluster::connect` starts the periodic one.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
