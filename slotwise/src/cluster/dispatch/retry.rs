@@ -17,6 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::future::Either;
 use tracing::Instrument;
 
 use super::backoff;
@@ -77,18 +78,25 @@ struct OneCommand<'a> {
 impl Attempt for OneCommand<'_> {
     type Output = Value;
 
-    async fn run(
+    fn run(
         &mut self,
         entry: &Arc<NodeEntry>,
         asking: bool,
         timeout: Duration,
-    ) -> Result<Value> {
-        if asking {
-            send_asking(entry, self.cmd, timeout).await
-        } else if self.dedicated {
-            send_dedicated(entry, self.cmd).await
+    ) -> impl Future<Output = Result<Value>> + Send {
+        // The common case is the connection's own future, with nothing around it; the rare
+        // ones (after an `ASK`, a blocking command) are boxed so they do not make it larger.
+        if asking || self.dedicated {
+            let cmd = self.cmd;
+            Either::Left(Box::pin(async move {
+                if asking {
+                    send_asking(entry, cmd, timeout).await
+                } else {
+                    send_dedicated(entry, cmd).await
+                }
+            }))
         } else {
-            entry.conn.send_within(self.cmd, timeout).await
+            Either::Right(entry.conn.send_within(self.cmd, timeout))
         }
     }
 }
@@ -160,27 +168,14 @@ impl RedisCluster {
             let snapshot = self.snapshot();
             let serving = self.inner.serving_epoch();
             let timeout = backoff::within(response_timeout, deadline);
-            let (entry, result) = match (asking.take(), &dest) {
-                (Some(entry), _) => {
-                    let result = op_attempt.run(&entry, true, timeout).await;
-                    (entry, result)
-                }
-                (None, Destination::Node(entry)) => {
-                    let result = op_attempt.run(entry, false, timeout).await;
-                    (Arc::clone(entry), result)
-                }
-                (None, Destination::Default) => {
-                    let entry = self.default_entry();
-                    let result = op_attempt.run(&entry, false, timeout).await;
-                    // A lost or refused connection, not a slow reply: a node that is only
-                    // slow (or paused) stays the default.
-                    if result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Io) {
-                        elsewhere = self.inner.default_unreachable(&entry);
-                    }
-                    (entry, result)
-                }
+            let asked = asking.take();
+            let is_asking = asked.is_some();
+            let entry = match (asked, &dest) {
+                (Some(entry), _) => entry,
+                (None, Destination::Node(entry)) => Arc::clone(entry),
+                (None, Destination::Default) => self.default_entry(),
                 (None, Destination::Slot { slot, read }) => {
-                    let entry = match snapshot.node_for_slot(*slot, *read) {
+                    match snapshot.node_for_slot(*slot, *read) {
                         Ok(entry) => Arc::clone(entry),
                         Err(e) => {
                             // A slot without a node, in a topology caught mid-change: wait for
@@ -199,11 +194,19 @@ impl RedisCluster {
                                 .await;
                             continue;
                         }
-                    };
-                    let result = op_attempt.run(&entry, false, timeout).await;
-                    (entry, result)
+                    }
                 }
             };
+            // One await point for every kind of destination keeps the loop's future small.
+            let result = op_attempt.run(&entry, is_asking, timeout).await;
+            // A lost or refused connection, not a slow reply: a default node that is only slow
+            // (or paused) stays the default.
+            if !is_asking
+                && matches!(dest, Destination::Default)
+                && result.as_ref().is_err_and(|e| e.kind() == ErrorKind::Io)
+            {
+                elsewhere = self.inner.default_unreachable(&entry);
+            }
             let err = match result {
                 Ok(value) => {
                     let span = tracing::Span::current();
