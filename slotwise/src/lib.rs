@@ -62,9 +62,12 @@
 //! - `topology`: slots, shards and nodes as plain data; [`keyslot`].
 //! - `routing`: the command table from `COMMAND`, key positions, where a command goes, reply
 //!   merging.
-//! - [`RedisCluster`] (`cluster`): discovery and refresh, the snapshot commands read, the
-//!   dispatcher (classify, backoff, retry, fan-out), cross-slot splitting, targets, pipelines and
-//!   transactions, scripts, pub/sub.
+//! - [`RedisCluster`] (`cluster`): discovery, the live topology and its one owner (snapshot,
+//!   refresh, recovery probes), the dispatcher (one attempt loop, classify, backoff, fan-out,
+//!   scatter), cross-slot splitting, targets, pipelines and transactions, scripts, pub/sub.
+//!
+//! `docs/ARCHITECTURE.md` in the repository follows a command, a redirect, a refresh and a
+//! pub/sub message through these modules.
 //! - [`commands`]: typed command methods shared by every executor.
 //! - [`blocking`]: the same client for code without an async runtime.
 //! - [`Error`]: the one error type, with a matchable [`ErrorKind`].
