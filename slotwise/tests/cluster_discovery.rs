@@ -8,6 +8,7 @@ mod common;
 
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use common::fake_node::{greeting_then, Action, FakeNode};
 use slotwise::protocol::Value;
@@ -46,23 +47,31 @@ fn shards_reply(first: u16, last: u16, endpoint: &str, ip: &str, port: u16) -> V
 
 /// A node that describes itself with `shards` and answers GET with "bar".
 async fn fake_cluster_node(shards: impl Fn(u16) -> Vec<u8> + Send + Sync + 'static) -> FakeNode {
+    scripted_cluster_node(shards, |args| match args {
+        ["COMMAND", ..] => Action::Reply(b"-ERR COMMAND is disabled here\r\n".to_vec()),
+        ["GET", _] => Action::Reply(bulk("bar").into_bytes()),
+        _ => Action::Reply(b"-ERR unexpected\r\n".to_vec()),
+    })
+    .await
+}
+
+/// A node that describes itself with `shards` and answers every other command (its words in
+/// upper case) with `other`.
+async fn scripted_cluster_node(
+    shards: impl Fn(u16) -> Vec<u8> + Send + Sync + 'static,
+    other: impl Fn(&[&str]) -> Action + Send + Sync + 'static,
+) -> FakeNode {
     let port = Arc::new(AtomicU16::new(0));
     let seen = Arc::clone(&port);
     let node = FakeNode::start(greeting_then(move |args| {
         let upper: Vec<String> = args.iter().map(|a| a.to_ascii_uppercase()).collect();
-        match upper
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
+        let words: Vec<&str> = upper.iter().map(String::as_str).collect();
+        match words.as_slice() {
             ["CLUSTER", "SHARDS"] => Action::Reply(shards(seen.load(Ordering::SeqCst))),
             ["CLUSTER", "INFO"] => {
                 Action::Reply(bulk("cluster_state:ok\r\ncluster_current_epoch:1").into_bytes())
             }
-            ["COMMAND"] => Action::Reply(b"-ERR COMMAND is disabled here\r\n".to_vec()),
-            ["GET", _] => Action::Reply(bulk("bar").into_bytes()),
-            _ => Action::Reply(b"-ERR unexpected\r\n".to_vec()),
+            words => other(words),
         }
     }))
     .await;
@@ -175,4 +184,58 @@ async fn falls_back_to_cluster_slots() {
         cluster.cmd("GET").arg("x").await.unwrap(),
         Value::Bulk("bar".into())
     );
+}
+
+#[tokio::test]
+async fn a_slow_command_table_does_not_hold_up_the_build() {
+    // 200 commands listed at once, then each COMMAND INFO batch of them answered in 1.5 s:
+    // reading the table would take some 7 s.
+    let node = scripted_cluster_node(
+        |port| shards_reply(0, 16383, "127.0.0.1", "127.0.0.1", port),
+        |args| match args {
+            ["COMMAND", "LIST"] => {
+                let names: String = (0..200).map(|i| bulk(&format!("cmd{i}"))).collect();
+                Action::Reply(format!("*200\r\n{names}").into_bytes())
+            }
+            ["COMMAND", "INFO", ..] => {
+                Action::ReplyAfter(Duration::from_millis(1500), b"*0\r\n".to_vec())
+            }
+            ["GET", _] => Action::Reply(bulk("bar").into_bytes()),
+            _ => Action::Reply(b"-ERR unexpected\r\n".to_vec()),
+        },
+    )
+    .await;
+    let limit = Duration::from_secs(2);
+    let started = Instant::now();
+    let cluster = RedisCluster::builder()
+        .startup_node(slotwise::ClusterNode::new("127.0.0.1", node.port))
+        .startup_timeout(limit)
+        .build()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < limit + common::SLACK,
+        "build took {took:?} with a startup timeout of {limit:?}"
+    );
+    // The built-in table routes meanwhile.
+    let v = cluster.cmd("GET").arg("foo").await.unwrap();
+    assert_eq!(v, Value::Bulk("bar".into()));
+}
+
+#[tokio::test]
+async fn a_silent_startup_node_fails_the_build_within_its_startup_timeout() {
+    let node = FakeNode::start(greeting_then(|_| Action::Silence)).await;
+    let limit = Duration::from_millis(500);
+    let started = Instant::now();
+    let err = RedisCluster::builder()
+        .startup_node(slotwise::ClusterNode::new("127.0.0.1", node.port))
+        .startup_timeout(limit)
+        .build()
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_timeout(), "{err}");
+    assert!(err.to_string().contains(&node.port.to_string()), "{err}");
+    assert!(took < limit + common::SLACK, "build took {took:?}");
 }

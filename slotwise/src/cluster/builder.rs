@@ -51,6 +51,7 @@ pub struct ClusterBuilder {
     pub(crate) refresh_interval: Option<Duration>,
     pub(crate) refresh_min_interval: Duration,
     pub(crate) discovery_fanout: usize,
+    pub(crate) startup_timeout: Duration,
     pub(crate) recovery_probe_interval: Option<Duration>,
     tls_wanted: bool,
     error: Option<Error>,
@@ -78,6 +79,7 @@ impl ClusterBuilder {
             refresh_interval: Some(Duration::from_secs(30)),
             refresh_min_interval: Duration::from_millis(100),
             discovery_fanout: 3,
+            startup_timeout: Duration::from_secs(10),
             recovery_probe_interval: Some(Duration::from_millis(10)),
             tls_wanted: false,
             error: None,
@@ -236,6 +238,15 @@ impl ClusterBuilder {
         self
     }
 
+    /// How long [`build`](Self::build) may take in all: asking the startup nodes for the
+    /// topology, then reading the server's command table. A topology that does not come in
+    /// time fails the build with a timeout; a command table that does not is read on in the
+    /// background while the client starts on its built-in one. Default is 10 s.
+    pub fn startup_timeout(mut self, timeout: Duration) -> ClusterBuilder {
+        self.startup_timeout = timeout;
+        self
+    }
+
     /// While commands wait for the cluster to recover, how often the client asks the replicas
     /// of an unreachable primary whether one was promoted (`ROLE`), and nodes that refused
     /// with `CLUSTERDOWN` whether they serve again (`CLUSTER INFO`); `None` turns the probes
@@ -314,6 +325,7 @@ impl fmt::Debug for ClusterBuilder {
             .field("refresh_interval", &self.refresh_interval)
             .field("refresh_min_interval", &self.refresh_min_interval)
             .field("discovery_fanout", &self.discovery_fanout)
+            .field("startup_timeout", &self.startup_timeout)
             .field("recovery_probe_interval", &self.recovery_probe_interval)
             .finish_non_exhaustive()
     }

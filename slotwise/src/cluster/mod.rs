@@ -108,10 +108,41 @@ impl RedisCluster {
             .iter()
             .map(|n| registry.entry(n.host(), n.port(), NodeRole::Primary))
             .collect();
-        let discovery = discover(&settings, &registry, candidates)
+        let started = std::time::Instant::now();
+        let limit = settings.startup_timeout;
+        let discovery = match tokio::time::timeout(limit, discover(&settings, &registry, candidates))
             .await
-            .map_err(|failures| no_reachable_node("no startup node answered", &failures))?;
-        let table = Arc::new(load_commands(&discovery.first).await);
+        {
+            Ok(found) => found
+                .map_err(|failures| no_reachable_node("no startup node answered", &failures))?,
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "no startup node described the cluster within the startup timeout                          ({limit:?}); tried: {}",
+                        settings
+                            .startup
+                            .iter()
+                            .map(ClusterNode::name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ))
+            }
+        };
+        let left = limit.saturating_sub(started.elapsed());
+        let (table, late) = match tokio::time::timeout(left, load_commands(&discovery.first)).await
+        {
+            Ok(table) => (Arc::new(table), false),
+            Err(_) => {
+                tracing::warn!(
+                        node = discovery.first.node.name(),
+                        "the server's command table did not come within the startup timeout;                          starting on the built-in one and reading it in the background"
+                    );
+                (Arc::new(crate::routing::CommandTable::builtin()), true)
+            }
+        };
+        let first = Arc::clone(&discovery.first);
         let view = discovery.view.clone();
         let snapshot = Snapshot::from_view(discovery.view, &registry, table, 1);
         if settings.require_full_coverage {
@@ -135,6 +166,15 @@ impl RedisCluster {
         inner.drop_unused_entries();
         if let Some(interval) = interval {
             spawn_periodic_refresh(&inner, interval);
+        }
+        if late {
+            let weak = Arc::downgrade(&inner);
+            tokio::spawn(async move {
+                let table = load_commands(&first).await;
+                if let Some(inner) = weak.upgrade() {
+                    inner.set_table(Arc::new(table));
+                }
+            });
         }
         Ok(RedisCluster { inner, read_from })
     }

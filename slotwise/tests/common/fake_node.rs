@@ -17,6 +17,8 @@ pub(crate) enum Action {
     Silence,
     /// Writes these bytes, then closes the socket.
     ReplyAndClose(Vec<u8>),
+    /// Waits, then writes these bytes (a slow node: the commands behind it wait too).
+    ReplyAfter(std::time::Duration, Vec<u8>),
 }
 
 pub(crate) struct FakeNode {
@@ -63,6 +65,12 @@ impl FakeNode {
                                     }
                                 }
                                 Action::Silence => {}
+                                Action::ReplyAfter(wait, bytes) => {
+                                    tokio::time::sleep(wait).await;
+                                    if socket.write_all(&bytes).await.is_err() {
+                                        return;
+                                    }
+                                }
                                 Action::ReplyAndClose(bytes) => {
                                     let _ = socket.write_all(&bytes).await;
                                     return;

@@ -14,13 +14,14 @@
 pub(super) mod recovery;
 pub(super) mod refresh;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
 use super::node::NodeEntry;
 use super::snapshot::Snapshot;
 use super::Inner;
+use crate::routing::CommandTable;
 use crate::topology::ClusterView;
 
 pub(crate) use refresh::spawn_periodic_refresh;
@@ -34,6 +35,9 @@ pub(crate) struct Topology {
     default_node: ArcSwap<NodeEntry>,
     refresh: refresh::State,
     recovery: recovery::State,
+    /// Held while a snapshot is installed whole or its command table replaced, so neither
+    /// undoes the other.
+    changing: Mutex<()>,
 }
 
 impl Topology {
@@ -46,6 +50,7 @@ impl Topology {
             default_node: ArcSwap::new(default_node),
             refresh: refresh::State::new(view),
             recovery: recovery::State::default(),
+            changing: Mutex::new(()),
         }
     }
 
@@ -71,14 +76,41 @@ impl Topology {
 }
 
 impl Inner {
-    /// Installs a new snapshot, re-choosing the default node if it left.
-    pub(crate) fn install(&self, snapshot: Snapshot) {
+    /// Installs a new snapshot, re-choosing the default node if it left. It keeps the command
+    /// table the installed one has: a table read in the background may have come since the
+    /// new snapshot was built.
+    pub(crate) fn install(&self, mut snapshot: Snapshot) {
         let generation = snapshot.generation;
-        self.topology.snapshot.store(Arc::new(snapshot));
+        {
+            let _one_change = self
+                .topology
+                .changing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            snapshot.table = Arc::clone(&self.topology.snapshot.load().table);
+            self.topology.snapshot.store(Arc::new(snapshot));
+        }
         self.choose_default_node(false);
         self.drop_unused_entries();
         self.forget_refusing_outside(&self.topology.snapshot.load());
         self.topology.generation.send_replace(generation);
+    }
+
+    /// Routes by `table` from now on (the server's, read after the client started).
+    pub(crate) fn set_table(&self, table: Arc<CommandTable>) {
+        let _one_change = self
+            .topology
+            .changing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        self.topology.snapshot.rcu(|current| {
+            Snapshot::new(
+                current.map.clone(),
+                &self.registry,
+                Arc::clone(&table),
+                current.generation,
+            )
+        });
     }
 
     /// Moves `slot` to `target` at once, as a `MOVED` said, and asks for a full refresh.
