@@ -155,3 +155,47 @@ async fn sharded_channels_of_several_slots_on_one_node_unsubscribe_together() {
         .await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_stops_reading_loses_the_oldest_messages_and_is_told() {
+    let port = slotwise_testkit::shared().primaries().unwrap()[0].port;
+    let cluster = RedisCluster::builder()
+        .startup_node(slotwise::ClusterNode::new("127.0.0.1", port))
+        .pubsub_queue_len(1_000)
+        .build()
+        .await
+        .unwrap();
+    let channel = "{ps-lag}:feed";
+    let mut pubsub = cluster.pubsub().unwrap();
+    pubsub.ssubscribe(channel).await.unwrap();
+    // 20,000 messages of 1 KiB that nobody reads meanwhile.
+    let total = 20_000usize;
+    let filler = "x".repeat(1_000);
+    for batch in 0..total / 1_000 {
+        let pipe = cluster.pipeline();
+        let sent: Vec<_> = (batch * 1_000..(batch + 1) * 1_000)
+            .map(|n| pipe.spublish(channel, format!("{n:05}:{filler}")))
+            .collect();
+        let mut replies = pipe.run().await.unwrap();
+        for s in sent {
+            assert_eq!(replies.take(s).unwrap(), 1);
+        }
+    }
+    // Every message reached the client: 1,000 kept, the rest dropped and counted.
+    let expected = (total - 1_000) as u64;
+    eventually("the client counts what it dropped", || {
+        let dropped = pubsub.dropped_messages();
+        async move { dropped == expected }
+    })
+    .await;
+    let kept = take(&mut pubsub, 1_000).await;
+    let first = String::from_utf8_lossy(&kept[0].payload()[..5]).into_owned();
+    let last = String::from_utf8_lossy(&kept[999].payload()[..5]).into_owned();
+    assert_eq!((first.as_str(), last.as_str()), ("19000", "19999"));
+    assert!(pubsub.try_next_message().is_none());
+    // Reading again, nothing more is lost.
+    cluster.spublish(channel, "after").await.unwrap();
+    let next = take(&mut pubsub, 1).await;
+    assert_eq!(next[0].payload(), b"after");
+    assert_eq!(pubsub.dropped_messages(), expected);
+}

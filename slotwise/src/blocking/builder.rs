@@ -52,6 +52,8 @@ impl ClusterBuilder {
         refresh_interval(interval: Option<Duration>);
         refresh_min_interval(interval: Duration);
         discovery_fanout(nodes: usize);
+        startup_timeout(timeout: Duration);
+        pubsub_queue_len(messages: usize);
         recovery_probe_interval(interval: Option<Duration>);
         #[cfg(feature = "tls")]
         tls(tls: crate::connection::TlsConfig);

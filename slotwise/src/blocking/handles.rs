@@ -287,6 +287,12 @@ impl PubSub {
         self.rt.block_on(self.inner.next_message())
     }
 
+    /// How many messages were dropped because they were not read before the queue filled up;
+    /// see [`crate::PubSub::dropped_messages`].
+    pub fn dropped_messages(&self) -> u64 {
+        self.inner.dropped_messages()
+    }
+
     /// Waits at most `timeout` for the next message; `None` if none came.
     pub fn next_message_timeout(&mut self, timeout: Duration) -> Result<Option<Message>> {
         let inner = &mut self.inner;

@@ -52,6 +52,7 @@ pub struct ClusterBuilder {
     pub(crate) refresh_min_interval: Duration,
     pub(crate) discovery_fanout: usize,
     pub(crate) startup_timeout: Duration,
+    pub(crate) pubsub_queue_len: usize,
     pub(crate) recovery_probe_interval: Option<Duration>,
     tls_wanted: bool,
     error: Option<Error>,
@@ -80,6 +81,7 @@ impl ClusterBuilder {
             refresh_min_interval: Duration::from_millis(100),
             discovery_fanout: 3,
             startup_timeout: Duration::from_secs(10),
+            pubsub_queue_len: 10_000,
             recovery_probe_interval: Some(Duration::from_millis(10)),
             tls_wanted: false,
             error: None,
@@ -247,6 +249,14 @@ impl ClusterBuilder {
         self
     }
 
+    /// How many received messages a [`PubSub`](crate::PubSub) keeps for its consumer; past that
+    /// the oldest is dropped and counted in
+    /// [`dropped_messages`](crate::PubSub::dropped_messages). At least 1. Default is 10,000.
+    pub fn pubsub_queue_len(mut self, messages: usize) -> ClusterBuilder {
+        self.pubsub_queue_len = messages.max(1);
+        self
+    }
+
     /// While commands wait for the cluster to recover, how often the client asks the replicas
     /// of an unreachable primary whether one was promoted (`ROLE`), and nodes that refused
     /// with `CLUSTERDOWN` whether they serve again (`CLUSTER INFO`); `None` turns the probes
@@ -326,6 +336,7 @@ impl fmt::Debug for ClusterBuilder {
             .field("refresh_min_interval", &self.refresh_min_interval)
             .field("discovery_fanout", &self.discovery_fanout)
             .field("startup_timeout", &self.startup_timeout)
+            .field("pubsub_queue_len", &self.pubsub_queue_len)
             .field("recovery_probe_interval", &self.recovery_probe_interval)
             .finish_non_exhaustive()
     }

@@ -11,6 +11,7 @@
 //! Sockets open in the background, so a slow node does not hold up the messages of others. Messages published while a channel had no
 //! subscription are not delivered: pub/sub is at most once.
 
+mod queue;
 mod task;
 
 use std::fmt;
@@ -119,9 +120,11 @@ pub(super) enum Control {
 /// A cluster pub/sub connection: classic channels, patterns and sharded channels, kept
 /// subscribed through failovers and slot migrations.
 ///
-/// Messages wait in memory until [`next_message`](Self::next_message) takes them, as many as
-/// come: read them as they arrive. Dropping the `PubSub` closes its sockets. Needs RESP3
-/// (Redis 6 or newer).
+/// Messages wait in memory until [`next_message`](Self::next_message) takes them, up to
+/// [`pubsub_queue_len`](crate::ClusterBuilder::pubsub_queue_len) of them: read them as they
+/// arrive. When a consumer falls that far behind, the oldest message makes room for the newest,
+/// and [`dropped_messages`](Self::dropped_messages) counts what was lost (a warning is logged as
+/// well). Dropping the `PubSub` closes its sockets. Needs RESP3 (Redis 6 or newer).
 ///
 /// ```no_run
 /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
@@ -136,7 +139,7 @@ pub(super) enum Control {
 /// ```
 pub struct PubSub {
     controls: mpsc::UnboundedSender<Control>,
-    messages: mpsc::UnboundedReceiver<Message>,
+    messages: queue::Receiver,
 }
 
 impl RedisCluster {
@@ -150,7 +153,7 @@ impl RedisCluster {
             )
         })?;
         let (controls, controls_rx) = mpsc::unbounded_channel();
-        let (messages_tx, messages) = mpsc::unbounded_channel();
+        let (messages_tx, messages) = queue::queue(self.inner.settings.pubsub_queue_len);
         let task = Task::new(self.clone(), controls_rx, messages_tx);
         runtime.spawn(task.run());
         Ok(PubSub { controls, messages })
@@ -196,7 +199,13 @@ impl PubSub {
 
     /// A message already received, without waiting.
     pub fn try_next_message(&mut self) -> Option<Message> {
-        self.messages.try_recv().ok()
+        self.messages.try_recv()
+    }
+
+    /// How many messages were dropped, oldest first, because they were not read before the
+    /// queue filled up (see [`ClusterBuilder::pubsub_queue_len`](crate::ClusterBuilder::pubsub_queue_len)).
+    pub fn dropped_messages(&self) -> u64 {
+        self.messages.dropped()
     }
 
     async fn subscribe_kind(&self, kind: MessageKind, names: impl ToArgs) -> Result<()> {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Control, Message, MessageKind};
+use super::{queue, Control, Message, MessageKind};
 use crate::cluster::dispatch::backoff;
 use crate::cluster::dispatch::classify::{classify, Action, Context};
 use crate::cluster::RedisCluster;
@@ -62,7 +62,7 @@ struct Waiter {
 pub(super) struct Task {
     cluster: RedisCluster,
     controls: mpsc::UnboundedReceiver<Control>,
-    messages: mpsc::UnboundedSender<Message>,
+    messages: queue::Sender,
     /// Every subscriber socket's sink sends here, tagged with the socket's id.
     events_tx: mpsc::UnboundedSender<(u64, SinkEvent)>,
     events: mpsc::UnboundedReceiver<(u64, SinkEvent)>,
@@ -103,7 +103,7 @@ impl Task {
     pub(super) fn new(
         cluster: RedisCluster,
         controls: mpsc::UnboundedReceiver<Control>,
-        messages: mpsc::UnboundedSender<Message>,
+        messages: queue::Sender,
     ) -> Task {
         let (events_tx, events) = mpsc::unbounded_channel();
         let (opened_tx, opened) = mpsc::unbounded_channel();
@@ -339,7 +339,7 @@ impl Task {
             _ => None,
         };
         if let Some(m) = delivered {
-            let _ = self.messages.send(m);
+            self.messages.push(m);
             return;
         }
         let (kind, subscribe) = match &name[..] {
