@@ -61,6 +61,10 @@ pub enum ErrorKind {
     Closed,
     /// A transaction did not run because a key it watched changed; run it again.
     Aborted,
+    /// Too much already waits on the node's connection (bytes to write, requests to answer):
+    /// the request was refused before it was queued. See
+    /// [`ClusterBuilder::max_pending_bytes`](crate::ClusterBuilder::max_pending_bytes).
+    Overloaded,
 }
 
 impl ErrorKind {
@@ -87,6 +91,7 @@ impl ErrorKind {
             ErrorKind::SlotNotCovered => "slot not covered",
             ErrorKind::Closed => "client closed",
             ErrorKind::Aborted => "transaction aborted",
+            ErrorKind::Overloaded => "node overloaded",
         }
     }
 }

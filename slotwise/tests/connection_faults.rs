@@ -306,3 +306,120 @@ fn huge_declared_length_under_a_memory_limit_is_an_error_not_an_abort() {
         String::from_utf8_lossy(&output.stdout)
     );
 }
+
+/// Resident memory of this process, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_trickles_but_stops_reading_is_bounded_and_recycled() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // Greets, then never reads again, and sends a byte of a reply that never ends every 50 ms.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut hello = [0u8; 256];
+                if socket.read(&mut hello).await.is_err() {
+                    return;
+                }
+                if socket
+                    .write_all(b"%1\r\n+proto\r\n:3\r\n$100000000\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                loop {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if socket.write_all(b"x").await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let cfg = config(port)
+        .response_timeout(Duration::from_millis(500))
+        .max_pending_bytes(4 * 1024 * 1024);
+    let conn = Connection::connect(cfg).await.unwrap();
+    let before = rss_kib();
+    let value = vec![b'v'; 64 * 1024];
+    let until = Instant::now() + Duration::from_secs(3);
+    let mut tasks = Vec::new();
+    for t in 0..200 {
+        let conn = conn.clone();
+        let value = value.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut kinds = Vec::new();
+            let mut longest = Duration::ZERO;
+            while Instant::now() < until {
+                let started = Instant::now();
+                let set = Cmd::new("SET").arg(format!("k{t}")).arg(value.as_slice());
+                match conn.send(&set).await {
+                    Ok(v) => panic!("a SET was answered by a node that never reads: {v:?}"),
+                    Err(e) => kinds.push(e.kind()),
+                }
+                longest = longest.max(started.elapsed());
+                // Refusals come at once; give the others a turn.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            (kinds, longest)
+        }));
+    }
+    let mut kinds = Vec::new();
+    let mut longest = Duration::ZERO;
+    for task in tasks {
+        let (k, l) = task.await.unwrap();
+        kinds.extend(k);
+        longest = longest.max(l);
+    }
+    let grown = rss_kib().saturating_sub(before);
+    let overloaded = kinds
+        .iter()
+        .filter(|k| **k == ErrorKind::Overloaded)
+        .count();
+    println!(
+        "{} calls: {overloaded} refused as overloaded, the rest {:?}; longest {longest:?}; RSS \
+         grew {grown} KiB; {} connections",
+        kinds.len(),
+        kinds
+            .iter()
+            .filter(|k| **k != ErrorKind::Overloaded)
+            .collect::<std::collections::HashSet<_>>(),
+        accepted.load(Ordering::SeqCst)
+    );
+    assert!(overloaded > 0, "no call was refused past the limit");
+    assert!(
+        kinds.iter().all(|k| matches!(
+            k,
+            ErrorKind::Overloaded | ErrorKind::Timeout | ErrorKind::Io
+        )),
+        "{kinds:?}"
+    );
+    // Every call ended within its response timeout and some slack.
+    assert!(
+        longest < Duration::from_millis(500) + common::SLACK,
+        "a call took {longest:?}"
+    );
+    // The buffer stops at its limit (4 MiB); without one it grows by the whole load.
+    assert!(grown < 64 * 1024, "RSS grew by {grown} KiB");
+    // The stalled socket was closed and a new one opened, though bytes kept coming.
+    assert!(
+        accepted.load(Ordering::SeqCst) >= 2,
+        "the socket that stopped reading was never replaced"
+    );
+}

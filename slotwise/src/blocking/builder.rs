@@ -43,6 +43,8 @@ impl ClusterBuilder {
         protocol(protocol: Protocol);
         connect_timeout(timeout: Duration);
         response_timeout(timeout: Duration);
+        max_pending_bytes(bytes: usize);
+        max_pending_requests(requests: usize);
         read_from(read_from: ReadFrom);
         require_full_coverage(require: bool);
         retry_max_attempts(attempts: u32);

@@ -161,6 +161,21 @@ impl ClusterBuilder {
         self
     }
 
+    /// The most bytes of requests that may wait to be written to one node; past it a command
+    /// fails at once with [`ErrorKind::Overloaded`] rather than grow the buffer without bound
+    /// (a node that stopped reading). Default is 64 MiB.
+    pub fn max_pending_bytes(mut self, bytes: usize) -> ClusterBuilder {
+        self.connection = self.connection.max_pending_bytes(bytes);
+        self
+    }
+
+    /// The most requests that may wait for their replies from one node; past it a command
+    /// fails at once with [`ErrorKind::Overloaded`]. Default is 100,000.
+    pub fn max_pending_requests(mut self, requests: usize) -> ClusterBuilder {
+        self.connection = self.connection.max_pending_requests(requests);
+        self
+    }
+
     /// Where read-only commands go. Default is [`ReadFrom::Primary`].
     pub fn read_from(mut self, read_from: ReadFrom) -> ClusterBuilder {
         self.read_from = read_from;

@@ -76,6 +76,7 @@ pub struct ConnectionConfig {
     pub(crate) response_timeout: Duration,
     pub(crate) max_bulk_len: usize,
     pub(crate) max_reply_len: usize,
+    pub(crate) limits: super::mux::Limits,
     pub(crate) reconnect_min_backoff: Duration,
     pub(crate) reconnect_max_backoff: Duration,
     #[cfg(feature = "tls")]
@@ -98,6 +99,7 @@ impl ConnectionConfig {
             response_timeout: Duration::from_secs(2),
             max_bulk_len: DEFAULT_MAX_BULK_LEN,
             max_reply_len: DEFAULT_MAX_REPLY_LEN,
+            limits: super::mux::Limits::default(),
             reconnect_min_backoff: Duration::from_millis(50),
             reconnect_max_backoff: Duration::from_secs(2),
             #[cfg(feature = "tls")]
@@ -160,6 +162,22 @@ impl ConnectionConfig {
     /// How long a request may wait for its reply. Default is 2 s.
     pub fn response_timeout(mut self, timeout: Duration) -> ConnectionConfig {
         self.response_timeout = timeout;
+        self
+    }
+
+    /// The most bytes of requests that may wait to be written to the node; past it a request
+    /// fails at once with [`ErrorKind::Overloaded`](crate::ErrorKind::Overloaded) instead of
+    /// growing the buffer (a node that stopped reading). Default is 64 MiB.
+    pub fn max_pending_bytes(mut self, bytes: usize) -> ConnectionConfig {
+        self.limits.max_pending_bytes = bytes;
+        self
+    }
+
+    /// The most requests that may wait for their replies from the node; past it a request
+    /// fails at once with [`ErrorKind::Overloaded`](crate::ErrorKind::Overloaded). Default is
+    /// 100,000.
+    pub fn max_pending_requests(mut self, requests: usize) -> ConnectionConfig {
+        self.limits.max_pending_requests = requests;
         self
     }
 

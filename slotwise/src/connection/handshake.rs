@@ -58,11 +58,25 @@ async fn start(
             .await
             .map_err(|e| e.with_node(node.as_ref()))?;
         let (reader, writer) = tokio::io::split(stream);
-        return Ok(Multiplexer::start(reader, writer, node, decoder, push_sink));
+        return Ok(Multiplexer::start(
+            reader,
+            writer,
+            node,
+            decoder,
+            push_sink,
+            config.limits,
+        ));
     }
     // The owned halves of a TCP stream need no lock between reader and writer.
     let (reader, writer) = tcp.into_split();
-    Ok(Multiplexer::start(reader, writer, node, decoder, push_sink))
+    Ok(Multiplexer::start(
+        reader,
+        writer,
+        node,
+        decoder,
+        push_sink,
+        config.limits,
+    ))
 }
 
 async fn call(mux: &Multiplexer, cmd: &Cmd, timeout: Duration) -> Result<Value> {

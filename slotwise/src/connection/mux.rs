@@ -14,6 +14,12 @@
 //! When the socket fails, every waiting caller gets the error at once, marked with whether its
 //! request may have reached the server. This module does not reconnect; see
 //! [`Connection`](super::Connection).
+//!
+//! What waits is bounded: past [`Limits`] (bytes not yet written, requests not yet answered) a
+//! caller is refused at once with [`ErrorKind::Overloaded`], before anything is queued. A peer
+//! that stops reading is closed like a silent one: when a request is overdue and the write that
+//! was under way when it was queued has still not finished, bytes that trickle in do not keep
+//! the socket alive.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +37,27 @@ use crate::protocol::{Cmd, Decoder, Value};
 
 /// Read buffer growth step: large enough that a burst of small replies is one read.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// How much may wait on one socket.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    /// Bytes queued and not yet handed to the socket.
+    pub(crate) max_pending_bytes: usize,
+    /// Requests queued or written and not yet answered.
+    pub(crate) max_pending_requests: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_pending_bytes: 64 * 1024 * 1024,
+            max_pending_requests: 100_000,
+        }
+    }
+}
+
+/// `writing_since_ms` while no write is under way.
+const NOT_WRITING: u64 = u64::MAX;
 
 /// Where RESP3 push frames go, each tagged with the socket's id: one receiver serves many
 /// sockets (a pub/sub task's) and must tell them apart without a task per socket to tag them.
@@ -88,7 +115,11 @@ struct Shared {
     /// Milliseconds since `epoch` of the last successful read, to tell a silent socket from a
     /// slow command.
     last_read_ms: AtomicU64,
+    /// Milliseconds since `epoch` when the write under way began, or [`NOT_WRITING`]: a peer
+    /// that stops reading leaves a write unfinished.
+    writing_since_ms: AtomicU64,
     epoch: Instant,
+    limits: Limits,
     push_sink: Option<PushSink>,
     /// Every frame goes to the sink and none is matched to a request (a subscriber socket).
     raw: AtomicBool,
@@ -131,6 +162,7 @@ impl Multiplexer {
         node: Arc<str>,
         decoder: Decoder,
         push_sink: Option<PushSink>,
+        limits: Limits,
     ) -> Multiplexer
     where
         R: AsyncRead + Unpin + Send + 'static,
@@ -150,7 +182,9 @@ impl Multiplexer {
             wake_watchdog: Notify::new(),
             open: AtomicBool::new(true),
             last_read_ms: AtomicU64::new(0),
+            writing_since_ms: AtomicU64::new(NOT_WRITING),
             epoch: Instant::now(),
+            limits,
             push_sink,
             raw: AtomicBool::new(false),
         });
@@ -235,6 +269,7 @@ impl Multiplexer {
         if let Some(err) = &state.closed {
             return Err(err.clone().with_sent(Sent::No));
         }
+        self.shared.check_limits(&state)?;
         let was_empty = state.out.is_empty();
         let mut count = 0;
         for cmd in cmds {
@@ -304,6 +339,32 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Refuses a new request while too much waits on this socket already.
+    fn check_limits(&self, state: &State) -> Result<()> {
+        let limits = &self.limits;
+        let why = if state.out.len() >= limits.max_pending_bytes {
+            format!(
+                "{} bytes wait to be written (the limit is {})",
+                state.out.len(),
+                limits.max_pending_bytes
+            )
+        } else if state.pending.len() >= limits.max_pending_requests {
+            format!(
+                "{} requests wait for replies (the limit is {})",
+                state.pending.len(),
+                limits.max_pending_requests
+            )
+        } else {
+            return Ok(());
+        };
+        Err(Error::new(
+            ErrorKind::Overloaded,
+            format!("the node is not keeping up: {why}"),
+        )
+        .with_node(self.node.as_ref())
+        .with_sent(Sent::No))
+    }
+
     fn ms_since_epoch(&self, at: Instant) -> u64 {
         at.saturating_duration_since(self.epoch).as_millis() as u64
     }
@@ -368,6 +429,11 @@ impl Shared {
                 return Watch::Closed;
             }
             let last_read_ms = self.last_read_ms.load(Ordering::Acquire);
+            let writing_since_ms = self.writing_since_ms.load(Ordering::Acquire);
+            // Nothing read since the request was made, or the write under way when it was made
+            // still unfinished (a peer that stopped reading, however it trickles bytes back).
+            let stalled =
+                |p: &Pending| last_read_ms <= p.started_ms || writing_since_ms <= p.started_ms;
             let handed = state.handed;
             // Nothing read since an overdue request was made: the socket is presumed dead and
             // is closed below, and what was never handed to it is then never sent. While it
@@ -375,7 +441,7 @@ impl Shared {
             let closing = state
                 .pending
                 .iter()
-                .any(|p| p.tx.is_some() && p.deadline <= now && last_read_ms <= p.started_ms);
+                .any(|p| p.tx.is_some() && p.deadline <= now && stalled(p));
             let mut next: Option<Instant> = None;
             for p in state.pending.iter_mut() {
                 if p.tx.is_none() {
@@ -396,7 +462,7 @@ impl Shared {
                 )
                 .with_node(self.node.as_ref())
                 .with_sent(sent);
-                if last_read_ms <= p.started_ms && dead.is_none() {
+                if stalled(p) && dead.is_none() {
                     dead = Some(err.clone());
                 }
                 overdue.extend(p.tx.take().map(|tx| (tx, err)));
@@ -453,10 +519,16 @@ async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, shared: Arc<Shared>) {
                 tokio::task::yield_now().await;
                 continue;
             }
+            shared
+                .writing_since_ms
+                .store(shared.ms_since_epoch(Instant::now()), Ordering::Release);
             let written = match writer.write_all(&batch).await {
                 Ok(()) => writer.flush().await,
                 Err(e) => Err(e),
             };
+            shared
+                .writing_since_ms
+                .store(NOT_WRITING, Ordering::Release);
             if let Err(e) = written {
                 shared.close(shared.io_error(e));
                 return;

@@ -6,7 +6,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 fn start_over_duplex(sink: Option<PushSink>) -> (Multiplexer, tokio::io::DuplexStream) {
     let (client, server) = tokio::io::duplex(64 * 1024);
     let (r, w) = tokio::io::split(client);
-    let mux = Multiplexer::start(r, w, Arc::from("test:1"), Decoder::new(), sink);
+    let mux = Multiplexer::start(
+        r,
+        w,
+        Arc::from("test:1"),
+        Decoder::new(),
+        sink,
+        Limits::default(),
+    );
     (mux, server)
 }
 
@@ -185,6 +192,7 @@ async fn callers_woken_together_share_a_write() {
         Arc::from("test:1"),
         Decoder::new(),
         None,
+        Limits::default(),
     ));
     let mut callers = Vec::new();
     for i in 0..CALLERS {
@@ -306,7 +314,7 @@ async fn an_earlier_deadline_queued_later_is_kept() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_timed_out_command_still_queued_on_a_live_socket_may_run() {
+async fn a_peer_that_stops_reading_is_closed_and_what_it_never_took_is_unsent() {
     let (client, mut server) = tokio::io::duplex(16);
     let (r, w) = tokio::io::split(client);
     let mux = Arc::new(Multiplexer::start(
@@ -315,6 +323,7 @@ async fn a_timed_out_command_still_queued_on_a_live_socket_may_run() {
         Arc::from("test:1"),
         Decoder::new(),
         None,
+        Limits::default(),
     ));
     let timeout = Duration::from_secs(1);
     let ping = Cmd::new("PING");
@@ -329,24 +338,106 @@ async fn a_timed_out_command_still_queued_on_a_live_socket_may_run() {
     // Queued behind it, never handed to the socket before its deadline.
     let third = tokio::spawn(async move { p3.request([&incr], false, timeout).await });
     tokio::task::yield_now().await;
-    // The socket is alive: a reply comes back, after the requests were made.
+    // Bytes still come back (a reply), but the peer takes nothing more.
     tokio::time::sleep(Duration::from_millis(10)).await;
     server.write_all(b"+PONG\r\n").await.unwrap();
     assert!(first.await.unwrap().is_ok());
     let err = third.await.unwrap().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(mux.is_open(), "replies came: the socket is alive");
     assert!(
-        err.may_have_run(),
-        "its bytes are still queued for the live socket: {err}"
+        !mux.is_open(),
+        "a write unfinished since before the request was made: the socket is closed"
+    );
+    assert!(
+        !err.may_have_run(),
+        "its bytes were never handed to the socket, and now never will be: {err}"
     );
     assert!(second.await.unwrap().unwrap_err().may_have_run());
-    // And indeed they go out once the server reads.
+    // Indeed the INCR never goes out: what reaches the peer until the socket is gone.
+    drop(mux);
     let mut seen = Vec::new();
     let mut buf = [0u8; 1024];
-    while !seen.windows(4).any(|w| w == b"INCR") {
+    loop {
         let n = server.read(&mut buf).await.unwrap();
-        assert!(n > 0, "the socket closed before INCR was written");
+        if n == 0 {
+            break;
+        }
         seen.extend_from_slice(&buf[..n]);
     }
+    assert!(!seen.windows(4).any(|w| w == b"INCR"), "INCR was written");
+}
+
+#[tokio::test(start_paused = true)]
+async fn past_its_limits_a_socket_refuses_requests_at_once() {
+    let (client, _server) = tokio::io::duplex(16);
+    let (r, w) = tokio::io::split(client);
+    let limits = Limits {
+        max_pending_bytes: 1 << 20,
+        max_pending_requests: 8,
+    };
+    let mux = Arc::new(Multiplexer::start(
+        r,
+        w,
+        Arc::from("test:1"),
+        Decoder::new(),
+        None,
+        limits,
+    ));
+    let get = Cmd::new("GET").arg("k");
+    let waiting: Vec<_> = (0..8)
+        .map(|_| {
+            let mux = Arc::clone(&mux);
+            let get = get.clone();
+            tokio::spawn(async move { mux.request([&get], false, Duration::from_secs(60)).await })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let err = mux
+        .request([&get], false, Duration::from_secs(60))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Overloaded, "{err}");
+    assert!(!err.may_have_run(), "{err}");
+    assert!(err.to_string().contains("8 requests"), "{err}");
+    drop(waiting);
+
+    // Bytes: a peer that reads nothing leaves them in the buffer, up to the limit.
+    let (client, _server) = tokio::io::duplex(16);
+    let (r, w) = tokio::io::split(client);
+    let limits = Limits {
+        max_pending_bytes: 64 * 1024,
+        max_pending_requests: 1_000_000,
+    };
+    let mux = Arc::new(Multiplexer::start(
+        r,
+        w,
+        Arc::from("test:1"),
+        Decoder::new(),
+        None,
+        limits,
+    ));
+    let set = Cmd::new("SET").arg("k").arg(vec![b'x'; 16 * 1024]);
+    let mut refused = None;
+    let mut senders = Vec::new();
+    for _ in 0..64 {
+        let mux2 = Arc::clone(&mux);
+        let set2 = set.clone();
+        senders.push(tokio::spawn(async move {
+            mux2.request([&set2], false, Duration::from_secs(60)).await
+        }));
+        tokio::task::yield_now().await;
+        match mux.enqueue([&Cmd::new("PING")], false, Duration::from_secs(60)) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Overloaded => {
+                refused = Some(e);
+                break;
+            }
+            Err(e) => panic!("refused for another reason: {e}"),
+        }
+    }
+    let err = refused.expect("the buffer grew past its limit without a refusal");
+    assert!(
+        err.to_string().contains("bytes wait to be written"),
+        "{err}"
+    );
 }
