@@ -39,6 +39,7 @@ impl ClusterBuilder {
         url(url: &str);
         username(username: impl Into<String>);
         password(password: impl Into<String>);
+        credentials_provider(provider: impl crate::connection::CredentialsProvider);
         client_name(name: impl Into<String>);
         protocol(protocol: Protocol);
         connect_timeout(timeout: Duration);

@@ -280,6 +280,13 @@ impl RedisCluster {
         self.rt.block_on(self.inner.refresh_topology())?
     }
 
+    /// Authenticates with `credentials` from now on, open connections included; see
+    /// [`crate::RedisCluster::update_credentials`].
+    pub fn update_credentials(&self, credentials: crate::connection::Credentials) -> Result<()> {
+        self.rt
+            .block_on(self.inner.update_credentials(credentials))?
+    }
+
     /// What the client did to keep commands flowing: redirections, retries, refreshes.
     pub fn stats(&self) -> Stats {
         self.inner.stats()

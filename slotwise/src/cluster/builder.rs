@@ -161,6 +161,19 @@ impl ClusterBuilder {
         self
     }
 
+    /// Asks `provider` for the user and password at every new connection and reconnect, for
+    /// credentials that expire (IAM or Entra ID tokens); what it returns wins over
+    /// [`username`](Self::username) and [`password`](Self::password). See
+    /// [`CredentialsProvider`](crate::connection::CredentialsProvider) and, for connections
+    /// already open, [`RedisCluster::update_credentials`]. Default is none.
+    pub fn credentials_provider(
+        mut self,
+        provider: impl crate::connection::CredentialsProvider,
+    ) -> ClusterBuilder {
+        self.connection = self.connection.credentials_provider(provider);
+        self
+    }
+
     /// The most bytes of requests that may wait to be written to one node; past it a command
     /// fails at once with [`ErrorKind::Overloaded`] rather than grow the buffer without bound
     /// (a node that stopped reading). Default is 64 MiB.

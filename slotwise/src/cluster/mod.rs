@@ -38,6 +38,7 @@ pub use stats::Stats;
 pub use target::{Target, TargetedCluster};
 
 use crate::commands::{CommandFuture, Executor};
+use crate::connection::Credentials;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue};
 use discovery::{check_coverage, discover, load_commands, no_reachable_node};
@@ -306,6 +307,49 @@ impl RedisCluster {
     /// A raw command, for anything the typed methods do not cover.
     pub fn cmd(&self, name: &str) -> Request {
         Request::new(self.clone(), Cmd::new(name))
+    }
+
+    /// Authenticates with `credentials` from now on: every connection already open sends
+    /// `AUTH` with them (in line with the commands it carries, so none in flight is lost), and
+    /// every connection opened later uses them (a
+    /// [credentials provider](ClusterBuilder::credentials_provider), if set, is still asked
+    /// first). Pub/sub sockets use them when they next reconnect.
+    ///
+    /// Fails with [`ErrorKind::Auth`] naming the first node that refused them; the others
+    /// were switched all the same.
+    ///
+    /// ```no_run
+    /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
+    /// use slotwise::connection::Credentials;
+    ///
+    /// // The token was rotated: switch before the old one expires.
+    /// cluster.update_credentials(Credentials::new("app", "new-token")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_credentials(&self, credentials: Credentials) -> Result<()> {
+        self.inner.settings.connection.auth.set(&credentials);
+        let auth = crate::connection::auth_command(&credentials);
+        let open: Vec<Arc<NodeEntry>> = self
+            .inner
+            .registry
+            .all()
+            .into_iter()
+            .filter(|e| e.conn.is_connected())
+            .collect();
+        let replies = futures_util::future::join_all(open.iter().map(|e| e.conn.send(&auth))).await;
+        for (entry, reply) in open.iter().zip(replies) {
+            match reply {
+                Ok(_) => {}
+                // A socket lost meanwhile reconnects with the new credentials.
+                Err(e) if e.is_io() || e.is_timeout() => {}
+                Err(e) => {
+                    return Err(e
+                        .redacting(credentials.password().expose())
+                        .with_node(entry.node.name()))
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reloads the topology now.

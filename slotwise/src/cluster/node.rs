@@ -174,6 +174,11 @@ impl Registry {
     }
 
     /// Drops entries no longer in use, closing their sockets.
+    /// Every entry, for an action on all of them.
+    pub(crate) fn all(&self) -> Vec<Arc<NodeEntry>> {
+        self.lock().values().cloned().collect()
+    }
+
     pub(crate) fn retain(&self, keep: impl Fn(&NodeEntry) -> bool) {
         self.lock().retain(|_, e| keep(e));
     }

@@ -66,8 +66,7 @@ pub enum Protocol {
 pub struct ConnectionConfig {
     pub(crate) host: String,
     pub(crate) port: u16,
-    pub(crate) username: Option<String>,
-    pub(crate) password: Option<Secret>,
+    pub(crate) auth: super::auth::Auth,
     pub(crate) client_name: Option<String>,
     pub(crate) protocol: Protocol,
     pub(crate) readonly: bool,
@@ -89,8 +88,7 @@ impl ConnectionConfig {
         ConnectionConfig {
             host: host.into(),
             port,
-            username: None,
-            password: None,
+            auth: super::auth::Auth::default(),
             client_name: None,
             protocol: Protocol::default(),
             readonly: false,
@@ -118,13 +116,26 @@ impl ConnectionConfig {
 
     /// The ACL user name to authenticate as. Default is none (the `default` user).
     pub fn username(mut self, username: impl Into<String>) -> ConnectionConfig {
-        self.username = Some(username.into());
+        self.auth = self.auth.with_username(username.into());
         self
     }
 
     /// The password to authenticate with. Default is none.
     pub fn password(mut self, password: impl Into<String>) -> ConnectionConfig {
-        self.password = Some(Secret::new(password));
+        self.auth = self.auth.with_password(Secret::new(password));
+        self
+    }
+
+    /// Asks `provider` for the credentials at every new connection and reconnect (tokens that
+    /// expire: IAM, Entra ID); what it returns wins over [`username`](Self::username) and
+    /// [`password`](Self::password). A provider that fails or does not answer within the
+    /// connect timeout fails the connection with [`ErrorKind::Auth`](crate::ErrorKind::Auth).
+    /// Default is none.
+    pub fn credentials_provider(
+        mut self,
+        provider: impl super::auth::CredentialsProvider,
+    ) -> ConnectionConfig {
+        self.auth = self.auth.with_provider(Arc::new(provider));
         self
     }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
+use super::auth::Credentials;
 use super::config::{ConnectionConfig, Protocol};
 use super::mux::{Multiplexer, PushSink, Reply};
 use crate::error::{Error, ErrorKind, Result, Sent};
@@ -101,15 +102,17 @@ fn hello_unsupported(err: &Error) -> bool {
 }
 
 async fn greet(mux: &Multiplexer, config: &ConnectionConfig, timeout: Duration) -> Result<()> {
+    let credentials = config.auth.for_connect(timeout).await?;
+    let secret = credentials.as_ref().map(|c| c.password().expose());
     let mut resp2 = config.protocol == Protocol::Resp2;
     if !resp2 {
         let mut hello = Cmd::new("HELLO").arg(3);
-        if let Some(password) = &config.password {
-            let user = config.username.as_deref().unwrap_or("default");
+        if let Some(credentials) = &credentials {
+            let user = credentials.username().unwrap_or("default");
             hello
                 .push_arg("AUTH")
                 .push_arg(user)
-                .push_arg(password.expose());
+                .push_arg(credentials.password().expose());
         }
         if let Some(name) = &config.client_name {
             hello.push_arg("SETNAME").push_arg(name.as_str());
@@ -117,39 +120,46 @@ async fn greet(mux: &Multiplexer, config: &ConnectionConfig, timeout: Duration) 
         match call(mux, &hello, timeout).await {
             Ok(_) => {}
             Err(e) if hello_unsupported(&e) => resp2 = true,
-            Err(e) => return Err(handshake_error(e, "HELLO", config)),
+            Err(e) => return Err(handshake_error(e, "HELLO", secret)),
         }
     }
     if resp2 {
-        if let Some(password) = &config.password {
-            let auth = match &config.username {
-                Some(user) => Cmd::new("AUTH").arg(user.as_str()).arg(password.expose()),
-                None => Cmd::new("AUTH").arg(password.expose()),
-            };
+        if let Some(credentials) = &credentials {
+            let auth = auth_command(credentials);
             call(mux, &auth, timeout)
                 .await
-                .map_err(|e| handshake_error(e, "AUTH", config))?;
+                .map_err(|e| handshake_error(e, "AUTH", secret))?;
         }
         if let Some(name) = &config.client_name {
             let setname = Cmd::new("CLIENT").arg("SETNAME").arg(name.as_str());
             call(mux, &setname, timeout)
                 .await
-                .map_err(|e| handshake_error(e, "CLIENT SETNAME", config))?;
+                .map_err(|e| handshake_error(e, "CLIENT SETNAME", secret))?;
         }
     }
     if config.readonly {
         call(mux, &Cmd::new("READONLY"), timeout)
             .await
-            .map_err(|e| handshake_error(e, "READONLY", config))?;
+            .map_err(|e| handshake_error(e, "READONLY", secret))?;
     }
     Ok(())
 }
 
 /// An error of the handshake, with the password hidden should the server echo it.
-fn handshake_error(err: Error, command: &str, config: &ConnectionConfig) -> Error {
+fn handshake_error(err: Error, command: &str, secret: Option<&str>) -> Error {
     let err = err.with_command(command);
-    match &config.password {
-        Some(password) => err.redacting(password.expose()),
+    match secret {
+        Some(secret) => err.redacting(secret),
         None => err,
+    }
+}
+
+/// `AUTH [user] password`.
+pub(crate) fn auth_command(credentials: &Credentials) -> Cmd {
+    match credentials.username() {
+        Some(user) => Cmd::new("AUTH")
+            .arg(user)
+            .arg(credentials.password().expose()),
+        None => Cmd::new("AUTH").arg(credentials.password().expose()),
     }
 }

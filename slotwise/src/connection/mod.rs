@@ -8,6 +8,7 @@
 //! This module knows nothing of slots or redirections: a `MOVED` reply is handed back to the
 //! caller like any other error.
 
+mod auth;
 mod config;
 mod handshake;
 mod mux;
@@ -21,7 +22,9 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
 
+pub use auth::{Credentials, CredentialsFuture, CredentialsProvider};
 pub use config::{ConnectionConfig, Protocol, Secret};
+pub(crate) use handshake::auth_command;
 use mux::{Multiplexer, Reply};
 pub(crate) use mux::{PushSink, SinkEvent};
 #[cfg(feature = "tls")]
@@ -163,7 +166,7 @@ impl Connection {
                     .with_node(self.node())
                     .with_command(command_name(cmd));
                 // A server that echoes what it was sent must not put the password in a log.
-                Err(match &self.inner.config.password {
+                Err(match self.inner.config.auth.password() {
                     Some(password) => err.redacting(password.expose()),
                     None => err,
                 })
