@@ -275,14 +275,7 @@ async fn chaos(total: Duration) {
         now.as_secs() ^ u64::from(now.subsec_nanos())
     });
     println!("chaos for {total:?}, seed {seed} (SLOTWISE_CHAOS_SEED={seed} to draw it again)");
-    let cluster = Arc::new(
-        LocalCluster::builder()
-            .primaries(3)
-            .replicas(1)
-            .node_timeout(NODE_TIMEOUT)
-            .start()
-            .unwrap(),
-    );
+    let cluster = common::faults::fault_cluster_with(NODE_TIMEOUT);
     let client = RedisCluster::new("127.0.0.1", cluster.ports()[0])
         .await
         .unwrap();

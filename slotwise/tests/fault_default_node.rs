@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use common::SLACK;
 use slotwise::commands::ServerCommands;
 use slotwise::RedisCluster;
-use slotwise_testkit::LocalCluster;
 
 const NODE_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -19,14 +18,7 @@ const NODE_TIMEOUT: Duration = Duration::from_secs(15);
 async fn keyless_commands_leave_a_dead_default_node() {
     // The election that replaces the victim cannot come before the node timeout: one far longer
     // than the call may take shows the call did not wait for it.
-    let cluster = Arc::new(
-        LocalCluster::builder()
-            .primaries(3)
-            .replicas(1)
-            .node_timeout(NODE_TIMEOUT)
-            .start()
-            .unwrap(),
-    );
+    let cluster = common::faults::fault_cluster_with(NODE_TIMEOUT);
     let primaries = cluster.primaries().unwrap();
     let (victim, seed) = (primaries[0].port, primaries[1].port);
     let client = RedisCluster::new("127.0.0.1", seed).await.unwrap();

@@ -9,11 +9,16 @@ use slotwise_testkit::{LocalCluster, NodeInfo};
 /// A cluster of its own for a fault test: 3 primaries with a replica each, and a 2 s node
 /// timeout so a dead primary is replaced in seconds.
 pub(crate) fn fault_cluster() -> Arc<LocalCluster> {
+    fault_cluster_with(Duration::from_millis(2000))
+}
+
+/// [`fault_cluster`] with another node timeout.
+pub(crate) fn fault_cluster_with(node_timeout: Duration) -> Arc<LocalCluster> {
     Arc::new(
         LocalCluster::builder()
             .primaries(3)
             .replicas(1)
-            .node_timeout(Duration::from_millis(2000))
+            .node_timeout(node_timeout)
             .start()
             .unwrap(),
     )
