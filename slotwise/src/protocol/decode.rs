@@ -18,8 +18,8 @@ mod lex;
 
 use bytes::{Buf, BytesMut};
 
-use super::value::{ServerError, Value};
-use crate::error::{Error, ErrorKind, Result};
+use super::value::Value;
+use crate::error::{Error, ErrorKind, Result, ServerError};
 use lex::{parse_double, parse_int, reserve_for, take_blob, take_line, verbatim};
 
 /// The default largest bulk string accepted: 512 MiB, the server's own limit.
