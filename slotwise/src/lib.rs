@@ -87,6 +87,7 @@ pub mod connection;
 mod error;
 pub mod protocol;
 mod routing;
+mod slot_count;
 mod topology;
 
 pub use cluster::{

@@ -20,6 +20,13 @@
 //! that stops reading is closed like a silent one: when a request is overdue and the write that
 //! was under way when it was queued has still not finished, bytes that trickle in do not keep
 //! the socket alive.
+//!
+//! This file holds the state the three tasks share and the callers' side (queueing, limits,
+//! closing); each task has a file of its own: [`reader`], [`writer`], [`watchdog`].
+
+mod reader;
+mod watchdog;
+mod writer;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,13 +34,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind, Result, Sent};
 use crate::protocol::{Cmd, Decoder, Value};
+use reader::read_loop;
+use watchdog::watch_loop;
+use writer::write_loop;
 
 /// Read buffer growth step: large enough that a burst of small replies is one read.
 const READ_CHUNK: usize = 16 * 1024;
@@ -73,6 +83,7 @@ impl PushSink {
         PushSink { id, tx }
     }
 
+    #[inline]
     fn send(&self, event: SinkEvent) {
         // A receiver that is gone wants nothing more from this socket.
         let _ = self.tx.send((self.id, event));
@@ -333,6 +344,7 @@ fn reply_now(
 }
 
 impl Shared {
+    #[inline]
     fn lock(&self) -> MutexGuard<'_, State> {
         // A poisoned lock means a panic while holding it; the state itself is still
         // consistent (every critical section leaves it whole), so keep going.
@@ -365,6 +377,7 @@ impl Shared {
         .with_sent(Sent::No))
     }
 
+    #[inline]
     fn ms_since_epoch(&self, at: Instant) -> u64 {
         at.saturating_duration_since(self.epoch).as_millis() as u64
     }
@@ -413,256 +426,9 @@ impl Shared {
         self.wake_watchdog.notify_one();
     }
 
-    /// Fails every request whose deadline has passed, and returns the earliest deadline still
-    /// to come (`None`: nothing is waiting), which the watchdog then sleeps until.
-    ///
-    /// A timed-out request keeps its place in the queue, so its reply, when it comes, is
-    /// matched to it and dropped. If nothing at all was read from the socket while it waited,
-    /// the socket is presumed dead (a half-open connection, a frozen or unplugged peer) and is
-    /// closed, so the next request reconnects.
-    fn expire(&self, now: Instant) -> Watch {
-        let mut overdue = Vec::new();
-        let mut dead = None;
-        let next = {
-            let mut state = self.lock();
-            if state.closed.is_some() {
-                return Watch::Closed;
-            }
-            let last_read_ms = self.last_read_ms.load(Ordering::Acquire);
-            let writing_since_ms = self.writing_since_ms.load(Ordering::Acquire);
-            // Nothing read since the request was made, or the write under way when it was made
-            // still unfinished (a peer that stopped reading, however it trickles bytes back).
-            let stalled =
-                |p: &Pending| last_read_ms <= p.started_ms || writing_since_ms <= p.started_ms;
-            let handed = state.handed;
-            // Nothing read since an overdue request was made: the socket is presumed dead and
-            // is closed below, and what was never handed to it is then never sent. While it
-            // lives, a command not handed yet still goes out with the next write.
-            let closing = state
-                .pending
-                .iter()
-                .any(|p| p.tx.is_some() && p.deadline <= now && stalled(p));
-            let mut next: Option<Instant> = None;
-            for p in state.pending.iter_mut() {
-                if p.tx.is_none() {
-                    continue;
-                }
-                if p.deadline > now {
-                    next = Some(next.map_or(p.deadline, |n| n.min(p.deadline)));
-                    continue;
-                }
-                let sent = if p.seq < handed || !closing {
-                    Sent::Maybe
-                } else {
-                    Sent::No
-                };
-                let err = Error::new(
-                    ErrorKind::Timeout,
-                    format!("no reply within {} ms", p.timeout.as_millis()),
-                )
-                .with_node(self.node.as_ref())
-                .with_sent(sent);
-                if stalled(p) && dead.is_none() {
-                    dead = Some(err.clone());
-                }
-                overdue.extend(p.tx.take().map(|tx| (tx, err)));
-            }
-            state.armed = next;
-            next
-        };
-        for (tx, err) in overdue {
-            let _ = tx.send(Err(err));
-        }
-        if let Some(err) = dead {
-            self.close(err);
-            return Watch::Closed;
-        }
-        match next {
-            Some(at) => Watch::Until(at),
-            None => Watch::Idle,
-        }
-    }
-
     fn io_error(&self, e: std::io::Error) -> Error {
         Error::io(e, Sent::Maybe).with_node(self.node.as_ref())
     }
-}
-
-async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, shared: Arc<Shared>) {
-    let mut batch = BytesMut::with_capacity(READ_CHUNK);
-    loop {
-        shared.wake_writer.notified().await;
-        let mut yielded = false;
-        loop {
-            let wait_for_others = {
-                let mut state = shared.lock();
-                if state.closed.is_some() {
-                    return;
-                }
-                if state.out.is_empty() {
-                    break;
-                }
-                // Callers woken together (by one read that held many replies) queue their next
-                // commands one after another, and the first of them wakes this task: taking the
-                // buffer then would cost one write per command. While other requests are in
-                // flight, let every task that is ready run first, so their commands leave in one
-                // write. A lone request goes at once: nobody else is coming.
-                let wait = !yielded && state.pending.len() > 1;
-                if !wait {
-                    std::mem::swap(&mut state.out, &mut batch);
-                    state.handed = state.queued;
-                }
-                wait
-            };
-            if wait_for_others {
-                yielded = true;
-                tokio::task::yield_now().await;
-                continue;
-            }
-            shared
-                .writing_since_ms
-                .store(shared.ms_since_epoch(Instant::now()), Ordering::Release);
-            let written = match writer.write_all(&batch).await {
-                Ok(()) => writer.flush().await,
-                Err(e) => Err(e),
-            };
-            shared
-                .writing_since_ms
-                .store(NOT_WRITING, Ordering::Release);
-            if let Err(e) = written {
-                shared.close(shared.io_error(e));
-                return;
-            }
-            batch.clear();
-            yielded = false;
-        }
-    }
-}
-
-/// What the watchdog does next.
-enum Watch {
-    /// Sleep until this deadline (or until told of an earlier one).
-    Until(Instant),
-    /// Nothing is waiting: sleep until a request comes.
-    Idle,
-    /// The socket is closed: stop.
-    Closed,
-}
-
-/// Enforces the response timeouts of one socket (see the module docs).
-async fn watch_loop(shared: Arc<Shared>) {
-    loop {
-        match shared.expire(Instant::now()) {
-            Watch::Closed => return,
-            Watch::Idle => shared.wake_watchdog.notified().await,
-            Watch::Until(at) => {
-                tokio::select! {
-                    () = tokio::time::sleep_until(at) => {}
-                    () = shared.wake_watchdog.notified() => {}
-                }
-            }
-        }
-    }
-}
-
-async fn read_loop<R: AsyncRead + Unpin>(mut reader: R, mut decoder: Decoder, shared: Arc<Shared>) {
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    let mut replies: Vec<Value> = Vec::new();
-    let mut done: Vec<(oneshot::Sender<Result<Reply>>, Reply)> = Vec::new();
-    loop {
-        loop {
-            match decoder.decode(&mut buf) {
-                Ok(Some(Value::Push(items))) => {
-                    if let Some(sink) = &shared.push_sink {
-                        sink.send(SinkEvent::Push(items));
-                    }
-                }
-                Ok(Some(value)) if shared.raw.load(Ordering::Acquire) => {
-                    if let Some(sink) = &shared.push_sink {
-                        sink.send(SinkEvent::Frame(value));
-                    }
-                }
-                Ok(Some(value)) => replies.push(value),
-                Ok(None) => break,
-                Err(e) => {
-                    shared.close(e.with_node(shared.node.as_ref()).with_sent(Sent::Maybe));
-                    return;
-                }
-            }
-        }
-        if !replies.is_empty() && !deliver(&shared, &mut replies, &mut done) {
-            shared.close(
-                Error::new(ErrorKind::Protocol, "reply without a request")
-                    .with_node(shared.node.as_ref()),
-            );
-            return;
-        }
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
-        }
-        match reader.read_buf(&mut buf).await {
-            Ok(0) => {
-                let eof = std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "connection closed by the server",
-                );
-                shared.close(shared.io_error(eof));
-                return;
-            }
-            Ok(_) => {
-                shared
-                    .last_read_ms
-                    .store(shared.ms_since_epoch(Instant::now()), Ordering::Release);
-            }
-            Err(e) => {
-                shared.close(shared.io_error(e));
-                return;
-            }
-        }
-    }
-}
-
-/// Matches replies to waiting requests in order; false if a reply had no request.
-fn deliver(
-    shared: &Shared,
-    replies: &mut Vec<Value>,
-    done: &mut Vec<(oneshot::Sender<Result<Reply>>, Reply)>,
-) -> bool {
-    let mut orphan = false;
-    {
-        let mut state = shared.lock();
-        for value in replies.drain(..) {
-            let Some(front) = state.pending.front_mut() else {
-                orphan = true;
-                break;
-            };
-            front.remaining -= 1;
-            if front.remaining > 0 {
-                front.values.push(value);
-                continue;
-            }
-            let Some(p) = state.pending.pop_front() else {
-                orphan = true;
-                break;
-            };
-            let reply = if !p.batch {
-                Reply::One(value)
-            } else {
-                let mut values = p.values;
-                values.push(value);
-                Reply::Many(values)
-            };
-            // No sender: the caller timed out and is gone; its late reply is dropped here.
-            if let Some(tx) = p.tx {
-                done.push((tx, reply));
-            }
-        }
-    }
-    // Wake callers outside the lock.
-    for (tx, reply) in done.drain(..) {
-        let _ = tx.send(Ok(reply));
-    }
-    !orphan
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ pub use cmd::{encode_value, Args, Cmd};
 pub use decode::{Decoder, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_DEPTH, DEFAULT_MAX_REPLY_LEN};
 pub use from_value::FromValue;
 pub use to_args::ToArgs;
-pub use value::{ServerError, Value};
+pub use value::Value;
 
-/// The number of hash slots in a Redis Cluster.
-pub const SLOT_COUNT: u16 = 16384;
+pub use crate::error::ServerError;
+pub use crate::slot_count::SLOT_COUNT;

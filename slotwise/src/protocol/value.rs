@@ -10,6 +10,8 @@ use std::fmt;
 
 use bytes::Bytes;
 
+use crate::error::ServerError;
+
 /// One RESP value, as the server sent it.
 ///
 /// The two RESP2 null forms (`$-1`, `*-1`) and the RESP3 null (`_`) all decode to [`Value::Nil`].
@@ -141,78 +143,9 @@ impl fmt::Debug for Value {
     }
 }
 
-/// An error reply from the server: its code (`ERR`, `MOVED`, `WRONGTYPE` …) and message.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ServerError {
-    text: Bytes,
-}
-
-impl ServerError {
-    /// Wraps the text of an error reply (without the leading `-` or `!` and the CRLF).
-    pub fn new(text: Bytes) -> ServerError {
-        ServerError { text }
-    }
-
-    /// The whole error text, e.g. `MOVED 3999 127.0.0.1:6381`.
-    ///
-    /// Bytes that are not UTF-8 are replaced by `?` rather than failing: an error message is for
-    /// people.
-    pub fn message(&self) -> &str {
-        match std::str::from_utf8(&self.text) {
-            Ok(s) => s,
-            Err(e) => std::str::from_utf8(&self.text[..e.valid_up_to()]).unwrap_or(""),
-        }
-    }
-
-    /// The error code: the first word, e.g. `MOVED`, `ERR`, `WRONGTYPE`.
-    pub fn code(&self) -> &str {
-        let m = self.message();
-        m.split_once(' ').map_or(m, |(code, _)| code)
-    }
-
-    /// The message after the code.
-    pub fn detail(&self) -> &str {
-        let m = self.message();
-        m.split_once(' ').map_or("", |(_, rest)| rest)
-    }
-
-    /// The raw bytes of the error text.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.text
-    }
-}
-
-impl fmt::Debug for ServerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ServerError").field(&self.message()).finish()
-    }
-}
-
-impl fmt::Display for ServerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn server_error_parts() {
-        let e = ServerError::new(Bytes::from_static(b"WRONGTYPE Operation against a key"));
-        assert_eq!(e.code(), "WRONGTYPE");
-        assert_eq!(e.detail(), "Operation against a key");
-        let e = ServerError::new(Bytes::from_static(b"ERR"));
-        assert_eq!(e.code(), "ERR");
-        assert_eq!(e.detail(), "");
-    }
-
-    #[test]
-    fn server_error_with_bad_utf8_keeps_valid_prefix() {
-        let e = ServerError::new(Bytes::from_static(b"ERR bad \xff byte"));
-        assert_eq!(e.message(), "ERR bad ");
-    }
 
     #[test]
     fn debug_shows_text_or_escapes() {

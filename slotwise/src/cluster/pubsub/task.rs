@@ -1,6 +1,12 @@
 //! The task behind a [`PubSub`](super::PubSub): its sockets, what each carries, and keeping
 //! that in line with what the caller asked for (see the parent module's docs).
+//!
+//! This file holds the task's state, its loop and the `subscribe` calls waiting on it; what the
+//! sockets send is handled in [`events`], their health in [`health`], and where each name goes
+//! in [`place`].
 
+mod events;
+mod health;
 mod place;
 
 use std::collections::{BTreeSet, VecDeque};
@@ -9,23 +15,15 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{queue, Control, Message, MessageKind};
+use super::{queue, Control, MessageKind};
 use crate::cluster::dispatch::backoff;
-use crate::cluster::dispatch::classify::{classify, Action, Context};
 use crate::cluster::RedisCluster;
-use crate::connection::{deadline_in, later_than, SinkEvent, Subscriber};
+use crate::connection::{deadline_in, SinkEvent, Subscriber};
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::{Cmd, Value};
 use place::{Opened, Opening};
-
-/// How long classic subscriptions stay away from a node whose socket stopped answering.
-const AVOID_FOR: Duration = Duration::from_secs(10);
 
 /// The longest wait before placing again what is not placed.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
-
-/// How often a socket that has been quiet is asked `PING`.
-const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// One subscriber socket and what it carries.
 struct Socket {
@@ -238,72 +236,6 @@ impl Task {
             .find(|s| s.id == id)
     }
 
-    fn event(&mut self, id: u64, event: SinkEvent) {
-        let Some(socket) = self.socket_mut(id) else {
-            // A socket already given up on (its close, late frames): nothing to do.
-            return;
-        };
-        socket.heard = Instant::now();
-        socket.pinged = None;
-        match event {
-            SinkEvent::Push(items) => self.push(id, items),
-            // A reply, not a push: the answer to the oldest command still waiting for its
-            // outcome (those before it completed with their confirmations, in order).
-            SinkEvent::Frame(reply) => {
-                let node = socket.sub.node().to_owned();
-                let Some(front) = socket.outstanding.pop_front() else {
-                    return;
-                };
-                let Value::Error(e) = reply else {
-                    // A PONG, or an unexpected reply to a command that confirms with pushes.
-                    if !front.ping {
-                        socket.outstanding.push_front(front);
-                    }
-                    return;
-                };
-                if front.ping {
-                    return;
-                }
-                // The names it carried are not subscribed there.
-                for name in &front.names {
-                    socket.names[index(front.kind)].remove(name);
-                }
-                let err = Error::from_server(e).with_node(node.as_str());
-                // Judged as a read's attempt: a (re)subscribe changes no data.
-                let context = Context {
-                    readonly: true,
-                    redirectable: true,
-                    ..Context::default()
-                };
-                let action = classify(&err, context);
-                match &action {
-                    Action::Moved(redirect) => {
-                        if let Some(from) = self.cluster.snapshot().find(&node) {
-                            self.cluster.inner.follow_moved(from, redirect);
-                        }
-                    }
-                    Action::Retry { cause, .. } => self.cluster.inner.count_retry(*cause),
-                    Action::Ask(_) | Action::Fail => {}
-                }
-                if action == Action::Fail && front.subscribe {
-                    // The server will not take these names: the caller hears why.
-                    for name in &front.names {
-                        self.wanted[index(front.kind)].remove(name);
-                    }
-                    self.fail_waiters(front.kind, &front.names, &err);
-                } else {
-                    // A redirection, a refusal for now, or something passing: try again.
-                    tracing::debug!(error = %err, "a (un)subscribe was refused; retrying");
-                    self.refresh_and_retry();
-                }
-            }
-            SinkEvent::Closed(err) => {
-                tracing::debug!(error = %err, "a subscriber socket closed");
-                self.drop_socket(id);
-            }
-        }
-    }
-
     /// Forgets a socket (closed, or silent too long): what it carried is placed again.
     fn drop_socket(&mut self, id: u64) {
         if self.classic.as_ref().is_some_and(|s| s.id == id) {
@@ -311,76 +243,6 @@ impl Task {
         }
         self.shards.retain(|s| s.id != id);
         self.refresh_and_retry();
-    }
-
-    fn push(&mut self, id: u64, items: Vec<Value>) {
-        let mut items = items.into_iter();
-        let Some(name) = items.next().and_then(bytes_of) else {
-            return;
-        };
-        let rest: Vec<Bytes> = items.filter_map(bytes_of).collect();
-        let message = |kind, channel: Option<&Bytes>, pattern, payload: Option<&Bytes>| {
-            Some(Message {
-                kind,
-                channel: channel?.clone(),
-                pattern,
-                payload: payload?.clone(),
-            })
-        };
-        let delivered = match &name[..] {
-            b"message" => message(MessageKind::Message, rest.first(), None, rest.get(1)),
-            b"smessage" => message(MessageKind::Sharded, rest.first(), None, rest.get(1)),
-            b"pmessage" => message(
-                MessageKind::Pattern,
-                rest.get(1),
-                rest.first().cloned(),
-                rest.get(2),
-            ),
-            _ => None,
-        };
-        if let Some(m) = delivered {
-            self.messages.push(m);
-            return;
-        }
-        let (kind, subscribe) = match &name[..] {
-            b"subscribe" => (MessageKind::Message, true),
-            b"psubscribe" => (MessageKind::Pattern, true),
-            b"ssubscribe" => (MessageKind::Sharded, true),
-            b"unsubscribe" => (MessageKind::Message, false),
-            b"punsubscribe" => (MessageKind::Pattern, false),
-            b"sunsubscribe" => (MessageKind::Sharded, false),
-            _ => return,
-        };
-        let Some(channel) = rest.first().cloned() else {
-            return;
-        };
-        let Some(socket) = self.socket_mut(id) else {
-            return;
-        };
-        // The confirmation completes the oldest command waiting for it.
-        let mut asked = false;
-        if let Some(pos) = socket
-            .outstanding
-            .iter()
-            .position(|o| o.kind == kind && o.subscribe == subscribe && o.names.contains(&channel))
-        {
-            asked = true;
-            if let Some(o) = socket.outstanding.get_mut(pos) {
-                o.names.remove(&channel);
-                if o.names.is_empty() {
-                    socket.outstanding.remove(pos);
-                }
-            }
-        }
-        if subscribe {
-            self.confirm(kind, &channel);
-            return;
-        }
-        socket.names[index(kind)].remove(&channel);
-        if !asked && self.wanted[index(kind)].contains(&channel) {
-            // The server dropped it (its slot moved away): subscribe again where it lives.
-            self.refresh_and_retry();
-        }
     }
 
     fn confirm(&mut self, kind: MessageKind, name: &Bytes) {
@@ -449,58 +311,6 @@ impl Task {
         }
     }
 
-    /// When the next socket is due a `PING` or a verdict on one.
-    fn next_health_check(&self) -> Option<Instant> {
-        let timeout = self.cluster.inner.settings.connection.response_timeout;
-        self.sockets()
-            .map(|s| match s.pinged {
-                Some(at) => later_than(at, timeout),
-                None => s.heard + HEALTH_INTERVAL,
-            })
-            .min()
-    }
-
-    /// Pings quiet sockets; drops those that did not answer in time (a frozen or cut-off
-    /// node sends no close), so their subscriptions are made again elsewhere.
-    fn check_health(&mut self) {
-        // Frames already here count: a socket is not judged on a queue this task was slow to
-        // read.
-        while let Ok((id, event)) = self.events.try_recv() {
-            self.event(id, event);
-        }
-        let now = Instant::now();
-        let timeout = self.cluster.inner.settings.connection.response_timeout;
-        let ping = Cmd::new("PING");
-        let mut dead: Vec<u64> = Vec::new();
-        for socket in self.classic.iter_mut().chain(self.shards.iter_mut()) {
-            match socket.pinged {
-                Some(at) if now >= later_than(at, timeout) => dead.push(socket.id),
-                Some(_) => {}
-                None if now >= socket.heard + HEALTH_INTERVAL => {
-                    if socket.sub.send([&ping]).is_err() {
-                        dead.push(socket.id);
-                    } else {
-                        socket.pinged = Some(now);
-                        socket.outstanding.push_back(Outstanding {
-                            kind: MessageKind::Message,
-                            subscribe: false,
-                            ping: true,
-                            names: BTreeSet::new(),
-                        });
-                    }
-                }
-                None => {}
-            }
-        }
-        for id in dead {
-            tracing::debug!("a subscriber socket stopped answering; subscribing elsewhere");
-            if let Some(socket) = self.classic.as_ref().filter(|s| s.id == id) {
-                self.avoid = Some((socket.sub.node().to_owned(), now + AVOID_FOR));
-            }
-            self.drop_socket(id);
-        }
-    }
-
     /// Something is not where it belongs (a node failed, a slot moved): asks for a new
     /// topology and places again after it, or after the backoff.
     fn refresh_and_retry(&mut self) {
@@ -517,15 +327,6 @@ impl Task {
         if self.topology.is_none() {
             self.topology = Some(self.cluster.inner.topology.subscribe());
         }
-    }
-}
-
-/// The bytes of a string-like frame element.
-fn bytes_of(value: Value) -> Option<Bytes> {
-    match value.into_inner() {
-        Value::SimpleString(b) | Value::Bulk(b) => Some(b),
-        Value::Verbatim { text, .. } => Some(text),
-        _ => None,
     }
 }
 

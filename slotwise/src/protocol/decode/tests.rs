@@ -1,5 +1,7 @@
 //! Tests of the RESP decoder: every type, partial input, limits and malformed frames.
 
+use bytes::Bytes;
+
 use super::*;
 use crate::protocol::encode_value;
 

@@ -7,12 +7,19 @@
 //!
 //! This module does not decide what to do about an error (retry, redirect, refresh): that is the
 //! dispatcher's job. It never holds a password: nothing that builds an `Error` is given one.
+//!
+//! It is the bottom of the crate and imports nothing from `protocol`, which uses it: the server's
+//! error text, [`ServerError`], is defined here (in `server`) and only re-exported as
+//! `slotwise::protocol::ServerError`.
+
+mod server;
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::protocol::ServerError;
+use crate::slot_count::SLOT_COUNT;
+pub use server::ServerError;
 
 /// What kind of failure an [`Error`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -126,7 +133,7 @@ impl Redirect {
         let (host, port) = endpoint.rsplit_once(':')?;
         let port: u16 = port.parse().ok()?;
         // Port 0 is no place to send a command: a node that says so is misconfigured.
-        if slot >= crate::protocol::SLOT_COUNT || port == 0 {
+        if slot >= SLOT_COUNT || port == 0 {
             return None;
         }
         Some(Redirect {

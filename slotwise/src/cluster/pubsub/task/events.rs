@@ -1,0 +1,163 @@
+//! What the sockets send: turning their events into messages for the caller, confirmations for
+//! the waiting `subscribe` calls, and error replies and unasked-for unsubscriptions into a new
+//! placement.
+//!
+//! This module does not decide where names go (`place`) nor judge a quiet socket (`health`).
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::{index, Task};
+use crate::cluster::dispatch::classify::{classify, Action, Context};
+use crate::cluster::pubsub::{Message, MessageKind};
+use crate::connection::SinkEvent;
+use crate::error::Error;
+use crate::protocol::Value;
+
+impl Task {
+    pub(super) fn event(&mut self, id: u64, event: SinkEvent) {
+        let Some(socket) = self.socket_mut(id) else {
+            // A socket already given up on (its close, late frames): nothing to do.
+            return;
+        };
+        socket.heard = Instant::now();
+        socket.pinged = None;
+        match event {
+            SinkEvent::Push(items) => self.push(id, items),
+            // A reply, not a push: the answer to the oldest command still waiting for its
+            // outcome (those before it completed with their confirmations, in order).
+            SinkEvent::Frame(reply) => {
+                let node = socket.sub.node().to_owned();
+                let Some(front) = socket.outstanding.pop_front() else {
+                    return;
+                };
+                let Value::Error(e) = reply else {
+                    // A PONG, or an unexpected reply to a command that confirms with pushes.
+                    if !front.ping {
+                        socket.outstanding.push_front(front);
+                    }
+                    return;
+                };
+                if front.ping {
+                    return;
+                }
+                // The names it carried are not subscribed there.
+                for name in &front.names {
+                    socket.names[index(front.kind)].remove(name);
+                }
+                let err = Error::from_server(e).with_node(node.as_str());
+                // Judged as a read's attempt: a (re)subscribe changes no data.
+                let context = Context {
+                    readonly: true,
+                    redirectable: true,
+                    ..Context::default()
+                };
+                let action = classify(&err, context);
+                match &action {
+                    Action::Moved(redirect) => {
+                        if let Some(from) = self.cluster.snapshot().find(&node) {
+                            self.cluster.inner.follow_moved(from, redirect);
+                        }
+                    }
+                    Action::Retry { cause, .. } => self.cluster.inner.count_retry(*cause),
+                    Action::Ask(_) | Action::Fail => {}
+                }
+                if action == Action::Fail && front.subscribe {
+                    // The server will not take these names: the caller hears why.
+                    for name in &front.names {
+                        self.wanted[index(front.kind)].remove(name);
+                    }
+                    self.fail_waiters(front.kind, &front.names, &err);
+                } else {
+                    // A redirection, a refusal for now, or something passing: try again.
+                    tracing::debug!(error = %err, "a (un)subscribe was refused; retrying");
+                    self.refresh_and_retry();
+                }
+            }
+            SinkEvent::Closed(err) => {
+                tracing::debug!(error = %err, "a subscriber socket closed");
+                self.drop_socket(id);
+            }
+        }
+    }
+
+    fn push(&mut self, id: u64, items: Vec<Value>) {
+        let mut items = items.into_iter();
+        let Some(name) = items.next().and_then(bytes_of) else {
+            return;
+        };
+        let rest: Vec<Bytes> = items.filter_map(bytes_of).collect();
+        let message = |kind, channel: Option<&Bytes>, pattern, payload: Option<&Bytes>| {
+            Some(Message {
+                kind,
+                channel: channel?.clone(),
+                pattern,
+                payload: payload?.clone(),
+            })
+        };
+        let delivered = match &name[..] {
+            b"message" => message(MessageKind::Message, rest.first(), None, rest.get(1)),
+            b"smessage" => message(MessageKind::Sharded, rest.first(), None, rest.get(1)),
+            b"pmessage" => message(
+                MessageKind::Pattern,
+                rest.get(1),
+                rest.first().cloned(),
+                rest.get(2),
+            ),
+            _ => None,
+        };
+        if let Some(m) = delivered {
+            self.messages.push(m);
+            return;
+        }
+        let (kind, subscribe) = match &name[..] {
+            b"subscribe" => (MessageKind::Message, true),
+            b"psubscribe" => (MessageKind::Pattern, true),
+            b"ssubscribe" => (MessageKind::Sharded, true),
+            b"unsubscribe" => (MessageKind::Message, false),
+            b"punsubscribe" => (MessageKind::Pattern, false),
+            b"sunsubscribe" => (MessageKind::Sharded, false),
+            _ => return,
+        };
+        let Some(channel) = rest.first().cloned() else {
+            return;
+        };
+        let Some(socket) = self.socket_mut(id) else {
+            return;
+        };
+        // The confirmation completes the oldest command waiting for it.
+        let mut asked = false;
+        if let Some(pos) = socket
+            .outstanding
+            .iter()
+            .position(|o| o.kind == kind && o.subscribe == subscribe && o.names.contains(&channel))
+        {
+            asked = true;
+            if let Some(o) = socket.outstanding.get_mut(pos) {
+                o.names.remove(&channel);
+                if o.names.is_empty() {
+                    socket.outstanding.remove(pos);
+                }
+            }
+        }
+        if subscribe {
+            self.confirm(kind, &channel);
+            return;
+        }
+        socket.names[index(kind)].remove(&channel);
+        if !asked && self.wanted[index(kind)].contains(&channel) {
+            // The server dropped it (its slot moved away): subscribe again where it lives.
+            self.refresh_and_retry();
+        }
+    }
+}
+
+/// The bytes of a string-like frame element.
+fn bytes_of(value: Value) -> Option<Bytes> {
+    match value.into_inner() {
+        Value::SimpleString(b) | Value::Bulk(b) => Some(b),
+        Value::Verbatim { text, .. } => Some(text),
+        _ => None,
+    }
+}
