@@ -4,8 +4,8 @@
 //! and turning the outcome into an exit code (0 success, 1 runtime failure or error reply, 2
 //! usage error, which is what clap itself uses when it rejects the arguments, 130 after Ctrl-C).
 //! It does not do any work of its own: [`demo`] runs the walk-through (the default), [`query`]
-//! runs `cli` and `nodes`, [`cluster`] the `cluster` subcommands; [`output`], [`reply`] and
-//! [`style`] decide how results look.
+//! runs `cli` and `nodes` (with the TLS settings of [`tls`]), [`cluster`] the `cluster`
+//! subcommands; [`output`], [`reply`] and [`style`] decide how results look.
 
 mod cluster;
 mod demo;
@@ -13,8 +13,10 @@ mod output;
 mod query;
 mod reply;
 mod style;
+mod tls;
 
 use std::fmt;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -41,6 +43,7 @@ const MAX_BASE_PORT: i64 = 55_535;
     slotwise cli SET foo bar                     # one command, routed by its key\n  \
     slotwise cli --target primaries DBSIZE       # one reply per primary\n  \
     slotwise nodes -u redis://10.0.0.5:6379      # the topology of any cluster\n  \
+    slotwise nodes --tls --cacert ca.crt -u redis://10.0.0.5:6380   # ... over TLS\n  \
     slotwise cluster start                       # 3 primaries + 3 replicas on ports 7000-7005")]
 struct Cli {
     #[command(subcommand)]
@@ -64,26 +67,54 @@ enum Command {
     /// reply`. An error reply exits with 1 and its message on stderr.
     Cli(CliArgs),
     /// Show a cluster's topology: each node's role, primary, slot ranges and key count.
-    Nodes(UrlArg),
+    Nodes(ConnectArgs),
     /// Start, inspect and stop a local Redis Cluster that keeps running between commands.
     #[command(subcommand)]
     Cluster(ClusterCommand),
 }
 
-/// The `-u` option of `cli` and `nodes`.
+/// How `cli` and `nodes` reach the cluster: `-u` and the TLS options, named as in redis-cli.
 #[derive(Debug, Args)]
-struct UrlArg {
-    /// Seed node URL, redis://[USER[:PASSWORD]@]HOST[:PORT]; repeat it to give several nodes
-    /// to try in turn.
+struct ConnectArgs {
+    /// Seed node URL, redis://[USER[:PASSWORD]@]HOST[:PORT] (rediss:// for TLS); repeat it to
+    /// give several nodes to try in turn.
     #[arg(short, long = "url", value_name = "URL", default_value = DEFAULT_URL)]
     urls: Vec<String>,
+    /// Connect with TLS, also to redis:// seeds. Without --cacert, the server's certificate
+    /// must be signed by one of the public web's certificate authorities.
+    #[arg(long)]
+    tls: bool,
+    /// Trust the CA certificates in this PEM file instead of the public web's.
+    #[arg(long, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// Present this client certificate (PEM) for mutual TLS; needs --key and --cacert.
+    #[arg(long, value_name = "FILE")]
+    cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Check the server's certificate against this name instead of the host connected to.
+    #[arg(long, value_name = "NAME")]
+    sni: Option<String>,
+}
+
+impl ConnectArgs {
+    fn tls_options(&self) -> tls::TlsOptions {
+        tls::TlsOptions {
+            enabled: self.tls,
+            cacert: self.cacert.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            sni: self.sni.clone(),
+        }
+    }
 }
 
 /// Options of `cli`.
 #[derive(Debug, Args)]
 struct CliArgs {
     #[command(flatten)]
-    url: UrlArg,
+    connect: ConnectArgs,
     /// Send the command to these nodes instead of routing it by its keys: primaries, replicas,
     /// all, random, default, or one node as HOST:PORT.
     #[arg(long, value_name = "TARGET", value_parser = query::parse_target)]
@@ -202,12 +233,13 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         None | Some(Command::Demo) => demo::run(),
         Some(Command::Cli(args)) => query::cli(query::CliRequest {
-            urls: args.url.urls,
+            tls: args.connect.tls_options(),
+            urls: args.connect.urls,
             target: args.target,
             readonly: args.readonly,
             words: args.words,
         }),
-        Some(Command::Nodes(args)) => query::nodes(&args.urls),
+        Some(Command::Nodes(args)) => query::nodes(&args.urls, &args.tls_options()),
         Some(Command::Cluster(ClusterCommand::Start(args))) => cluster::start(
             usize::from(args.primaries),
             usize::from(args.replicas),
@@ -274,13 +306,44 @@ mod tests {
         let Some(Command::Cli(args)) = cli.command else {
             panic!("expected `cli`, got {:?}", cli.command);
         };
-        assert_eq!(args.url.urls, [DEFAULT_URL]);
+        assert_eq!(args.connect.urls, [DEFAULT_URL]);
         assert_eq!(args.target, Some(query::TargetArg::Primaries));
         assert!(
             !args.readonly,
             "options after the command are its arguments"
         );
         assert_eq!(args.words, ["SET", "k", "-1", "--readonly"]);
+    }
+
+    #[test]
+    fn tls_options_are_named_as_in_redis_cli() {
+        let cli = Cli::try_parse_from([
+            "slotwise",
+            "nodes",
+            "--tls",
+            "--cacert",
+            "ca.crt",
+            "--cert",
+            "c.crt",
+            "--key",
+            "c.key",
+            "--sni",
+            "cache.example",
+        ])
+        .unwrap();
+        let Some(Command::Nodes(args)) = cli.command else {
+            panic!("expected `nodes`, got {:?}", cli.command);
+        };
+        assert_eq!(
+            args.tls_options(),
+            tls::TlsOptions {
+                enabled: true,
+                cacert: Some("ca.crt".into()),
+                cert: Some("c.crt".into()),
+                key: Some("c.key".into()),
+                sni: Some("cache.example".to_owned()),
+            }
+        );
     }
 
     #[test]

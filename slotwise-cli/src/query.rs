@@ -17,6 +17,7 @@ use slotwise::{ClusterNode, ErrorKind, RedisCluster, Role, Target};
 
 use crate::output;
 use crate::reply;
+use crate::tls::TlsOptions;
 use crate::Failure;
 
 /// How long `nodes` waits for one node's `DBSIZE`. The client retries a read on an unreachable
@@ -84,6 +85,8 @@ pub(crate) fn parse_target(text: &str) -> Result<TargetArg, String> {
 pub(crate) struct CliRequest {
     /// Seed URLs, tried in turn.
     pub(crate) urls: Vec<String>,
+    /// TLS, from `--tls`, `--cacert` …
+    pub(crate) tls: TlsOptions,
     /// Where to send the command instead of routing it.
     pub(crate) target: Option<TargetArg>,
     /// Send read-only commands to replicas.
@@ -96,7 +99,7 @@ pub(crate) struct CliRequest {
 /// server's message.
 pub(crate) fn cli(request: CliRequest) -> Result<(), Failure> {
     runtime()?.block_on(async {
-        let cluster = connect(&request.urls).await?;
+        let cluster = connect(&request.urls, &request.tls).await?;
         let handle = if request.readonly {
             cluster.readonly()
         } else {
@@ -132,9 +135,9 @@ pub(crate) fn cli(request: CliRequest) -> Result<(), Failure> {
 }
 
 /// `slotwise nodes`: every node with its role, primary, slots and key count.
-pub(crate) fn nodes(urls: &[String]) -> Result<(), Failure> {
+pub(crate) fn nodes(urls: &[String], tls: &TlsOptions) -> Result<(), Failure> {
     runtime()?.block_on(async {
-        let cluster = connect(urls).await?;
+        let cluster = connect(urls, tls).await?;
         let text: String = cluster
             .cmd("CLUSTER")
             .arg("NODES")
@@ -172,13 +175,15 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::new(format!("cannot start the async runtime: {e}")))
 }
 
-/// A client through the seed URLs. A URL the client cannot use is a usage error (exit code 2);
-/// a cluster that does not answer is a runtime failure whose message lists the nodes tried.
-async fn connect(urls: &[String]) -> Result<RedisCluster, Failure> {
+/// A client through the seed URLs, with TLS as `tls` says. A URL or TLS option the client
+/// cannot use is a usage error (exit code 2); a cluster that does not answer (or fails the TLS
+/// handshake) is a runtime failure whose message lists the nodes tried.
+async fn connect(urls: &[String], tls: &TlsOptions) -> Result<RedisCluster, Failure> {
     let mut builder = RedisCluster::builder();
     for url in urls {
         builder = builder.url(url);
     }
+    let builder = crate::tls::apply(builder, tls, urls)?;
     builder.build().await.map_err(|e| match e.kind() {
         // Before connecting, these can only come from the URL (the builder has nothing else).
         ErrorKind::InvalidInput | ErrorKind::Unsupported => Failure::usage(format!(

@@ -25,6 +25,8 @@ pub struct ClusterBuilder {
     pub(crate) extra_config: Vec<(String, String)>,
     pub(crate) server_binary: Option<PathBuf>,
     pub(crate) wait_timeout: Duration,
+    pub(crate) tls: bool,
+    pub(crate) tls_auth_clients: bool,
 }
 
 impl Default for ClusterBuilder {
@@ -38,6 +40,8 @@ impl Default for ClusterBuilder {
             extra_config: Vec::new(),
             server_binary: None,
             wait_timeout: Duration::from_secs(30),
+            tls: false,
+            tls_auth_clients: false,
         }
     }
 }
@@ -118,12 +122,51 @@ impl ClusterBuilder {
         self
     }
 
+    /// Serve TLS too: each node gets a TLS port (chosen free, also with a
+    /// [`base_port`](ClusterBuilder::base_port)) beside its plain-text one, and the cluster bus
+    /// and replication run over TLS (`tls-cluster yes`, `tls-replication yes`). A CA and a
+    /// certificate for `127.0.0.1` and `localhost` are made with the `openssl` command at start,
+    /// in a directory that lives as long as the cluster: see [`TlsFiles`](crate::TlsFiles).
+    ///
+    /// The plain-text ports stay open, so the kit's own calls and faults work as without TLS;
+    /// clients reach the TLS ports through [`LocalCluster::tls_port`],
+    /// [`LocalCluster::tls_seed_url`] and [`NodeInfo::tls_port`](crate::NodeInfo::tls_port).
+    /// Needs a server built with TLS (Debian's is) and `openssl` on `PATH`; not available for a
+    /// [`persistent`](ClusterBuilder::persistent) cluster.
+    ///
+    /// Default is `false`.
+    ///
+    /// ```no_run
+    /// use slotwise_testkit::LocalCluster;
+    ///
+    /// let cluster = LocalCluster::builder().tls(true).start()?;
+    /// let seed = cluster.tls_seed_url(); // Some("rediss://127.0.0.1:PORT")
+    /// let ca_pem = cluster.tls_files().map(|f| f.ca_pem()).transpose()?;
+    /// # let _ = (seed, ca_pem);
+    /// # Ok::<(), slotwise_testkit::Error>(())
+    /// ```
+    pub fn tls(mut self, tls: bool) -> ClusterBuilder {
+        self.tls = tls;
+        self
+    }
+
+    /// Whether a TLS client must present a certificate signed by the cluster's CA
+    /// (`tls-auth-clients yes`, for mutual TLS) instead of merely may (`optional`). Plain-text
+    /// clients are not affected. Needs [`tls`](ClusterBuilder::tls).
+    ///
+    /// Default is `false` (`optional`).
+    pub fn tls_auth_clients(mut self, required: bool) -> ClusterBuilder {
+        self.tls_auth_clients = required;
+        self
+    }
+
     /// Starts the servers and forms the cluster; returns once every node reports
     /// `cluster_state:ok`, all agree on the slot map and every replica is in sync.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::ServerNotFound`] (with the install hint) when there is no server binary,
+    /// [`ErrorKind::OpensslNotFound`] (likewise) for a TLS cluster without `openssl`,
     /// [`ErrorKind::InvalidInput`] for impossible settings, [`ErrorKind::Start`] or
     /// [`ErrorKind::Timeout`] when the servers or the cluster do not come up.
     pub fn start(self) -> Result<LocalCluster, Error> {
@@ -166,6 +209,12 @@ impl ClusterBuilder {
                 self.node_count()
             ));
         }
+        if self.tls_auth_clients && !self.tls {
+            return invalid("tls_auth_clients(true) needs tls(true)".to_owned());
+        }
+        if self.tls && self.persistent {
+            return invalid("a persistent cluster cannot use TLS".to_owned());
+        }
         for (key, _) in &self.extra_config {
             if key.is_empty() || key.starts_with('-') || key.contains(char::is_whitespace) {
                 return invalid(format!(
@@ -197,6 +246,18 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         let e = LocalCluster::builder()
             .extra_config(&[("--maxmemory", "1mb")])
+            .start()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let e = LocalCluster::builder()
+            .tls_auth_clients(true)
+            .start()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let e = LocalCluster::builder()
+            .tls(true)
+            .persistent(true)
+            .base_port(7000)
             .start()
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);

@@ -17,6 +17,7 @@ use crate::admin::{addr, Pool, HOST};
 use crate::builder::ClusterBuilder;
 use crate::error::{Error, ErrorKind};
 use crate::server::{NodeState, Server, ServerSpec};
+use crate::tls::TlsFiles;
 use crate::view::{self, Entry, NodeInfo, Role};
 use crate::workdir;
 
@@ -58,6 +59,7 @@ pub(crate) struct Node {
 pub(crate) struct Member {
     pub(crate) port: u16,
     pub(crate) bus_port: u16,
+    pub(crate) tls_port: Option<u16>,
     pub(crate) id: String,
     pub(crate) state: NodeState,
 }
@@ -90,6 +92,7 @@ impl LocalCluster {
             .map(|node| Member {
                 port: node.server.port,
                 bus_port: node.server.bus_port,
+                tls_port: node.server.tls_port,
                 id: node.id.clone(),
                 state: node.server.state(),
             })
@@ -177,6 +180,7 @@ impl LocalCluster {
                 // A node that has not learned its own address yet reports an empty host.
                 info.host = HOST.to_owned();
                 info.port = member.port;
+                info.tls_port = member.tls_port;
                 Ok(info)
             })
             .collect()
@@ -310,7 +314,30 @@ impl LocalCluster {
         format!("redis://{}", addr(port))
     }
 
-    /// The client ports of all nodes, in start order.
+    /// `rediss://127.0.0.1:TLS_PORT` of a running node (the first one), for a TLS client's seed
+    /// list; `None` unless the cluster was built with [`tls`](ClusterBuilder::tls).
+    pub fn tls_seed_url(&self) -> Option<String> {
+        let members = self.members();
+        let member = members
+            .iter()
+            .find(|m| m.state == NodeState::Running)
+            .or(members.first())?;
+        Some(format!("rediss://{}", addr(member.tls_port?)))
+    }
+
+    /// The TLS port of the node whose plain-text port is `port`; `None` for a port that is not
+    /// a node of this cluster, or a cluster without [`tls`](ClusterBuilder::tls).
+    pub fn tls_port(&self, port: u16) -> Option<u16> {
+        self.member(port).ok()?.tls_port
+    }
+
+    /// The CA, certificate and key of a cluster built with [`tls`](ClusterBuilder::tls);
+    /// `None` for a plain-text one.
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        self.spec.tls.as_ref().map(|tls| &tls.files)
+    }
+
+    /// The (plain-text) client ports of all nodes, in start order.
     pub fn ports(&self) -> Vec<u16> {
         self.members().iter().map(|m| m.port).collect()
     }
@@ -372,6 +399,9 @@ impl LocalCluster {
                 first_error.get_or_insert(e);
             }
             workdir::remove(&node.server.dir);
+        }
+        if let Some(files) = self.tls_files() {
+            workdir::remove(files.dir());
         }
         first_error.map_or(Ok(()), Err)
     }

@@ -12,12 +12,19 @@ pub(crate) const INSTALL_HINT: &str = "install one with `apt-get install -y redi
      (Debian/Ubuntu), or set SLOTWISE_REDIS_SERVER to the path of a redis-server or \
      valkey-server binary, Redis 7.0 or newer";
 
+/// How to get `openssl`, which a TLS cluster needs to make its certificates.
+pub(crate) const OPENSSL_HINT: &str =
+    "install it with `apt-get install -y openssl` (Debian/Ubuntu)";
+
 /// What kind of failure an [`Error`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// No `redis-server` or `valkey-server` binary was found, or it is too old.
     ServerNotFound,
+    /// No `openssl` command was found; a [TLS](crate::ClusterBuilder::tls) cluster needs it to
+    /// make its certificates.
+    OpensslNotFound,
     /// A server process could not be started, or exited while starting.
     Start,
     /// Talking to a node failed: connection refused or reset, or a file operation failed.

@@ -18,9 +18,9 @@ use crate::admin::{addr, Pool, HOST};
 use crate::builder::ClusterBuilder;
 use crate::cluster::Node;
 use crate::error::{Error, ErrorKind};
-use crate::server::{Server, ServerSpec, StartFailure, START_TIMEOUT};
+use crate::server::{Server, ServerSpec, ServerTls, StartFailure, START_TIMEOUT};
 use crate::wait::{pending, until};
-use crate::{binary, persistent, ports, workdir, LocalCluster};
+use crate::{binary, persistent, ports, tls, workdir, LocalCluster};
 
 /// How many times a node whose random port was taken by someone else is retried on new ports.
 const PORT_RETRIES: usize = 5;
@@ -30,11 +30,22 @@ impl LocalCluster {
     pub(crate) fn launch(settings: ClusterBuilder) -> Result<LocalCluster, Error> {
         let started = Instant::now();
         let binary = binary::find(settings.server_binary.as_deref())?;
+        let tls = if settings.tls {
+            let dir = workdir::create_cluster_dir("tls")?;
+            let files = tls::generate(&dir).inspect_err(|_| workdir::remove(&dir))?;
+            Some(ServerTls {
+                files,
+                auth_clients: settings.tls_auth_clients,
+            })
+        } else {
+            None
+        };
         let spec = ServerSpec {
             binary,
             node_timeout: settings.node_timeout,
             extra_config: settings.extra_config.clone(),
             persistent: settings.persistent,
+            tls,
         };
         let mut cluster = LocalCluster {
             nodes: Mutex::new(Vec::new()),
@@ -87,6 +98,11 @@ impl LocalCluster {
             Some(ports) => ports,
             None => (ports::free_port()?, ports::free_port()?),
         };
+        let tls_port = if settings.tls {
+            Some(ports::free_port()?)
+        } else {
+            None
+        };
         let dir = match self.persistent_base {
             Some(base_port) => {
                 let dir = workdir::persistent_node_dir(&workdir::persistent_root(base_port), port);
@@ -95,7 +111,7 @@ impl LocalCluster {
             }
             None => workdir::create_test_dir(port)?,
         };
-        Server::spawn(&self.spec, port, bus_port, dir.clone()).inspect_err(|_| {
+        Server::spawn(&self.spec, port, bus_port, tls_port, dir.clone()).inspect_err(|_| {
             workdir::remove(&dir);
         })
     }

@@ -37,6 +37,24 @@
 //! - **No fixed sleeps.** Every wait polls a condition until a deadline, and a timeout says what
 //!   it last saw.
 //!
+//! # TLS
+//!
+//! [`ClusterBuilder::tls`] starts every node with a TLS port beside its plain one, the cluster
+//! bus and replication over TLS, and a CA and certificate made with `openssl` at start
+//! ([`TlsFiles`]); [`ClusterBuilder::tls_auth_clients`] makes client certificates required. The
+//! kit itself keeps using the plain ports, so faults and migrations work unchanged.
+//!
+//! ```no_run
+//! use slotwise_testkit::LocalCluster;
+//!
+//! let cluster = LocalCluster::builder().tls(true).start()?;
+//! let seed = cluster.tls_seed_url(); // Some("rediss://127.0.0.1:PORT")
+//! let files = cluster.tls_files().expect("a TLS cluster has certificates");
+//! let (ca, cert, key) = (files.ca_pem()?, files.cert_pem()?, files.key_pem()?);
+//! # let _ = (seed, ca, cert, key);
+//! # Ok::<(), slotwise_testkit::Error>(())
+//! ```
+//!
 //! Linux only (it relies on `/proc` and `prctl`), and Redis 7.0 or newer.
 //!
 //! # Layout
@@ -44,7 +62,8 @@
 //! `cluster` (the node list and accessors), `builder` (settings), `form` (start and form),
 //! `wait` (health and deadlines), `fault`, `migrate`, `persistent` (clusters the CLI leaves
 //! running), `server` (one process), `spawner` (the thread that forks them), `admin` (a blocking
-//! RESP client), `view` (`CLUSTER NODES` parsing), `binary`, `ports`, `workdir`, `error`.
+//! RESP client), `view` (`CLUSTER NODES` parsing), `tls` (certificates), `binary`, `ports`,
+//! `workdir`, `error`.
 
 #![deny(missing_docs)]
 
@@ -60,6 +79,7 @@ mod persistent;
 mod ports;
 mod server;
 mod spawner;
+mod tls;
 mod view;
 mod wait;
 mod workdir;
@@ -72,6 +92,7 @@ pub use cluster::LocalCluster;
 pub use error::{Error, ErrorKind};
 pub use migrate::SlotMigration;
 pub use server::NodeState;
+pub use tls::TlsFiles;
 pub use view::{NodeInfo, Role};
 
 /// The cluster shared by every test of one test binary, or the error that prevented starting

@@ -35,6 +35,9 @@ pub struct SlotMigration<'a> {
     slot: u16,
     source_port: u16,
     target_port: u16,
+    /// Where the source sends the keys: with `tls-cluster yes` a node dials `MIGRATE`'s target
+    /// over TLS, so a TLS cluster's target is named by its TLS port.
+    migrate_port: u16,
     target_id: String,
 }
 
@@ -85,6 +88,7 @@ impl LocalCluster {
             slot,
             source_port: source.port,
             target_port: to_port,
+            migrate_port: target.tls_port.unwrap_or(to_port),
             target_id: target.id,
         })
     }
@@ -150,7 +154,7 @@ impl SlotMigration<'_> {
         // in cluster mode.
         let mut migrate = Cmd::new("MIGRATE")
             .arg(HOST)
-            .arg(self.target_port)
+            .arg(self.migrate_port)
             .arg("")
             .arg(0u64)
             .arg(MIGRATE_TIMEOUT_MS)

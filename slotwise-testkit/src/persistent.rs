@@ -115,6 +115,7 @@ impl LocalCluster {
                 node_timeout: defaults.node_timeout,
                 extra_config: Vec::new(),
                 persistent: true,
+                tls: None,
             },
             pool: Pool::default(),
             wait_timeout: defaults.wait_timeout,

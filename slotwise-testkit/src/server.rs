@@ -16,6 +16,7 @@ use slotwise::protocol::Cmd;
 use crate::admin::{addr, Admin};
 use crate::error::{Error, ErrorKind};
 use crate::spawner;
+use crate::tls::TlsFiles;
 
 /// How long a server gets to start answering. Startup takes milliseconds; the margin is for a
 /// loaded machine running several test binaries at once.
@@ -45,6 +46,16 @@ pub(crate) struct ServerSpec {
     pub(crate) extra_config: Vec<(String, String)>,
     /// Daemonize and outlive this process instead of dying with it.
     pub(crate) persistent: bool,
+    /// Serve TLS with these files, on each server's TLS port.
+    pub(crate) tls: Option<ServerTls>,
+}
+
+/// The TLS settings every server of a TLS cluster shares.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerTls {
+    pub(crate) files: TlsFiles,
+    /// `tls-auth-clients yes` rather than `optional`.
+    pub(crate) auth_clients: bool,
 }
 
 /// Why a server did not come up.
@@ -69,6 +80,8 @@ impl From<StartFailure> for Error {
 pub(crate) struct Server {
     pub(crate) port: u16,
     pub(crate) bus_port: u16,
+    /// The TLS client port, for a server of a TLS cluster.
+    pub(crate) tls_port: Option<u16>,
     pub(crate) dir: PathBuf,
     child: Option<Child>,
     /// The process id; for a persistent server it is known only once the pid file is written.
@@ -77,16 +90,19 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Starts a server in `dir` (which must exist) without waiting for it to answer.
+    /// Starts a server in `dir` (which must exist) without waiting for it to answer. It
+    /// listens for TLS on `tls_port` when `spec` has TLS settings.
     pub(crate) fn spawn(
         spec: &ServerSpec,
         port: u16,
         bus_port: u16,
+        tls_port: Option<u16>,
         dir: PathBuf,
     ) -> Result<Server, Error> {
         let mut server = Server {
             port,
             bus_port,
+            tls_port,
             dir,
             child: None,
             pid: None,
@@ -106,6 +122,7 @@ impl Server {
         Server {
             port,
             bus_port,
+            tls_port: None,
             dir,
             child: None,
             pid,
@@ -191,6 +208,17 @@ impl Server {
         // A replica's first sync otherwise waits 5 s for more replicas to share the transfer.
         command.args(["--repl-diskless-sync-delay", "0"]);
         command.arg("--logfile").arg(self.dir.join("node.log"));
+        if let (Some(tls), Some(tls_port)) = (&spec.tls, self.tls_port) {
+            command.args(["--tls-port", &tls_port.to_string()]);
+            // The bus and replication over TLS too, as a TLS deployment runs; the plain port
+            // stays open for the kit's own calls.
+            command.args(["--tls-cluster", "yes", "--tls-replication", "yes"]);
+            command.arg("--tls-cert-file").arg(tls.files.cert());
+            command.arg("--tls-key-file").arg(tls.files.key());
+            command.arg("--tls-ca-cert-file").arg(tls.files.ca_cert());
+            let auth = if tls.auth_clients { "yes" } else { "optional" };
+            command.args(["--tls-auth-clients", auth]);
+        }
         if spec.persistent {
             command.args(["--daemonize", "yes"]);
             command.arg("--pidfile").arg(self.dir.join("redis.pid"));
@@ -482,12 +510,13 @@ mod tests {
             node_timeout: Duration::from_secs(2),
             extra_config: Vec::new(),
             persistent: false,
+            tls: None,
         };
         let port = crate::ports::free_port().unwrap();
         let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
         let bus_port = taken.local_addr().unwrap().port();
         let dir = crate::workdir::create_test_dir(port).unwrap();
-        let mut server = Server::spawn(&spec, port, bus_port, dir.clone()).unwrap();
+        let mut server = Server::spawn(&spec, port, bus_port, None, dir.clone()).unwrap();
         let result = server.wait_ready(Instant::now() + START_TIMEOUT);
         crate::workdir::remove(&dir);
         match result {

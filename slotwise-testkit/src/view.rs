@@ -27,8 +27,10 @@ pub enum Role {
 pub struct NodeInfo {
     /// The host clients connect to (always `127.0.0.1`).
     pub host: String,
-    /// The client port.
+    /// The plain-text client port, which also names the node in the kit's methods.
     pub port: u16,
+    /// The TLS client port, for a cluster built with [`tls`](crate::ClusterBuilder::tls).
+    pub tls_port: Option<u16>,
     /// The cluster node id (40 hex characters).
     pub id: String,
     /// Primary or replica.
@@ -93,6 +95,7 @@ impl Entry {
         NodeInfo {
             host: self.host,
             port: self.port,
+            tls_port: None,
             id: self.id,
             role: self.role,
             primary_id: self.primary_id,

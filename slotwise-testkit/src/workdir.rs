@@ -1,6 +1,7 @@
 //! Where nodes keep their files: one directory per node under the system temp directory.
 //!
-//! A test cluster's node lives in `slotwise-testkit-<pid>-<n>-<port>`; the pid lets a later run
+//! A test cluster's node lives in `slotwise-testkit-<pid>-<n>-<port>`, a TLS cluster's
+//! certificates in `slotwise-testkit-<pid>-<n>-tls`; the pid lets a later run
 //! recognise and delete directories left behind by a test process that died (statics such as the
 //! [`shared`](crate::shared) cluster are never dropped, so their directories always stay). A
 //! persistent cluster lives in `slotwise-cluster-<base_port>/node-<port>`, found again by its base
@@ -26,6 +27,17 @@ pub(crate) fn create_test_dir(port: u16) -> Result<PathBuf, Error> {
     sweep_stale_once();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("{TEST_PREFIX}{}-{n}-{port}", std::process::id()));
+    recreate(&dir)?;
+    Ok(dir)
+}
+
+/// Creates an empty directory for files of a whole test cluster (its certificates), named
+/// like the node directories so that the same sweep deletes it after a crash.
+pub(crate) fn create_cluster_dir(purpose: &str) -> Result<PathBuf, Error> {
+    sweep_stale_once();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("{TEST_PREFIX}{}-{n}-{purpose}", std::process::id()));
     recreate(&dir)?;
     Ok(dir)
 }

@@ -75,7 +75,31 @@
 //! # Features
 //!
 //! - `blocking` (default): [`blocking::RedisCluster`].
-//! - `tls`: `rediss://` connections with rustls.
+//! - `tls`: `rediss://` connections with rustls (see *TLS* below).
+//!
+//! # TLS
+//!
+//! With the `tls` feature, a `rediss://` URL connects with TLS and trusts the public web's
+//! certificate authorities; [`ClusterBuilder::tls`] with a
+//! [`TlsConfig`](connection::TlsConfig) trusts your own CA instead, adds a client certificate
+//! for mutual TLS, or checks the certificates against another name. Every node is then reached
+//! with TLS, also through `redis://` URLs, and on its TLS port when it lists a plain-text one
+//! too.
+//!
+//! ```no_run
+//! # #[cfg(feature = "tls")]
+//! # async fn demo(ca_pem: &[u8]) -> slotwise::Result<()> {
+//! use slotwise::connection::TlsConfig;
+//! use slotwise::RedisCluster;
+//!
+//! let cluster = RedisCluster::builder()
+//!     .url("rediss://10.0.0.5:6380")
+//!     .tls(TlsConfig::from_ca_pem(ca_pem)?)
+//!     .build()
+//!     .await?;
+//! # let _ = cluster;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 

@@ -300,8 +300,9 @@ impl ClusterBuilder {
         self
     }
 
-    /// Connects with TLS. Default is plain TCP (or TLS with the bundled web roots for a
-    /// `rediss://` URL).
+    /// Connects to every node with TLS, `redis://` URLs too; a node that lists both a
+    /// plain-text and a TLS port is reached on the TLS one. Default is plain TCP (or TLS with
+    /// the bundled web roots for a `rediss://` URL).
     #[cfg(feature = "tls")]
     pub fn tls(mut self, tls: crate::connection::TlsConfig) -> ClusterBuilder {
         self.connection = self.connection.tls(tls);

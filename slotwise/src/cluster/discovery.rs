@@ -21,8 +21,9 @@ use crate::topology::{
     choose_view, parse_shards_from, parse_slots_from, promoted_view, ClusterView, Origin, SlotMap,
 };
 
-/// One node's answer: its view and its current epoch.
-async fn ask(entry: &NodeEntry) -> Result<(ClusterView, u64)> {
+/// One node's answer: its view and its current epoch. `tls` says whether the client connects
+/// with TLS, which picks the port of nodes that list both.
+async fn ask(entry: &NodeEntry, tls: bool) -> Result<(ClusterView, u64)> {
     let shards = Cmd::new("CLUSTER").arg("SHARDS");
     let info = Cmd::new("CLUSTER").arg("INFO");
     let replies = entry.conn.send_batch([&shards, &info]).await?;
@@ -37,7 +38,7 @@ async fn ask(entry: &NodeEntry) -> Result<(ClusterView, u64)> {
         Value::Error(e) => return Err(Error::from_server(e.clone()).with_node(entry.node.name())),
         v => current_epoch(v),
     };
-    let origin = Origin::new(entry.node.host(), entry.node.port());
+    let origin = Origin::new(entry.node.host(), entry.node.port()).over_tls(tls);
     let view = match shards_reply {
         Value::Error(e) if e.code() == "ERR" => {
             // Before Redis 7 there is no CLUSTER SHARDS.
@@ -92,13 +93,14 @@ pub(crate) async fn discover(
     candidates: Vec<Arc<NodeEntry>>,
 ) -> std::result::Result<Discovery, Vec<(String, Error)>> {
     let fanout = settings.discovery_fanout;
+    let tls = settings.connection.is_tls();
     let mut failures = Vec::new();
     // Each answer, in canonical form, with the address of the node that gave it.
     let mut answers: Vec<(ClusterView, u64, Author)> = Vec::new();
     let mut asked: Vec<String> = Vec::new();
     let mut first = None;
     for group in candidates.chunks(fanout) {
-        let results = join_all(group.iter().map(|e| ask(e))).await;
+        let results = join_all(group.iter().map(|e| ask(e, tls))).await;
         for (entry, result) in group.iter().zip(results) {
             asked.push(entry.node.name().to_owned());
             match result {
@@ -128,7 +130,7 @@ pub(crate) async fn discover(
             .take(fanout - answers.len())
             .map(|n| registry.entry(&n.host, n.port, Role::Primary))
             .collect();
-        let results = join_all(more.iter().map(|e| ask(e))).await;
+        let results = join_all(more.iter().map(|e| ask(e, tls))).await;
         for (entry, result) in more.iter().zip(results) {
             if let Ok((mut view, epoch)) = result {
                 remap_view(&mut view, settings.remap.as_ref());

@@ -226,6 +226,14 @@ impl ConnectionConfig {
         self
     }
 
+    /// True when connections use TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        return false;
+    }
+
     /// The node's host.
     pub fn host(&self) -> &str {
         &self.host

@@ -16,6 +16,31 @@ use tokio_rustls::TlsConnector;
 use crate::error::{Error, ErrorKind, Result, Sent};
 
 /// TLS settings: trusted roots and an optional client certificate.
+///
+/// Give it to [`ClusterBuilder::tls`](crate::ClusterBuilder::tls). A certificate the roots do
+/// not vouch for, or that is not valid for the name checked, fails the connection at once with
+/// an [`Io`](crate::ErrorKind::Io) error saying why.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use slotwise::connection::TlsConfig;
+/// use slotwise::RedisCluster;
+///
+/// let ca = std::fs::read("ca.crt")?;
+/// let tls = TlsConfig::from_ca_pem_with_client_auth(
+///     &ca,
+///     &std::fs::read("client.crt")?,
+///     &std::fs::read("client.key")?,
+/// )?
+/// .server_name("redis.internal"); // the name in the nodes' certificates
+/// let cluster = RedisCluster::builder()
+///     .url("redis://10.0.0.5:6380")
+///     .tls(tls)
+///     .build()
+///     .await?;
+/// # let _ = cluster;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct TlsConfig {
     client: Arc<rustls::ClientConfig>,

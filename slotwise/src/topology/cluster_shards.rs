@@ -5,7 +5,7 @@
 //! kept. It does not choose among views or index slots (`view.rs`, `map.rs`), and the endpoint
 //! rules are in `endpoint.rs`.
 
-use super::endpoint::{Endpoint, NodeAddress, Origin, Resolver};
+use super::endpoint::{client_port, Endpoint, NodeAddress, Origin, Resolver};
 use super::reply::{self, Malformed, Parsed};
 use super::view::{ClusterView, NodeDesc, ShardDesc, MAX_SHARDS};
 use crate::error::Result;
@@ -30,7 +30,8 @@ pub(crate) fn parse_shards(reply: Value, answered_host: &str) -> Result<ClusterV
 ///   host for the node that answered and the node's `ip` (when real) for the others. `hostname`
 ///   is not used apart from `endpoint`: when hostnames are preferred the server already puts
 ///   the hostname there, and `?` means there is none.
-/// - **Ports**: `port`, or `tls-port` for a node that has no plain-text port.
+/// - **Ports**: `port`, or `tls-port` for a node that has no plain-text port; for an `origin`
+///   reached with TLS the other way round (a node with both listeners lists both).
 /// - **Health**: `online` and `loading` count as online; `fail`/`failed` or anything else gives
 ///   `online = false`. Such nodes are kept: the cluster decides not to read from them. Redis 7.0
 ///   reports every replica as `loading` until its primary has taken a write (replication offset
@@ -57,8 +58,8 @@ pub(crate) fn parse_shards_from(reply: Value, origin: Origin<'_>) -> Result<Clus
     let items = reply::top_level(reply, COMMAND)?;
     let mut raw = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
-        let shard =
-            raw_shard(item).map_err(|m| m.at(format_args!("shard {i}")).into_error(COMMAND))?;
+        let shard = raw_shard(item, origin.tls)
+            .map_err(|m| m.at(format_args!("shard {i}")).into_error(COMMAND))?;
         raw.push(shard);
     }
     let resolver = Resolver::new(
@@ -92,8 +93,9 @@ struct RawNode {
     online: bool,
 }
 
-/// Reads one shard record: its `slots` and `nodes`; other fields are skipped.
-fn raw_shard(value: Value) -> Parsed<RawShard> {
+/// Reads one shard record: its `slots` and `nodes`; other fields are skipped. `tls` picks the
+/// port of nodes that list two.
+fn raw_shard(value: Value, tls: bool) -> Parsed<RawShard> {
     let mut slots = None;
     let mut nodes = None;
     for (key, value) in reply::record(value)? {
@@ -103,7 +105,7 @@ fn raw_shard(value: Value) -> Parsed<RawShard> {
                 let list = reply::list(value).map_err(|m| m.at("nodes"))?;
                 let mut parsed = Vec::with_capacity(list.len());
                 for (i, node) in list.into_iter().enumerate() {
-                    parsed.push(raw_node(node).map_err(|m| m.at(format_args!("node {i}")))?);
+                    parsed.push(raw_node(node, tls).map_err(|m| m.at(format_args!("node {i}")))?);
                 }
                 nodes = Some(parsed);
             }
@@ -135,7 +137,7 @@ fn slot_ranges(value: Value) -> Parsed<Vec<(u16, u16)>> {
 }
 
 /// Reads one node record; fields this crate has no use for are skipped.
-fn raw_node(value: Value) -> Parsed<RawNode> {
+fn raw_node(value: Value, tls: bool) -> Parsed<RawNode> {
     let mut id = None;
     let mut port = None;
     let mut tls_port = None;
@@ -171,9 +173,7 @@ fn raw_node(value: Value) -> Parsed<RawNode> {
     }
     let id = id.ok_or_else(|| Malformed::new("no `id` field"))?;
     // Zero means "no such listener" (a TLS-only node reports its plain port as absent or 0).
-    let port = port
-        .filter(|&p| p != 0)
-        .or(tls_port.filter(|&p| p != 0))
+    let port = client_port(port, tls_port, tls)
         .ok_or_else(|| Malformed::new(format!("node {id:?} has no `port` or `tls-port`")))?;
     let is_primary = role.ok_or_else(|| Malformed::new(format!("node {id:?} has no `role`")))?;
     Ok(RawNode {
@@ -442,6 +442,72 @@ mod tests {
         assert_eq!(view.shards[0].primary.port, 7443);
         assert_eq!(view.shards[0].primary.host, "tls.example");
         assert_eq!(view.shards[0].slots, [(0, 16383)], "adjacent ranges merged");
+    }
+
+    #[test]
+    fn nodes_with_both_listeners_are_reached_on_the_clients_kind_of_port() {
+        // As redis-server 7.0 lists nodes with `port` and `tls-port` open, whoever asks.
+        let node = |id: &str, port: i64, endpoint: &str, role: &str| {
+            flat(vec![
+                ("id", bulk(id)),
+                ("port", int(port)),
+                ("tls-port", int(port + 1000)),
+                ("ip", bulk("10.0.0.1")),
+                ("endpoint", bulk(endpoint)),
+                ("role", bulk(role)),
+                ("health", bulk("online")),
+            ])
+        };
+        let reply = || {
+            Value::Array(vec![
+                shard_record(
+                    &[0, 8191],
+                    vec![
+                        node("a", 7000, "?", "master"),
+                        node("a1", 7002, "10.0.0.3", "replica"),
+                    ],
+                ),
+                shard_record(&[8192, 16383], vec![node("b", 7001, "10.0.0.2", "master")]),
+            ])
+        };
+        let addresses = |view: &ClusterView| -> Vec<(String, String, u16)> {
+            view.shards
+                .iter()
+                .flat_map(|s| std::iter::once(&s.primary).chain(&s.replicas))
+                .map(|n| (n.id.clone(), n.host.clone(), n.port))
+                .collect()
+        };
+        let plain = parse_shards_from(reply(), Origin::new("public.example", 7000)).unwrap();
+        assert_eq!(
+            addresses(&plain),
+            [
+                ("a".into(), "public.example".into(), 7000),
+                ("a1".into(), "10.0.0.3".into(), 7002),
+                ("b".into(), "10.0.0.2".into(), 7001),
+            ],
+            "a plain-text client dials `port`"
+        );
+        let tls_origin = Origin::new("public.example", 8000).over_tls(true);
+        let tls = parse_shards_from(reply(), tls_origin).unwrap();
+        assert_eq!(
+            addresses(&tls),
+            [
+                ("a".into(), "public.example".into(), 8000),
+                ("a1".into(), "10.0.0.3".into(), 8002),
+                ("b".into(), "10.0.0.2".into(), 8001),
+            ],
+            "a TLS client dials `tls-port`, and knows the node it reached there"
+        );
+    }
+
+    #[test]
+    fn a_tls_client_takes_the_plain_port_of_a_node_without_tls_port() {
+        let reply = Value::Array(vec![shard_record(
+            &[0, 16383],
+            vec![node_record("a", 7000, "h", "h", "master", "online")],
+        )]);
+        let view = parse_shards_from(reply, Origin::new("h", 7000).over_tls(true)).unwrap();
+        assert_eq!(view.shards[0].primary.port, 7000);
     }
 
     #[test]

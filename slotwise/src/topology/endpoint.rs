@@ -1,8 +1,8 @@
 //! Where to reach a node: the endpoint a discovery reply states, and what to use when it states
-//! none.
+//! none; which of its ports to dial.
 //!
-//! Owns the rule for empty, null and `?` endpoints and how the node that answered is recognised
-//! among the nodes it lists. It does not parse replies, and it does not remap addresses: the
+//! Owns the rule for empty, null and `?` endpoints, the choice between a node's plain-text and
+//! TLS port, and how the node that answered is recognised among the nodes it lists. It does not parse replies, and it does not remap addresses: the
 //! cluster's address-remap hook (NAT, containers) applies to the hosts chosen here.
 
 use std::collections::HashSet;
@@ -15,6 +15,8 @@ pub(crate) struct Origin<'a> {
     /// The port the client connected to. Without it, the node that answered cannot be told apart
     /// from the others, which matters only for `?` endpoints.
     pub(crate) port: Option<u16>,
+    /// The client connected with TLS, so it reaches the other nodes on their TLS ports.
+    pub(crate) tls: bool,
 }
 
 impl<'a> Origin<'a> {
@@ -23,13 +25,40 @@ impl<'a> Origin<'a> {
         Origin {
             host,
             port: Some(port),
+            tls: false,
         }
     }
 
     #[cfg(test)]
     /// A node at `host` answered; its port is not known.
     pub(crate) fn host_only(host: &'a str) -> Origin<'a> {
-        Origin { host, port: None }
+        Origin {
+            host,
+            port: None,
+            tls: false,
+        }
+    }
+
+    /// The same origin, reached with TLS when `tls` is true. Default is plain text.
+    pub(crate) fn over_tls(self, tls: bool) -> Origin<'a> {
+        Origin { tls, ..self }
+    }
+}
+
+/// The port to dial of a node that lists `port` and `tls_port`, either absent or 0 when the
+/// node has no such listener: the one for how the client connects, else the other.
+///
+/// A node with both listeners lists both in `CLUSTER SHARDS` whoever asks, and a TLS client
+/// dialling the plain-text port would fail its handshake (a plain one, get no answer to its
+/// `HELLO` on the TLS port). `CLUSTER SLOTS`, `MOVED` and `ASK` need no choice: the server names
+/// the port that matches the asking client's connection.
+pub(super) fn client_port(port: Option<u16>, tls_port: Option<u16>, tls: bool) -> Option<u16> {
+    let port = port.filter(|&p| p != 0);
+    let tls_port = tls_port.filter(|&p| p != 0);
+    if tls {
+        tls_port.or(port)
+    } else {
+        port.or(tls_port)
     }
 }
 
@@ -162,6 +191,18 @@ mod tests {
             endpoint,
             ip: ip.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn the_port_follows_the_connection() {
+        assert_eq!(client_port(Some(7000), Some(8000), false), Some(7000));
+        assert_eq!(client_port(Some(7000), Some(8000), true), Some(8000));
+        // One listener only: that one, either way.
+        assert_eq!(client_port(Some(7000), None, true), Some(7000));
+        assert_eq!(client_port(Some(0), Some(8000), false), Some(8000));
+        assert_eq!(client_port(Some(7000), Some(0), true), Some(7000));
+        assert_eq!(client_port(None, None, true), None);
+        assert_eq!(client_port(Some(0), Some(0), false), None);
     }
 
     #[test]
