@@ -2,8 +2,9 @@
 //! none; which of its ports to dial.
 //!
 //! Owns the rule for empty, null and `?` endpoints, the choice between a node's plain-text and
-//! TLS port, and how the node that answered is recognised among the nodes it lists. It does not parse replies, and it does not remap addresses: the
-//! cluster's address-remap hook (NAT, containers) applies to the hosts chosen here.
+//! TLS port, and how the node that answered is recognised among the nodes it lists. It does not
+//! parse replies, and it does not remap addresses: the cluster's address-remap hook (NAT,
+//! containers) applies to the hosts chosen here.
 
 use std::collections::HashSet;
 
