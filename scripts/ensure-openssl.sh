@@ -13,29 +13,8 @@ if command -v openssl >/dev/null 2>&1; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    say "no openssl on PATH and no apt-get to install it; install OpenSSL's command-line" \
-        "tool with your package manager (the TLS tests need it)"
-    exit 1
-fi
-
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-        sudo=(sudo)
-    else
-        say "openssl is missing and installing it needs root; run" \
-            "\`apt-get install -y openssl\` as root"
-        exit 1
-    fi
-fi
-
-say "no openssl found; installing it with apt-get"
-export DEBIAN_FRONTEND=noninteractive
-if [[ ${SLOTWISE_APT_UPDATED:-0} != 1 ]]; then
-    "${sudo[@]}" apt-get update -q </dev/null
-fi
-"${sudo[@]}" apt-get install -y -q --no-install-recommends openssl </dev/null
+say "no openssl found"
+bash "$(dirname "$0")/apt-install.sh" ensure-openssl openssl
 
 if ! command -v openssl >/dev/null 2>&1; then
     say "apt-get finished but openssl is still not on PATH"

@@ -44,29 +44,8 @@ for name in redis-server valkey-server; do
     fi
 done
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    say "no redis-server or valkey-server on PATH and no apt-get to install one;" \
-        "install Redis 7.0+ with your package manager, or set SLOTWISE_REDIS_SERVER"
-    exit 1
-fi
-
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-        sudo=(sudo)
-    else
-        say "redis-server is missing and installing it needs root; run" \
-            "\`apt-get install -y redis-server\` as root, or set SLOTWISE_REDIS_SERVER"
-        exit 1
-    fi
-fi
-
-say "no redis-server or valkey-server found; installing redis-server with apt-get"
-export DEBIAN_FRONTEND=noninteractive
-if [[ ${SLOTWISE_APT_UPDATED:-0} != 1 ]]; then
-    "${sudo[@]}" apt-get update -q </dev/null
-fi
-"${sudo[@]}" apt-get install -y -q --no-install-recommends redis-server </dev/null
+say "no redis-server or valkey-server found"
+bash "$(dirname "$0")/apt-install.sh" ensure-redis redis-server "or set SLOTWISE_REDIS_SERVER"
 
 if ! binary=$(command -v redis-server); then
     say "apt-get finished but redis-server is still not on PATH"

@@ -3,7 +3,11 @@
 //! table. All tests share one cluster (the test kit's shared one, on free ports), each with keys
 //! of its own.
 
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+
+use common::{slotwise, stderr, stdout};
 
 use slotwise::protocol::{Cmd, Value};
 use slotwise_testkit::LocalCluster;
@@ -18,24 +22,6 @@ fn cli(args: &[&str]) -> Output {
     let mut all = vec!["cli", "-u", seed.as_str()];
     all.extend_from_slice(args);
     slotwise(&all)
-}
-
-// Test helper, outside any #[test]: the workspace lints cannot tell, but failing to run the
-// binary must fail the calling test.
-#[allow(clippy::expect_used)]
-fn slotwise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_slotwise"))
-        .args(args)
-        .output()
-        .expect("the slotwise binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// Runs `slotwise cli`, asserts it succeeded, and returns stdout.

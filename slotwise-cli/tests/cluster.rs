@@ -2,10 +2,14 @@
 //! driven through the binary, as a user would, and the failure when no server binary exists.
 
 use std::net::{Ipv4Addr, TcpListener};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use slotwise_testkit::LocalCluster;
+
+mod common;
+
+use common::slotwise;
 
 const NODES: u16 = 6;
 
@@ -40,16 +44,6 @@ impl Drop for StopOnDrop {
     fn drop(&mut self) {
         let _ = LocalCluster::stop_persistent(self.0);
     }
-}
-
-// Test helper, outside any #[test]: the workspace lints cannot tell, but failing to run the
-// binary must fail the calling test.
-#[allow(clippy::expect_used)]
-fn slotwise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_slotwise"))
-        .args(args)
-        .output()
-        .expect("the slotwise binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {

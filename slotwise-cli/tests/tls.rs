@@ -8,7 +8,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
+
+mod common;
+
+use common::{slotwise, stderr, stdout};
 use std::sync::OnceLock;
 
 use slotwise_testkit::LocalCluster;
@@ -17,21 +20,6 @@ use slotwise_testkit::LocalCluster;
 fn cluster() -> &'static LocalCluster {
     static CLUSTER: OnceLock<LocalCluster> = OnceLock::new();
     CLUSTER.get_or_init(|| LocalCluster::builder().tls(true).start().unwrap())
-}
-
-fn slotwise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_slotwise"))
-        .args(args)
-        .output()
-        .expect("the slotwise binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// `127.0.0.1:PORT` of the first node's TLS port, as a `redis://` URL and as a `rediss://` one.

@@ -1,25 +1,9 @@
 //! The command line itself: help, version and usage errors, with their exit codes. None of these
 //! needs a server (running `slotwise` without arguments starts the demo: see `demo.rs`).
 
-use std::process::{Command, Output};
+mod common;
 
-// Test helper, outside any #[test]: the workspace lints cannot tell, but failing to run the
-// binary must fail the calling test.
-#[allow(clippy::expect_used)]
-fn slotwise(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_slotwise"))
-        .args(args)
-        .output()
-        .expect("the slotwise binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{slotwise, stderr, stdout};
 
 #[test]
 fn help_lists_every_command() {
