@@ -254,6 +254,24 @@ impl LocalCluster {
             .ok_or_else(|| Error::new(ErrorKind::State, format!("no node serves slot {slot}")))
     }
 
+    /// A primary other than the one at `port`: where to move a slot to, say.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::State`] when the cluster has no other primary; otherwise as
+    /// [`nodes`](LocalCluster::nodes).
+    pub fn other_primary(&self, port: u16) -> Result<NodeInfo, Error> {
+        self.primaries()?
+            .into_iter()
+            .find(|p| p.port != port)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::State,
+                    format!("the cluster has no primary but {}", addr(port)),
+                )
+            })
+    }
+
     /// The hash slot of `key`, computed by a node (`CLUSTER KEYSLOT`).
     ///
     /// # Errors

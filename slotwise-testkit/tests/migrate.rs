@@ -25,12 +25,7 @@ fn stepwise_migration_holds_the_slot_half_way_then_moves_it() {
         .unwrap();
     let slot = cluster.slot_of_key("{mig}").unwrap();
     let source = cluster.node_for_slot(slot).unwrap();
-    let target = cluster
-        .primaries()
-        .unwrap()
-        .into_iter()
-        .find(|p| p.port != source.port)
-        .unwrap();
+    let target = cluster.other_primary(source.port).unwrap();
     let keys: Vec<String> = (0..10).map(|i| format!("{{mig}}:{i}")).collect();
     for key in &keys {
         cluster

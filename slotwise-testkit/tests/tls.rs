@@ -48,12 +48,7 @@ fn a_tls_cluster_forms_migrates_and_cleans_up() {
     // MIGRATE goes from node to node over TLS.
     let slot = cluster.slot_of_key("{tls}").unwrap();
     let source = cluster.node_for_slot(slot).unwrap();
-    let target = cluster
-        .primaries()
-        .unwrap()
-        .into_iter()
-        .find(|p| p.port != source.port)
-        .unwrap();
+    let target = cluster.other_primary(source.port).unwrap();
     cluster
         .call(source.port, &Cmd::new("SET").arg("{tls}:k").arg("v"))
         .unwrap();

@@ -80,12 +80,7 @@ async fn pipelines_and_transactions_follow_a_slot_migration() {
     );
     let slot = RedisCluster::keyslot("{mig}");
     let source = cluster.node_for_slot(slot).unwrap();
-    let target = cluster
-        .primaries()
-        .unwrap()
-        .into_iter()
-        .find(|p| p.port != source.port)
-        .unwrap();
+    let target = cluster.other_primary(source.port).unwrap();
     let client = RedisCluster::new("127.0.0.1", source.port).await.unwrap();
 
     // Fill the slot so the migration takes a while.

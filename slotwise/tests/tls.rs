@@ -309,12 +309,7 @@ async fn a_slot_migration_over_tls_under_load() {
     let client = client(&cluster).await;
     let slot = RedisCluster::keyslot("{tlsmig}");
     let source = cluster.node_for_slot(slot).unwrap();
-    let target = cluster
-        .primaries()
-        .unwrap()
-        .into_iter()
-        .find(|p| p.port != source.port)
-        .unwrap();
+    let target = cluster.other_primary(source.port).unwrap();
     let fill: Vec<(String, String)> = (0..2000)
         .map(|i| (format!("{{tlsmig}}:fill:{i}"), format!("v{i}")))
         .collect();
