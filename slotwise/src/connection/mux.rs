@@ -66,9 +66,6 @@ impl Default for Limits {
     }
 }
 
-/// `writing_since_ms` while no write is under way.
-const NOT_WRITING: u64 = u64::MAX;
-
 /// Where RESP3 push frames go, each tagged with the socket's id: one receiver serves many
 /// sockets (a pub/sub task's) and must tell them apart without a task per socket to tag them.
 #[derive(Clone, Debug)]
@@ -126,9 +123,9 @@ struct Shared {
     /// Milliseconds since `epoch` of the last successful read, to tell a silent socket from a
     /// slow command.
     last_read_ms: AtomicU64,
-    /// Milliseconds since `epoch` when the write under way began, or [`NOT_WRITING`]: a peer
-    /// that stops reading leaves a write unfinished.
-    writing_since_ms: AtomicU64,
+    /// Writes finished so far (see [`State::writes_started`]): a peer that stops reading leaves
+    /// one unfinished.
+    writes_done: AtomicU64,
     epoch: Instant,
     limits: Limits,
     push_sink: Option<PushSink>,
@@ -147,6 +144,9 @@ struct State {
     closed: Option<Error>,
     /// The deadline the watchdog sleeps until; `None` while it waits for a request.
     armed: Option<Instant>,
+    /// Writes the writer began so far, counted when it takes the buffer: a count, not a clock,
+    /// so a write costs no reading of the time.
+    writes_started: u64,
 }
 
 #[derive(Debug)]
@@ -160,6 +160,9 @@ struct Pending {
     tx: Option<oneshot::Sender<Result<Reply>>>,
     /// Milliseconds since `epoch` when the request was queued.
     started_ms: u64,
+    /// [`State::writes_started`] when the request was queued: until that many writes are done,
+    /// the write under way then has not finished.
+    writes_before: u64,
     /// When the caller stops waiting: `timeout` after it was queued.
     deadline: Instant,
     timeout: Duration,
@@ -188,12 +191,13 @@ impl Multiplexer {
                 handed: 0,
                 closed: None,
                 armed: None,
+                writes_started: 0,
             }),
             wake_writer: Notify::new(),
             wake_watchdog: Notify::new(),
             open: AtomicBool::new(true),
             last_read_ms: AtomicU64::new(0),
-            writing_since_ms: AtomicU64::new(NOT_WRITING),
+            writes_done: AtomicU64::new(0),
             epoch: Instant::now(),
             limits,
             push_sink,
@@ -291,6 +295,7 @@ impl Multiplexer {
             return Ok((state.queued, reply_now(tx, Reply::Many(Vec::new()), rx)));
         }
         let seq = state.queued;
+        let writes_before = state.writes_started;
         state.queued += count as u64;
         state.pending.push_back(Pending {
             seq,
@@ -299,6 +304,7 @@ impl Multiplexer {
             values: Vec::new(),
             tx: Some(tx),
             started_ms: self.shared.ms_since_epoch(now),
+            writes_before,
             deadline,
             timeout,
         });

@@ -30,11 +30,11 @@ impl Shared {
                 return Watch::Closed;
             }
             let last_read_ms = self.last_read_ms.load(Ordering::Acquire);
-            let writing_since_ms = self.writing_since_ms.load(Ordering::Acquire);
+            let writes_done = self.writes_done.load(Ordering::Acquire);
             // Nothing read since the request was made, or the write under way when it was made
             // still unfinished (a peer that stopped reading, however it trickles bytes back).
             let stalled =
-                |p: &Pending| last_read_ms <= p.started_ms || writing_since_ms <= p.started_ms;
+                |p: &Pending| last_read_ms <= p.started_ms || writes_done < p.writes_before;
             let handed = state.handed;
             // Nothing read since an overdue request was made: the socket is presumed dead and
             // is closed below, and what was never handed to it is then never sent. While it

@@ -9,9 +9,8 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::time::Instant;
 
-use super::{Shared, NOT_WRITING, READ_CHUNK};
+use super::{Shared, READ_CHUNK};
 
 pub(super) async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, shared: Arc<Shared>) {
     let mut batch = BytesMut::with_capacity(READ_CHUNK);
@@ -36,6 +35,7 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, shared: Arc
                 if !wait {
                     std::mem::swap(&mut state.out, &mut batch);
                     state.handed = state.queued;
+                    state.writes_started += 1;
                 }
                 wait
             };
@@ -44,16 +44,12 @@ pub(super) async fn write_loop<W: AsyncWrite + Unpin>(mut writer: W, shared: Arc
                 tokio::task::yield_now().await;
                 continue;
             }
-            shared
-                .writing_since_ms
-                .store(shared.ms_since_epoch(Instant::now()), Ordering::Release);
             let written = match writer.write_all(&batch).await {
                 Ok(()) => writer.flush().await,
                 Err(e) => Err(e),
             };
-            shared
-                .writing_since_ms
-                .store(NOT_WRITING, Ordering::Release);
+            // Only this task counts finished writes.
+            shared.writes_done.fetch_add(1, Ordering::Release);
             if let Err(e) = written {
                 shared.close(shared.io_error(e));
                 return;
