@@ -11,19 +11,12 @@ use std::time::{Duration, Instant};
 
 use slotwise::commands::StringCommands;
 use slotwise::{ClusterNode, ErrorKind, RedisCluster};
-use slotwise_testkit::LocalCluster;
 
 const DEADLINE: Duration = Duration::from_secs(1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_cluster_down_fails_within_the_deadline_and_recovers() {
-    let cluster = Arc::new(
-        LocalCluster::builder()
-            .primaries(3)
-            .replicas(0)
-            .start()
-            .unwrap(),
-    );
+    let cluster = common::faults::primaries_only();
     let ports = cluster.ports();
     let client = RedisCluster::builder()
         .startup_node(ClusterNode::new("127.0.0.1", ports[0]))

@@ -93,13 +93,7 @@ fn check(what: &str, report: &Report) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotated_passwords_are_used_for_every_reconnect_and_open_connection() {
-    let cluster = Arc::new(
-        LocalCluster::builder()
-            .primaries(3)
-            .replicas(0)
-            .start()
-            .unwrap(),
-    );
+    let cluster = common::faults::primaries_only();
     on_every_node(
         &cluster,
         &["ACL", "SETUSER", "app", "on", ">pw-1", "~*", "&*", "+@all"],

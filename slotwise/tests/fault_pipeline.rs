@@ -71,13 +71,7 @@ async fn work(client: RedisCluster, task: usize, stop: Arc<AtomicBool>, counts: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelines_and_transactions_follow_a_slot_migration() {
-    let cluster = Arc::new(
-        LocalCluster::builder()
-            .primaries(3)
-            .replicas(0)
-            .start()
-            .unwrap(),
-    );
+    let cluster = common::faults::primaries_only();
     let slot = RedisCluster::keyslot("{mig}");
     let source = cluster.node_for_slot(slot).unwrap();
     let target = cluster.other_primary(source.port).unwrap();

@@ -4,6 +4,8 @@
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::time::Duration;
 
 use slotwise::commands::{PubSubCommands, StringCommands};
@@ -38,13 +40,7 @@ async fn move_behind_the_back(cluster: &std::sync::Arc<LocalCluster>, key: &str,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moved_is_counted_on_every_path() {
-    let cluster = std::sync::Arc::new(
-        LocalCluster::builder()
-            .primaries(3)
-            .replicas(0)
-            .start()
-            .unwrap(),
-    );
+    let cluster = common::faults::primaries_only();
     let seed = cluster.primaries().unwrap()[0].port;
     // A client per path, each built before any slot moves, with no periodic refresh: only a
     // `MOVED` tells it a slot moved, and no other path's `MOVED` refreshes its topology.

@@ -24,6 +24,18 @@ pub(crate) fn fault_cluster_with(node_timeout: Duration) -> Arc<LocalCluster> {
     )
 }
 
+/// A cluster of its own of 3 primaries and no replicas, for a test that moves slots or kills
+/// nodes without wanting a failover.
+pub(crate) fn primaries_only() -> Arc<LocalCluster> {
+    Arc::new(
+        LocalCluster::builder()
+            .primaries(3)
+            .replicas(0)
+            .start()
+            .unwrap(),
+    )
+}
+
 /// A primary and the replica that will take over when it dies.
 pub(crate) fn victim_and_heir(cluster: &LocalCluster, index: usize) -> (NodeInfo, NodeInfo) {
     let victim = cluster.primaries().unwrap()[index].clone();

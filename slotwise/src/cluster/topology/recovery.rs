@@ -164,8 +164,8 @@ impl Inner {
             .retain(|e| snapshot.find(e.node.name()).is_some());
     }
 
-    /// Waits for `serving_again` once the caller is registered for it, unless the serving
-    /// epoch already moved past `serving`.
+    /// A wake-up for when refusing nodes are seen serving again (see
+    /// [`serving_epoch`](Self::serving_epoch) for the wake-up a caller would otherwise miss).
     pub(super) fn serving_again(&self) -> tokio::sync::futures::Notified<'_> {
         self.topology.recovery.serving_again.notified()
     }
