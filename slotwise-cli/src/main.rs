@@ -4,13 +4,15 @@
 //! and turning the outcome into an exit code (0 success, 1 runtime failure or error reply, 2
 //! usage error, which is what clap itself uses when it rejects the arguments, 130 after Ctrl-C).
 //! It does not do any work of its own: [`demo`] runs the walk-through (the default), [`query`]
-//! runs `cli` and `nodes` (with the TLS settings of [`tls`]), [`cluster`] the `cluster`
-//! subcommands; [`output`], [`reply`] and [`style`] decide how results look.
+//! runs `cli` (its prompt and piped input in [`repl`]) and `nodes` (with the TLS settings of
+//! [`tls`]), [`cluster`] the `cluster` subcommands; [`output`], [`reply`] and [`style`] decide
+//! how results look.
 
 mod cluster;
 mod demo;
 mod output;
 mod query;
+mod repl;
 mod reply;
 mod style;
 mod tls;
@@ -41,6 +43,7 @@ const MAX_BASE_PORT: i64 = 55_535;
 #[command(after_help = "Examples:\n  \
     slotwise                                     # the demo (same as `slotwise demo`)\n  \
     slotwise cli SET foo bar                     # one command, routed by its key\n  \
+    slotwise cli                                 # a prompt; or commands piped in, one per line\n  \
     slotwise cli --target primaries DBSIZE       # one reply per primary\n  \
     slotwise nodes -u redis://10.0.0.5:6379      # the topology of any cluster\n  \
     slotwise nodes --tls --cacert ca.crt -u redis://10.0.0.5:6380   # ... over TLS\n  \
@@ -122,11 +125,11 @@ struct CliArgs {
     /// Send read-only commands to replicas (READONLY mode).
     #[arg(long)]
     readonly: bool,
-    /// The command and its arguments, e.g. `SET foo bar`.
+    /// The command and its arguments, e.g. `SET foo bar`. Without one, a prompt (or, when
+    /// stdin is not a terminal, one command per line of stdin).
     #[arg(
         value_name = "CMD [ARG]...",
-        required = true,
-        num_args = 1..,
+        num_args = 0..,
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
@@ -227,7 +230,23 @@ impl fmt::Display for Failure {
     }
 }
 
+/// With `RUST_LOG` set (e.g. `RUST_LOG=slotwise=debug`), the library's traces go to stderr:
+/// each command's span as it closes, with the node that served it and how many attempts it
+/// took, and every retry and refresh.
+fn trace_if_asked() {
+    let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
 fn main() -> ExitCode {
+    trace_if_asked();
     // `parse` prints help and version itself (exit 0) and rejects bad arguments with exit 2.
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -347,9 +366,10 @@ mod tests {
     }
 
     #[test]
-    fn cli_needs_a_command_and_a_known_target() {
-        let e = Cli::try_parse_from(["slotwise", "cli"]).unwrap_err();
-        assert_eq!(e.exit_code(), 2);
+    fn cli_takes_a_command_or_none_and_needs_a_known_target() {
+        // No command: the prompt.
+        let parsed = Cli::try_parse_from(["slotwise", "cli"]).unwrap();
+        assert!(matches!(parsed.command, Some(Command::Cli(args)) if args.words.is_empty()));
         let e =
             Cli::try_parse_from(["slotwise", "cli", "--target", "nowhere", "PING"]).unwrap_err();
         assert_eq!(e.exit_code(), 2);

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use slotwise::commands::ServerCommands;
+use slotwise::protocol::{Cmd, Value};
 use slotwise::{ClusterNode, ErrorKind, RedisCluster, Role, Target};
 
 use crate::output;
@@ -96,42 +97,112 @@ pub(crate) struct CliRequest {
 }
 
 /// `slotwise cli`: runs one command and prints its reply; an error reply fails with the
-/// server's message.
+/// server's message. With no command, reads commands from the prompt or from stdin
+/// ([`crate::repl`]).
 pub(crate) fn cli(request: CliRequest) -> Result<(), Failure> {
     runtime()?.block_on(async {
         let cluster = connect(&request.urls, &request.tls).await?;
-        let handle = if request.readonly {
+        let session = Session::new(cluster, request.readonly, request.target)?;
+        if request.words.is_empty() {
+            return crate::repl::run(&session).await;
+        }
+        let words: Vec<Vec<u8>> = request.words.into_iter().map(String::into_bytes).collect();
+        let text = session.run(&words).await?;
+        output::emit(&text);
+        Ok(())
+    })
+}
+
+/// A connected cluster and how `cli` sends commands to it.
+pub(crate) struct Session {
+    pub(crate) cluster: RedisCluster,
+    /// The handle commands go through: the cluster, or its read-from-replicas twin.
+    handle: RedisCluster,
+    target: Option<Target>,
+}
+
+impl Session {
+    fn new(
+        cluster: RedisCluster,
+        readonly: bool,
+        target: Option<TargetArg>,
+    ) -> Result<Session, Failure> {
+        let handle = if readonly {
             cluster.readonly()
         } else {
             cluster.clone()
         };
-        let Some((name, args)) = request.words.split_first() else {
-            return Err(Failure::usage("no command given"));
+        let target = match &target {
+            Some(target) => Some(resolve_target(&cluster, target)?),
+            None => None,
         };
-        let mut command = handle.cmd(name);
-        for arg in args {
-            command = command.arg(arg.as_str());
-        }
-        if let Some(target) = &request.target {
-            command = command.target(resolve_target(&cluster, target)?);
-        }
-        let reply = command.await.map_err(|e| match e.server_error() {
-            Some(server) => Failure::bare(format!("(error) {}", server.message())),
-            None => Failure::new(e.to_string()),
-        })?;
-        let raw = reply::prints_raw(&request.words);
-        let names: Vec<String> = cluster
+        Ok(Session {
+            cluster,
+            handle,
+            target,
+        })
+    }
+
+    /// Runs one command (name, then arguments) and returns its reply as redis-cli prints it;
+    /// an error reply is a failure with the server's message.
+    pub(crate) async fn run(&self, words: &[Vec<u8>]) -> Result<String, Failure> {
+        let reply = self.query(words).await?;
+        let shown: Vec<String> = words
+            .iter()
+            .take(2)
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect();
+        let raw = reply::prints_raw(&shown);
+        let names: Vec<String> = self
+            .cluster
             .get_nodes()
             .iter()
             .map(|n| n.name().to_owned())
             .collect();
-        let text = match reply::per_node(&reply, &names) {
+        Ok(match reply::per_node(&reply, &names) {
             Some(by_node) => reply::format_per_node(&by_node, raw),
             None => reply::format_reply(&reply, raw),
+        })
+    }
+
+    /// Runs one command and returns its reply; an error reply is a failure with the server's
+    /// message.
+    pub(crate) async fn query(&self, words: &[Vec<u8>]) -> Result<Value, Failure> {
+        let Some((name, args)) = words.split_first() else {
+            return Err(Failure::usage("no command given"));
         };
-        output::emit(&text);
-        Ok(())
-    })
+        let mut command = self.handle.cmd(&String::from_utf8_lossy(name));
+        for arg in args {
+            command = command.arg(&arg[..]);
+        }
+        if let Some(target) = &self.target {
+            command = command.target(target.clone());
+        }
+        command.await.map_err(|e| match e.server_error() {
+            Some(server) => Failure::bare(format!("(error) {}", server.message())),
+            None => Failure::new(e.to_string()),
+        })
+    }
+
+    /// Where `words` would be sent: one node's name, or how many nodes.
+    pub(crate) async fn served_by(&self, words: &[Vec<u8>]) -> Option<String> {
+        let nodes = match &self.target {
+            Some(_) => return None,
+            None => {
+                let (name, args) = words.split_first()?;
+                let mut cmd = Cmd::new(&name[..]);
+                for arg in args {
+                    cmd = cmd.arg(&arg[..]);
+                }
+                self.handle.nodes_for(&cmd).await.ok()?
+            }
+        };
+        match nodes.as_slice() {
+            [one] => Some(one.name().to_owned()),
+            [] => None,
+            many => Some(format!("{} nodes", many.len())),
+        }
+    }
 }
 
 /// `slotwise nodes`: every node with its role, primary, slots and key count.

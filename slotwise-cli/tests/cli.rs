@@ -238,3 +238,39 @@ fn nodes_prints_the_topology_with_key_counts() {
     // Every node answered DBSIZE, so no row has a `?`.
     assert!(!out.contains('?'), "{out}");
 }
+
+#[test]
+fn rust_log_shows_which_node_served_and_never_the_password() {
+    let seed = cluster().seed_url();
+    let key = "cli:traced";
+    let owner = cluster()
+        .node_for_slot(slotwise::RedisCluster::keyslot(key))
+        .unwrap()
+        .port;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_slotwise"))
+        .args(["cli", "-u", seed.as_str(), "GET", key])
+        .env("RUST_LOG", "slotwise=debug")
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert!(err.contains("slotwise.command"), "{err}");
+    assert!(
+        err.contains(&format!("node=\"127.0.0.1:{owner}\"")),
+        "{err}"
+    );
+    assert!(err.contains("attempts=1"), "{err}");
+    assert!(!err.contains('\u{1b}'), "colours on a pipe: {err}");
+    // A refused password shows nowhere, traces included.
+    let port = cluster().nodes().unwrap()[0].port;
+    let url = format!("redis://someone:s3cr3t-traced@127.0.0.1:{port}");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_slotwise"))
+        .args(["cli", "-u", url.as_str(), "GET", key])
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    for text in [stdout(&output), stderr(&output)] {
+        assert!(!text.contains("s3cr3t-traced"), "{text}");
+    }
+}

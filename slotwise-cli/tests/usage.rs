@@ -55,7 +55,6 @@ fn usage_errors_exit_with_2() {
         &["cluster", "stop", "--port", "60000"],
         &["cluster"],
         &["no-such-command"],
-        &["cli"],
         &["cli", "--target", "nowhere", "PING"],
         &["nodes", "--bogus"],
     ] {

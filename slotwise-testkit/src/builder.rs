@@ -16,6 +16,7 @@ const BUS_OFFSET: u16 = 10_000;
 /// Settings for a [`LocalCluster`]; made by [`LocalCluster::builder`], consumed by
 /// [`start`](ClusterBuilder::start).
 #[derive(Clone, Debug)]
+#[must_use = "a builder starts nothing until `start` is called"]
 pub struct ClusterBuilder {
     pub(crate) primaries: usize,
     pub(crate) replicas: usize,

@@ -37,6 +37,7 @@ use crate::workdir;
 /// cluster.failover(replica)?;
 /// # Ok::<(), slotwise_testkit::Error>(())
 /// ```
+#[must_use = "dropping a LocalCluster stops its nodes"]
 pub struct LocalCluster {
     pub(crate) nodes: Mutex<Vec<Node>>,
     pub(crate) spec: ServerSpec,

@@ -30,6 +30,7 @@ const MIGRATE_TIMEOUT_MS: u64 = 5000;
 /// source and `IMPORTING` on the target: the source answers `ASK` for keys it no longer has.
 /// Dropping it without [`finish`](SlotMigration::finish) leaves the slot in that state.
 #[derive(Debug)]
+#[must_use = "dropping a migration without `finish` leaves the slot migrating"]
 pub struct SlotMigration<'a> {
     cluster: &'a LocalCluster,
     slot: u16,

@@ -20,19 +20,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A pipeline: keys in any slot. Each node gets its share in one write, all nodes at once.
     let pipe = cluster.pipeline();
-    for i in 0..6 {
-        pipe.set(format!("pipe:{i}"), i * 10);
-    }
+    // Every call returns a handle: a SET's is how its error, if any, comes back.
+    let sets: Vec<_> = (0..6)
+        .map(|i| pipe.set(format!("pipe:{i}"), i * 10))
+        .collect();
     let visits = pipe.incr("pipe:visits");
     let values: Vec<_> = (0..6)
         .map(|i| pipe.get::<i64>(format!("pipe:{i}")))
         .collect();
-    pipe.set("pipe:text", "words");
+    let text = pipe.set("pipe:text", "words");
     // A command that fails does not fail the others.
     let wrong = pipe.incr("pipe:text");
     let len = pipe.strlen("pipe:text");
     println!("sending {} commands", pipe.len());
     let mut replies = pipe.run().await?;
+    for set in sets {
+        replies.take(set)?;
+    }
+    replies.take(text)?;
     println!("visits = {}", replies.take(visits)?);
     for (i, value) in values.into_iter().enumerate() {
         let key = format!("pipe:{i}");
@@ -53,15 +58,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     cluster.set("{acct}:alice", 100).await?;
     cluster.set("{acct}:bob", 0).await?;
     let tx = cluster.transaction();
-    tx.decrby("{acct}:alice", 30);
-    tx.incrby("{acct}:bob", 30);
-    let (alice, bob): (i64, i64) = tx.run().await?.query()?;
+    let alice = tx.decrby("{acct}:alice", 30);
+    let bob = tx.incrby("{acct}:bob", 30);
+    let mut replies = tx.run().await?;
+    let (alice, bob) = (replies.take(alice)?, replies.take(bob)?);
     println!("moved 30 in one transaction: alice {alice}, bob {bob}");
 
     // Keys in two slots cannot share a transaction: refused before anything is sent.
     let tx = cluster.transaction();
-    tx.incr("{acct}:alice");
-    tx.incr("{other}:carol");
+    // Their replies would never come: the handles are not needed.
+    let _ = tx.incr("{acct}:alice");
+    let _ = tx.incr("{other}:carol");
     match tx.run().await {
         Err(e) if e.is_cross_slot() => println!("cross-slot transaction refused: {e}"),
         Err(e) => return Err(e.into()),
@@ -72,9 +79,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let watch = cluster.watch("{acct}:alice").await?;
         let balance: i64 = watch.get("{acct}:alice").await?.unwrap_or(0);
         let tx = watch.transaction();
-        tx.set("{acct}:alice", balance * 2);
+        let set = tx.set("{acct}:alice", balance * 2);
         match tx.run().await {
-            Ok(_) => break balance * 2,
+            Ok(mut replies) => {
+                replies.take(set)?;
+                break balance * 2;
+            }
             // Another client changed the key in between: read again.
             Err(e) if e.kind() == ErrorKind::Aborted => continue,
             Err(e) => return Err(e.into()),

@@ -1,5 +1,7 @@
-//! Scanning the whole cluster: `SCAN` on every primary in turn (redis-py's `scan_iter`), in
-//! batches or all at once, with a pattern and a key type.
+//! Scanning the whole cluster slot by slot (redis-py's `scan_iter`), in batches, all at once, or
+//! as a stream, with a pattern and a key type; stopping and resuming from a cursor kept as text.
+//! Keys present for the whole scan are all returned even if slots move or a primary fails over
+//! meanwhile.
 //!
 //! ```sh
 //! cargo run --example scan_cluster -- redis://127.0.0.1:7000
@@ -11,6 +13,8 @@
 #![allow(clippy::print_stdout)]
 
 use std::collections::BTreeMap;
+
+use futures_util::StreamExt;
 
 use slotwise::commands::{HashCommands, StringCommands};
 use slotwise::{ClusterCommands, RedisCluster, ScanOptions};
@@ -55,6 +59,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|k| String::from_utf8_lossy(k).into_owned())
         .collect();
     println!("hashes: {names:?}");
+
+    // As a stream, stopped after the first batch and resumed from its cursor, kept as text
+    // (another process could take it up).
+    let mut scan = cluster.scan(ScanOptions::new().pattern("scan-example:*").count(10));
+    let mut seen = scan.next_batch().await?.unwrap_or_default().len();
+    let kept = scan.cursor().to_string();
+    println!("stopped after {seen} keys at {kept:.40}…");
+    let rest = cluster.scan_from(kept.parse()?, ScanOptions::new().pattern("scan-example:*"));
+    let mut stream = std::pin::pin!(rest.into_stream());
+    while let Some(key) = stream.next().await {
+        key?;
+        seen += 1;
+    }
+    println!("{seen} keys in all, after resuming");
 
     let first: Option<String> = cluster.get("scan-example:0").await?;
     println!("scan-example:0 = {first:?}");

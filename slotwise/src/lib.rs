@@ -45,7 +45,7 @@
 //! | `target_nodes=RedisCluster.PRIMARIES` (`REPLICAS`, `ALL_NODES`, `RANDOM`, `DEFAULT_NODE`, nodes) | [`RedisCluster::target`] with a [`Target`]; raw commands: [`Request::target`] |
 //! | `keyslot(key)` | [`RedisCluster::keyslot`], [`keyslot`] |
 //! | `mget_nonatomic`, `mset_nonatomic` | [`ClusterCommands::mget_nonatomic`], [`ClusterCommands::mset_nonatomic`] |
-//! | `scan_iter(match=…, count=…, _type=…)` | [`RedisCluster::scan`] with [`ScanOptions`]: every primary in turn |
+//! | `scan_iter(match=…, count=…, _type=…)` | [`RedisCluster::scan`] with [`ScanOptions`]: slot by slot, through migrations and failovers; resumable ([`ScanCursor`]) |
 //! | `readonly()`, `readwrite()`, `read_from_replicas=True` | [`RedisCluster::readonly`], [`RedisCluster::readwrite`], [`ClusterBuilder::read_from`] |
 //! | `get_redis_connection(node)` | [`RedisCluster::node_client`] |
 //! | `pipeline()`, `pipeline(transaction=True)` | [`RedisCluster::pipeline`], [`RedisCluster::transaction`]: a [`Pipeline`] whose calls return [`Queued`] handles for the [`Replies`] |
@@ -100,6 +100,7 @@
 //! # let _ = cluster;
 //! # Ok(()) }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 
@@ -114,10 +115,13 @@ mod routing;
 mod slot_count;
 mod topology;
 
+pub use cluster::events;
+pub use cluster::events::{ClusterEvent, ClusterEvents};
 pub use cluster::{
     ClusterBuilder, ClusterCommands, ClusterNode, ClusterScan, Message, MessageKind, NodeClient,
     NonAtomicExecutor, Pipeline, PubSub, Queued, ReadFrom, RedisCluster, Replies, Request, Role,
-    ScanOptions, Script, Stats, Target, TargetedCluster, Watch,
+    ScanCursor, ScanOptions, Script, Stats, Target, TargetedCluster, Watch,
 };
+pub use cluster::{LossReason, PubSubEvent, PubSubEvents};
 pub use error::{Error, ErrorKind, Redirect, Result};
 pub use topology::keyslot;

@@ -1,5 +1,6 @@
 //! Multi-key commands: atomic ones need one slot (checked before sending); the non-atomic ones
 //! and DEL/EXISTS/UNLINK/TOUCH split by slot and put results back in the caller's order.
+//! With no keys, they answer without sending anything.
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,6 +9,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::stats::command_stat;
+use slotwise::commands::KeyCommands;
 use slotwise::{ClusterCommands, ErrorKind, RedisCluster};
 
 async fn client() -> RedisCluster {
@@ -118,4 +120,36 @@ async fn del_exists_touch_unlink_split_and_sum() {
     assert_eq!(n, 25);
     let n: i64 = cluster.cmd("EXISTS").arg(&keys).query().await.unwrap();
     assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn empty_key_lists_are_answered_without_sending() {
+    let cluster = client().await;
+    // Each of these with no key would reach a server as an arity error and be counted there.
+    let commands = ["del", "exists", "unlink", "touch", "mget", "mset"];
+    let mut before = Vec::new();
+    for cmd in commands {
+        before.push(rejected(&cluster, cmd).await);
+    }
+    let none: Vec<String> = Vec::new();
+    let values: Vec<Option<String>> = cluster.mget_nonatomic(&none).await.unwrap();
+    assert!(values.is_empty(), "{values:?}");
+    cluster.mset_nonatomic::<String, String>(&[]).await.unwrap();
+    for cmd in ["DEL", "EXISTS", "UNLINK", "TOUCH"] {
+        let n: i64 = cluster.cmd(cmd).query().await.unwrap();
+        assert_eq!(n, 0, "{cmd} of no keys");
+    }
+    let pipe = cluster.pipeline();
+    let deleted = pipe.del(&none);
+    let existing = pipe.exists(&none);
+    let mut replies = pipe.run().await.unwrap();
+    assert_eq!(replies.take(deleted).unwrap(), 0);
+    assert_eq!(replies.take(existing).unwrap(), 0);
+    for (cmd, before) in commands.iter().zip(before) {
+        assert_eq!(
+            rejected(&cluster, cmd).await,
+            before,
+            "{cmd} reached a server"
+        );
+    }
 }

@@ -251,3 +251,55 @@ async fn typed_commands_on_the_cluster_and_on_targets() {
     let one = cluster.node_client(&node).unwrap().dbsize().await.unwrap();
     assert!(one <= total);
 }
+
+#[tokio::test]
+async fn nodes_for_says_where_a_command_would_go() {
+    use slotwise::protocol::Cmd;
+    let cluster = client().await;
+    let testkit = slotwise_testkit::shared();
+    let owner = |key: &str| {
+        testkit
+            .node_for_slot(RedisCluster::keyslot(key))
+            .unwrap()
+            .port
+    };
+    let ports = |nodes: Vec<ClusterNode>| -> Vec<u16> { nodes.iter().map(|n| n.port()).collect() };
+
+    let get = Cmd::new("GET").arg("routing:nodes-for");
+    assert_eq!(
+        ports(cluster.nodes_for(&get).await.unwrap()),
+        [owner("routing:nodes-for")]
+    );
+    // A read from replicas goes to a replica of that owner.
+    let replica = cluster.readonly().nodes_for(&get).await.unwrap();
+    assert_eq!(replica.len(), 1);
+    // Tips: every primary for DBSIZE, every node for SCRIPT FLUSH, the default node for ECHO.
+    let dbsize = cluster.nodes_for(&Cmd::new("DBSIZE")).await.unwrap();
+    assert_eq!(dbsize.len(), testkit.primaries().unwrap().len());
+    let flush = Cmd::new("SCRIPT").arg("FLUSH");
+    let every = cluster.nodes_for(&flush).await.unwrap();
+    assert_eq!(every.len(), cluster.get_nodes().len());
+    let echo = cluster.nodes_for(&Cmd::new("ECHO").arg("x")).await.unwrap();
+    assert_eq!(echo, [cluster.default_node()]);
+    // A split multi-key command goes to each of its keys' owners.
+    let keys = ["routing:a", "routing:b", "routing:c", "routing:d"];
+    let del = Cmd::new("DEL").arg(keys);
+    let mut expected: Vec<u16> = keys.iter().map(|k| owner(k)).collect();
+    expected.sort_unstable();
+    expected.dedup();
+    let mut got = ports(cluster.nodes_for(&del).await.unwrap());
+    got.sort_unstable();
+    assert_eq!(got, expected);
+    // An atomic one across slots is the error sending it would be.
+    let err = cluster
+        .nodes_for(
+            &Cmd::new("MSET")
+                .arg("routing:a")
+                .arg(1)
+                .arg("routing:b")
+                .arg(2),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CrossSlot);
+}

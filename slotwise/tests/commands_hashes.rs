@@ -8,7 +8,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use common::node_exec::NodeExec;
-use slotwise::commands::{HashCommands, KeyCommands};
+use slotwise::commands::{CursorOptions, HashCommands, KeyCommands};
 
 const TAG: &str = "cmdtest-hashes";
 
@@ -110,5 +110,37 @@ async fn random_fields() {
         let map: HashMap<String, i64> = with_values.into_iter().collect();
         assert_eq!(map.len(), 3);
         assert_eq!(map["b"], 2);
+    }
+}
+
+#[tokio::test]
+async fn hscan_pages_through_a_hash() {
+    for node in NodeExec::each_protocol(TAG).await {
+        let h = node.key("scan");
+        node.del(&h).await.unwrap();
+        let fields: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("f{i}"), format!("v{i}")))
+            .collect();
+        node.hset(&h, &fields).await.unwrap();
+        let mut seen = std::collections::HashMap::new();
+        let mut cursor = 0;
+        loop {
+            let (next, page): (u64, Vec<(String, String)>) = node
+                .hscan(&h, cursor, &CursorOptions::new().count(5))
+                .await
+                .unwrap();
+            seen.extend(page);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        assert_eq!(seen.len(), 40);
+        assert_eq!(seen["f7"], "v7");
+        let (_, matched): (u64, std::collections::HashMap<String, String>) = node
+            .hscan(&h, 0, &CursorOptions::new().pattern("f1?").count(1000))
+            .await
+            .unwrap();
+        assert_eq!(matched.len(), 10, "f10..f19");
     }
 }

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use common::node_exec::NodeExec;
 use slotwise::commands::{
     CopyOptions, ExpireCondition, HashCommands, KeyCommands, ListCommands, RestoreOptions,
-    ServerCommands, SetCommands, SortedSetCommands, StringCommands,
+    ServerCommands, SetCommands, SortOptions, SortedSetCommands, StringCommands,
 };
 use slotwise::ErrorKind;
 
@@ -244,5 +244,75 @@ async fn keys_and_randomkey() {
 
         let any: Option<String> = node.randomkey().await.unwrap();
         assert!(any.is_some(), "the node holds keys");
+    }
+}
+
+#[tokio::test]
+async fn object_encoding_and_memory_usage() {
+    for node in NodeExec::each_protocol(TAG).await {
+        let (n, s, missing) = (
+            node.key("obj-int"),
+            node.key("obj-str"),
+            node.key("obj-none"),
+        );
+        node.del(&missing).await.unwrap();
+        node.set(&n, 12345).await.unwrap();
+        node.set(&s, "x".repeat(100)).await.unwrap();
+        assert_eq!(
+            node.object_encoding(&n).await.unwrap().as_deref(),
+            Some("int")
+        );
+        assert_eq!(
+            node.object_encoding(&s).await.unwrap().as_deref(),
+            Some("raw")
+        );
+        assert_eq!(node.object_encoding(&missing).await.unwrap(), None);
+        assert!(node.object_idletime(&s).await.unwrap().unwrap() >= 0);
+        assert!(node.object_refcount(&s).await.unwrap().unwrap() >= 1);
+        assert_eq!(node.object_refcount(&missing).await.unwrap(), None);
+        let lfu_only = node.object_freq(&s).await.unwrap_err();
+        assert_eq!(
+            lfu_only.kind(),
+            ErrorKind::Response,
+            "not an LFU policy: {lfu_only}"
+        );
+        assert!(node.memory_usage(&s).await.unwrap().unwrap() >= 100);
+        assert_eq!(node.memory_usage(&missing).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn sort_by_value_by_pattern_and_into_a_list() {
+    for node in NodeExec::each_protocol(TAG).await {
+        let (l, d) = (node.key("sort-list"), node.key("sort-dest"));
+        node.del([&l, &d]).await.unwrap();
+        node.rpush(&l, [3, 1, 2]).await.unwrap();
+        for (item, weight, name) in [(1, 30, "one"), (2, 10, "two"), (3, 20, "three")] {
+            node.set(node.key(&format!("w_{item}")), weight)
+                .await
+                .unwrap();
+            node.set(node.key(&format!("name_{item}")), name)
+                .await
+                .unwrap();
+        }
+        let sorted: Vec<i64> = node.sort(&l, &SortOptions::new()).await.unwrap();
+        assert_eq!(sorted, [1, 2, 3]);
+        let top: Vec<i64> = node
+            .sort_ro(&l, &SortOptions::new().descending(true).limit(0, 2))
+            .await
+            .unwrap();
+        assert_eq!(top, [3, 2]);
+        let by_weight = SortOptions::new()
+            .by(node.key("w_*"))
+            .get("#")
+            .get(node.key("name_*"));
+        // Redis 7.0 refuses BY and GET in cluster mode, even for keys of one slot.
+        match node.sort::<Vec<String>>(&l, &by_weight).await {
+            Ok(rows) => assert_eq!(rows, ["2", "two", "3", "three", "1", "one"]),
+            Err(e) => assert!(e.to_string().contains("denied in Cluster mode"), "{e}"),
+        }
+        let alpha = SortOptions::new().alpha(true);
+        assert_eq!(node.sort_store(&l, &d, &alpha).await.unwrap(), 3);
+        assert_eq!(node.lrange::<Vec<i64>>(&d, 0, -1).await.unwrap(), [1, 2, 3]);
     }
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use common::node_exec::NodeExec;
-use slotwise::commands::{InsertPosition, KeyCommands, ListCommands, ListEnd, LposOptions};
+use slotwise::commands::{InsertPosition, KeyCommands, ListCommands, ListEnd, LposOptions, Popped};
 use slotwise::ErrorKind;
 
 const TAG: &str = "cmdtest-lists";
@@ -199,6 +199,27 @@ async fn lmove_between_and_within_lists() {
                 .await
                 .unwrap(),
             None
+        );
+    }
+}
+
+#[tokio::test]
+async fn lmpop_takes_from_the_first_non_empty_list() {
+    for node in NodeExec::each_protocol(TAG).await {
+        let (empty, full) = (node.key("mpop-empty"), node.key("mpop-full"));
+        node.del([&empty, &full]).await.unwrap();
+        let none: Option<Popped<String>> =
+            node.lmpop([&empty, &full], ListEnd::Left, 2).await.unwrap();
+        assert_eq!(none, None, "every list is empty");
+        node.rpush(&full, ["a", "b", "c"]).await.unwrap();
+        let popped = node
+            .lmpop::<String>([&empty, &full], ListEnd::Right, 2)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (popped.key.as_str(), popped.items),
+            (full.as_str(), vec!["c".to_owned(), "b".to_owned()])
         );
     }
 }

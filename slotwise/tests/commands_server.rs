@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::node_exec::NodeExec;
-use slotwise::commands::{FlushMode, ServerCommands, StringCommands};
+use slotwise::commands::{FlushMode, PubSubCommands, ServerCommands, StringCommands};
 
 const TAG: &str = "cmdtest-server";
 
@@ -112,5 +112,46 @@ async fn dbsize_and_flushes() {
             node.flushall(mode).await.unwrap();
             assert_eq!(node.dbsize().await.unwrap(), 0, "after FLUSHALL {mode:?}");
         }
+    }
+}
+
+#[tokio::test]
+async fn memory_acl_wait_and_lolwut() {
+    for node in NodeExec::each_protocol(TAG).await {
+        let stats: HashMap<String, slotwise::protocol::Value> = node.memory_stats().await.unwrap();
+        assert!(stats.contains_key("peak.allocated"), "{stats:?}");
+        assert!(!node.memory_doctor().await.unwrap().is_empty());
+        assert!(!node.memory_malloc_stats().await.unwrap().is_empty());
+        node.memory_purge().await.unwrap();
+
+        assert_eq!(node.acl_whoami().await.unwrap(), "default");
+        let categories = node.acl_cat().await.unwrap();
+        assert!(categories.iter().any(|c| c == "stream"), "{categories:?}");
+        let geo = node.acl_cat_commands("geo").await.unwrap();
+        assert!(geo.iter().any(|c| c == "geoadd"), "{geo:?}");
+        let password = node.acl_genpass().await.unwrap();
+        assert_eq!(password.len(), 64);
+        assert!(
+            node.lolwut().await.unwrap().contains("ver. "),
+            "ends with the version"
+        );
+
+        node.set(node.key("waited"), "v").await.unwrap();
+        let acked = node
+            .wait(1, std::time::Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(acked, 1, "the primary's one replica has the write");
+    }
+}
+
+#[tokio::test]
+async fn pubsub_listings_without_subscribers() {
+    for node in NodeExec::each_protocol(TAG).await {
+        let channels: Vec<String> = node.pubsub_channels("cmdtest-none.*").await.unwrap();
+        assert!(channels.is_empty());
+        let shard: Vec<String> = node.pubsub_shardchannels("cmdtest-none.*").await.unwrap();
+        assert!(shard.is_empty());
+        assert!(node.pubsub_numpat().await.unwrap() >= 0);
     }
 }

@@ -108,3 +108,31 @@ async fn smove_and_algebra() {
         assert!(!node.sismember(&a, "1").await.unwrap());
     }
 }
+
+#[tokio::test]
+async fn sscan_pages_through_a_set() {
+    for node in NodeExec::each_protocol(TAG).await {
+        let s = node.key("scan");
+        node.del(&s).await.unwrap();
+        let members: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
+        node.sadd(&s, &members).await.unwrap();
+        let mut seen = BTreeSet::new();
+        let mut cursor = 0;
+        loop {
+            let (next, page): (u64, Vec<String>) = node
+                .sscan(
+                    &s,
+                    cursor,
+                    &slotwise::commands::CursorOptions::new().count(7),
+                )
+                .await
+                .unwrap();
+            seen.extend(page);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        assert_eq!(seen, members.into_iter().collect::<BTreeSet<_>>());
+    }
+}

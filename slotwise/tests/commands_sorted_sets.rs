@@ -8,7 +8,8 @@ mod common;
 
 use common::node_exec::NodeExec;
 use slotwise::commands::{
-    Comparison, Condition, KeyCommands, SortedSetCommands, ZAddOptions, ZRangeBy, ZRangeOptions,
+    Aggregate, Comparison, Condition, CursorOptions, KeyCommands, SortedSetCommands, ZAddOptions,
+    ZCombineOptions, ZPopSide, ZRangeBy, ZRangeOptions,
 };
 
 const TAG: &str = "cmdtest-zsets";
@@ -225,5 +226,118 @@ async fn pops_and_range_removals() {
         assert_eq!(node.zremrangebyscore(&z, "(30", "+inf").await.unwrap(), 2);
         let left: Vec<String> = node.zrange(&z, 0, -1).await.unwrap();
         assert_eq!(left, ["cy"]);
+    }
+}
+
+fn pairs<const N: usize>(items: [(&str, f64); N]) -> Vec<(String, f64)> {
+    items.iter().map(|(m, s)| ((*m).to_owned(), *s)).collect()
+}
+
+#[tokio::test]
+async fn union_intersection_and_difference() {
+    for node in NodeExec::each_protocol(TAG).await {
+        let (a, b, d) = (node.key("alg-a"), node.key("alg-b"), node.key("alg-d"));
+        node.del([&a, &b, &d]).await.unwrap();
+        node.zadd(&a, [(1.0, "x"), (2.0, "y")]).await.unwrap();
+        node.zadd(&b, [(10.0, "y"), (20.0, "z")]).await.unwrap();
+        let plain = ZCombineOptions::new();
+
+        let union: Vec<String> = node.zunion([&a, &b], &plain).await.unwrap();
+        assert_eq!(union, ["x", "y", "z"]);
+        let summed = node
+            .zunion_withscores::<String>([&a, &b], &plain)
+            .await
+            .unwrap();
+        assert_eq!(summed, pairs([("x", 1.0), ("y", 12.0), ("z", 20.0)]));
+        let weighted = ZCombineOptions::new()
+            .weights([2.0, 1.0])
+            .aggregate(Aggregate::Min);
+        let inter = node
+            .zinter_withscores::<String>([&a, &b], &weighted)
+            .await
+            .unwrap();
+        assert_eq!(inter, pairs([("y", 4.0)]));
+        let inter: Vec<String> = node.zinter([&a, &b], &plain).await.unwrap();
+        assert_eq!(inter, ["y"]);
+        assert_eq!(node.zintercard([&a, &b], 0).await.unwrap(), 1);
+        let diff: Vec<String> = node.zdiff([&a, &b]).await.unwrap();
+        assert_eq!(diff, ["x"]);
+        assert_eq!(
+            node.zdiff_withscores::<String>([&a, &b]).await.unwrap(),
+            pairs([("x", 1.0)])
+        );
+
+        let max = ZCombineOptions::new().aggregate(Aggregate::Max);
+        assert_eq!(node.zunionstore(&d, [&a, &b], &max).await.unwrap(), 3);
+        assert_eq!(node.zscore(&d, "y").await.unwrap(), Some(10.0));
+        assert_eq!(node.zinterstore(&d, [&a, &b], &plain).await.unwrap(), 1);
+        assert_eq!(node.zdiffstore(&d, [&b, &a]).await.unwrap(), 1);
+        assert_eq!(node.zrange::<Vec<String>>(&d, 0, -1).await.unwrap(), ["z"]);
+    }
+}
+
+#[tokio::test]
+async fn mpop_random_lex_store_and_scan() {
+    for node in NodeExec::each_protocol(TAG).await {
+        let (e, z, d) = (node.key("mpop-e"), node.key("mpop-z"), node.key("mpop-d"));
+        node.del([&e, &z, &d]).await.unwrap();
+        assert!(node
+            .zmpop::<String>([&e, &z], ZPopSide::Min, 1)
+            .await
+            .unwrap()
+            .is_none());
+        node.zadd(&z, [(1.0, "a"), (2.0, "b"), (3.0, "c")])
+            .await
+            .unwrap();
+        let popped = node
+            .zmpop::<String>([&e, &z], ZPopSide::Max, 2)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(popped.key, z);
+        assert_eq!(popped.items, pairs([("c", 3.0), ("b", 2.0)]));
+
+        assert_eq!(
+            node.zrandmember::<String>(&z).await.unwrap().as_deref(),
+            Some("a")
+        );
+        assert_eq!(node.zrandmember::<String>(&e).await.unwrap(), None);
+        let repeated: Vec<String> = node.zrandmember_count(&z, -3).await.unwrap();
+        assert_eq!(repeated, ["a", "a", "a"]);
+        let scored = node.zrandmember_withscores::<String>(&z, 5).await.unwrap();
+        assert_eq!(scored, pairs([("a", 1.0)]));
+
+        let lex = node.key("lex");
+        node.del(&lex).await.unwrap();
+        node.zadd(&lex, [(0.0, "a"), (0.0, "b"), (0.0, "c"), (0.0, "d")])
+            .await
+            .unwrap();
+        assert_eq!(node.zlexcount(&lex, "[b", "+").await.unwrap(), 3);
+        assert_eq!(node.zremrangebylex(&lex, "-", "(c").await.unwrap(), 2);
+        let top = ZRangeOptions::new().rev(true);
+        assert_eq!(node.zrangestore(&d, &lex, 0, 0, &top).await.unwrap(), 1);
+        assert_eq!(node.zrange::<Vec<String>>(&d, 0, -1).await.unwrap(), ["d"]);
+
+        let many = node.key("zscan");
+        node.del(&many).await.unwrap();
+        let items: Vec<(f64, String)> = (0..30).map(|i| (f64::from(i), format!("m{i}"))).collect();
+        node.zadd(&many, &items).await.unwrap();
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let (next, page) = node
+                .zscan::<String>(&many, cursor, &CursorOptions::new().count(4))
+                .await
+                .unwrap();
+            seen.extend(page);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        seen.sort_by(|a, b| a.1.total_cmp(&b.1));
+        seen.dedup();
+        assert_eq!(seen.len(), 30);
+        assert_eq!(seen[29], ("m29".to_owned(), 29.0));
     }
 }

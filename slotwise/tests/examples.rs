@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The examples, one per topic of redis-py's clustering guide.
-const EXAMPLES: [&str; 10] = [
+const EXAMPLES: [&str; 11] = [
     "create_client",
     "keyslot_hash_tags",
     "target_nodes",
@@ -24,6 +24,7 @@ const EXAMPLES: [&str; 10] = [
     "read_from_replicas",
     "direct_node_access",
     "blocking",
+    "cluster_events",
 ];
 
 /// An example talks to a local cluster for well under a second; this only bounds a hang.
@@ -177,4 +178,9 @@ fn pipelines() {
 #[test]
 fn pubsub() {
     run("pubsub");
+}
+
+#[test]
+fn cluster_events() {
+    run("cluster_events");
 }

@@ -51,9 +51,40 @@ async fn manual_failover_under_load() {
         .await
         .unwrap();
     let slots = slots_of(&old);
+    let mut events = client.events();
     failover_under_load(&cluster, &client, "fo", &slots, old.port, heir.port).await;
+    failover_told(&mut events, &slots, old.port, heir.port).await;
     tokio::time::sleep(IDLE).await;
     failover_under_load(&cluster, &client, "back", &slots, heir.port, old.port).await;
+    failover_told(&mut events, &slots, heir.port, old.port).await;
+}
+
+/// The events told of the failover from `from` to `to`: one of its `slots` moved, then the
+/// failover.
+async fn failover_told(events: &mut slotwise::ClusterEvents, slots: &[u16], from: u16, to: u16) {
+    let mut seen = Vec::new();
+    let told = common::events::collect_until(events, &mut seen, SLACK, |seen| {
+        common::events::failover(seen, from, to).is_some()
+    })
+    .await;
+    let shown = common::events::shown(&seen);
+    assert!(told, "no failover event from {from} to {to}:\n{shown}");
+    let over = common::events::failover(&seen, from, to);
+    let moved = slots
+        .iter()
+        .filter_map(|s| common::events::slot_moved(&seen, *s, to))
+        .map(|(i, _)| i)
+        .min();
+    assert!(
+        moved.is_some() && moved < over,
+        "its slots moved to {to} first:\n{shown}"
+    );
+    // One failover, told once.
+    let failovers = seen
+        .iter()
+        .filter(|e| matches!(e, slotwise::ClusterEvent::Failover { .. }))
+        .count();
+    assert_eq!(failovers, 1, "{shown}");
 }
 
 /// Fails the primary at `old` over to its replica at `heir` while 64 tasks read and write keys

@@ -30,6 +30,7 @@ async fn slot_migration_under_load() {
     let source = cluster.node_for_slot(slot).unwrap();
     let target = cluster.other_primary(source.port).unwrap();
     let client = RedisCluster::new("127.0.0.1", source.port).await.unwrap();
+    let mut events = client.events();
 
     // Fill the slot.
     for chunk in 0..20 {
@@ -101,5 +102,24 @@ async fn slot_migration_under_load() {
     assert_eq!(
         client.get_node_from_key("{mig}", false).unwrap().port(),
         target.port
+    );
+    // The events told it: the slot moved to the target, first by the `MOVED` that named it;
+    // no failover and no node lost.
+    let mut seen = Vec::new();
+    let told = common::events::collect_until(&mut events, &mut seen, SLACK, |seen| {
+        common::events::slot_moved(seen, slot, target.port).is_some()
+    })
+    .await;
+    let shown = common::events::shown(&seen);
+    assert!(told, "no event of slot {slot} moving:\n{shown}");
+    let (_, cause) = common::events::slot_moved(&seen, slot, target.port).unwrap();
+    assert_eq!(cause, slotwise::events::ChangeCause::Redirect, "{shown}");
+    assert!(
+        !seen.iter().any(|e| matches!(
+            e,
+            slotwise::ClusterEvent::Failover { .. }
+                | slotwise::ClusterEvent::NodeUnreachable { .. }
+        )),
+        "{shown}"
     );
 }

@@ -31,16 +31,22 @@ async fn work(client: RedisCluster, task: usize, stop: Arc<AtomicBool>, counts: 
     while !stop.load(Ordering::Relaxed) {
         seq += 1;
         let pipe = client.pipeline();
+        let mut writes = Vec::new();
         let mut reads = Vec::new();
         for j in 0..KEYS {
             let moving = format!("{{mig}}:t{task}:k{j}");
             let elsewhere = format!("other:t{task}:k{j}");
             for key in [moving, elsewhere] {
-                pipe.set(key.as_str(), format!("{task}:{seq}"));
+                writes.push((key.clone(), pipe.set(key.as_str(), format!("{task}:{seq}"))));
                 reads.push((key.clone(), pipe.get::<String>(key.as_str())));
             }
         }
         let mut replies = pipe.run().await.unwrap();
+        for (key, write) in writes {
+            replies
+                .take(write)
+                .unwrap_or_else(|e| panic!("SET {key}: {e}"));
+        }
         for (key, read) in reads {
             let value = replies
                 .take(read)
@@ -51,8 +57,9 @@ async fn work(client: RedisCluster, task: usize, stop: Arc<AtomicBool>, counts: 
 
         let counter = format!("{{mig}}:t{task}:counter");
         let tx = client.transaction();
-        tx.incr(counter.as_str());
-        tx.get::<u64>(counter.as_str());
+        // Read together by query() below.
+        let _ = tx.incr(counter.as_str());
+        let _ = tx.get::<u64>(counter.as_str());
         let (n, read): (u64, Option<u64>) = tx
             .run()
             .await

@@ -2,7 +2,8 @@
 //! subscription is killed, both are made again (the classic one on another node at once, the
 //! sharded one on the promoted replica) and messages flow; after a sharded channel's slot is
 //! migrated, the channel is subscribed on its new primary; when the node of the classic
-//! subscription freezes, the subscription moves to another node.
+//! subscription freezes, the subscription moves to another node. The `PubSub`'s events tell
+//! each step: subscribed where, lost where and why, restored where.
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use common::faults::{fault_cluster, victim_and_heir, watch_promotion};
 use slotwise::commands::PubSubCommands;
 use slotwise::protocol::{Cmd, Value};
-use slotwise::{Message, RedisCluster};
+use slotwise::{LossReason, Message, PubSubEvent, PubSubEvents, RedisCluster};
 use tokio::sync::mpsc;
 
 /// A name whose slot `port` serves.
@@ -69,6 +70,51 @@ async fn until_delivered(
     }
 }
 
+/// Receives pub/sub events into `seen` until `done(seen)` holds (10 s at most).
+async fn collect(
+    events: &mut PubSubEvents,
+    seen: &mut Vec<PubSubEvent>,
+    done: impl Fn(&[PubSubEvent]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done(seen) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, events.recv()).await {
+            Ok(Some(event)) => seen.push(event),
+            _ => panic!("the events never told it: {seen:#?}"),
+        }
+    }
+}
+
+/// The position of the first event of `what` (subscribed, lost, restored) for `name`.
+fn find(seen: &[PubSubEvent], name: &str, what: &str) -> Option<usize> {
+    seen.iter().position(|e| {
+        let (n, kind) = match e {
+            PubSubEvent::Subscribed { name, .. } => (name, "subscribed"),
+            PubSubEvent::Lost { name, .. } => (name, "lost"),
+            PubSubEvent::Restored { name, .. } => (name, "restored"),
+            _ => return false,
+        };
+        n == name.as_bytes() && kind == what
+    })
+}
+
+/// True if an event of `what` for `name` names `node` as where it is (or was) subscribed.
+fn told(seen: &[PubSubEvent], name: &str, what: &str, node: &str) -> bool {
+    seen.iter().any(|e| match e {
+        PubSubEvent::Subscribed {
+            name: n, node: at, ..
+        } => what == "subscribed" && n == name.as_bytes() && at == node,
+        PubSubEvent::Restored {
+            name: n, node: at, ..
+        } => what == "restored" && n == name.as_bytes() && at == node,
+        PubSubEvent::Lost {
+            name: n, node: at, ..
+        } => what == "lost" && n == name.as_bytes() && at == node,
+        _ => false,
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_follow_failover_and_migration() {
     let cluster = fault_cluster();
@@ -81,6 +127,8 @@ async fn subscriptions_follow_failover_and_migration() {
     let sharded = name_on(&cluster, victim.port, "s");
     let moving = name_on(&cluster, other, "m");
     let pubsub = client.pubsub().unwrap();
+    let mut events = pubsub.events();
+    let mut seen = Vec::new();
     pubsub.subscribe(classic.as_str()).await.unwrap();
     pubsub
         .ssubscribe([sharded.as_str(), moving.as_str()])
@@ -101,6 +149,22 @@ async fn subscriptions_follow_failover_and_migration() {
     for (channel, is_sharded) in [(&classic, false), (&sharded, true), (&moving, true)] {
         until_delivered(&client, &mut messages, channel, is_sharded, limit).await;
     }
+    // Each was told subscribed, the sharded ones on their slot's primary.
+    let node = |port: u16| format!("127.0.0.1:{port}");
+    collect(&mut events, &mut seen, |seen| {
+        [&sharded, &moving]
+            .iter()
+            .all(|c| find(seen, c, "subscribed").is_some())
+    })
+    .await;
+    assert!(
+        told(&seen, &sharded, "subscribed", &node(victim.port)),
+        "{seen:#?}"
+    );
+    assert!(
+        told(&seen, &moving, "subscribed", &node(other)),
+        "{seen:#?}"
+    );
 
     // The primary holding the classic socket and one sharded channel dies.
     {
@@ -125,6 +189,30 @@ async fn subscriptions_follow_failover_and_migration() {
     }
     let sharded_after = until_delivered(&client, &mut messages, &sharded, true, limit).await;
     let classic_after = until_delivered(&client, &mut messages, &classic, false, limit).await;
+    // The events told it: both lost with the victim's socket, then restored, the sharded one
+    // on the promoted replica.
+    collect(&mut events, &mut seen, |seen| {
+        find(seen, &sharded, "restored").is_some() && find(seen, &classic, "restored").is_some()
+    })
+    .await;
+    for name in [&sharded, &classic] {
+        let lost = find(&seen, name, "lost");
+        assert!(
+            lost.is_some() && lost < find(&seen, name, "restored"),
+            "{seen:#?}"
+        );
+        assert!(
+            seen.iter().any(
+                |e| matches!(e, PubSubEvent::Lost { name: n, node, reason: LossReason::Closed, .. }
+                if n == name.as_bytes() && *node == format!("127.0.0.1:{}", victim.port))
+            ),
+            "{seen:#?}"
+        );
+    }
+    assert!(
+        told(&seen, &sharded, "restored", &node(heir.port)),
+        "{seen:#?}"
+    );
     println!(
         "classic channel delivering {classic_moved:?} after the kill; after the election: \
          sharded channel delivering in {sharded_after:?}, classic in {classic_after:?}"
@@ -140,6 +228,19 @@ async fn subscriptions_follow_failover_and_migration() {
     }
     let moved_after = until_delivered(&client, &mut messages, &moving, true, limit).await;
     println!("after the migration: delivering in {moved_after:?}");
+    seen.clear();
+    collect(&mut events, &mut seen, |seen| {
+        find(seen, &moving, "restored").is_some()
+    })
+    .await;
+    assert!(
+        seen.iter().any(
+            |e| matches!(e, PubSubEvent::Lost { name, reason: LossReason::DroppedByServer, .. }
+            if name == moving.as_bytes())
+        ),
+        "{seen:#?}"
+    );
+    assert!(told(&seen, &moving, "restored", &node(third)), "{seen:#?}");
     assert_eq!(client.spublish(moving.as_str(), "last").await.unwrap(), 1);
 
     // The node holding the classic subscription freezes (no close comes): the subscription
@@ -175,6 +276,22 @@ async fn subscriptions_follow_failover_and_migration() {
     )
     .await;
     cluster.resume(holder.port).unwrap();
+    seen.clear();
+    collect(&mut events, &mut seen, |seen| {
+        find(seen, &classic, "restored").is_some()
+    })
+    .await;
+    assert!(
+        seen.iter().any(
+            |e| matches!(e, PubSubEvent::Lost { name, node, reason: LossReason::Unresponsive, .. }
+            if name == classic.as_bytes() && *node == format!("127.0.0.1:{}", holder.port))
+        ),
+        "{seen:#?}"
+    );
+    assert!(
+        !told(&seen, &classic, "restored", &node(holder.port)),
+        "restored on the frozen node: {seen:#?}"
+    );
     println!(
         "a frozen node's classic subscription delivering again after {moved_after:?} ({:?} \
          after the pause)",

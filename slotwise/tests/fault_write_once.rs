@@ -169,7 +169,7 @@ async fn a_lost_watch_is_not_reopened() {
             .unwrap();
     }
     let tx = watch.transaction();
-    tx.set(&key, 2);
+    let _ = tx.set(&key, 2);
     let err = tx
         .run()
         .await
@@ -181,7 +181,7 @@ async fn a_lost_watch_is_not_reopened() {
         _ => panic!("unexpected error: {err}"),
     }
     let again = watch.transaction();
-    again.set(&key, 3);
+    let _ = again.set(&key, 3);
     again.run().await.expect_err("a watch runs one transaction");
     // The shared connection reconnects; the value is untouched.
     assert_eq!(client.get::<i64>(&key).await.unwrap(), Some(1));

@@ -1,5 +1,5 @@
 //! `Stats` counts every `MOVED` the client follows, whichever path met it: a pipeline, a
-//! transaction, a sharded subscribe, as well as a single command. Each slot is moved behind the
+//! transaction, a sharded subscribe and resubscribe, as well as a single command. Each slot is moved behind the
 //! client's back, so the client's next use of it meets a `MOVED`.
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -36,6 +36,29 @@ async fn move_behind_the_back(cluster: &std::sync::Arc<LocalCluster>, key: &str,
     tokio::task::spawn_blocking(move || cluster.migrate_slot(slot, to).unwrap())
         .await
         .unwrap();
+}
+
+/// Publishes `payload` on `channel` through `publisher` until `pubsub` hears it (10 s at most).
+async fn publish_until_heard(
+    publisher: &RedisCluster,
+    pubsub: &mut slotwise::PubSub,
+    channel: &str,
+    payload: &str,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        publisher.spublish(channel, payload).await.unwrap();
+        if let Ok(Some(m)) =
+            tokio::time::timeout(Duration::from_millis(100), pubsub.next_message()).await
+        {
+            assert_eq!(m.payload(), payload.as_bytes());
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no message on {channel} within 10 s"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,20 +120,36 @@ async fn moved_is_counted_on_every_path() {
         client.stats()
     );
     // It is subscribed where the slot went: a publish reaches it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        client.spublish(channel.as_str(), "hello").await.unwrap();
-        if let Ok(Some(m)) =
-            tokio::time::timeout(Duration::from_millis(100), pubsub.next_message()).await
-        {
-            assert_eq!(m.payload(), b"hello");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no message on {channel} within 10 s"
-        );
-    }
+    publish_until_heard(client, &mut pubsub, channel, "hello").await;
+
+    // A sharded resubscribe: the slot moves on while subscribed; the server drops the
+    // subscription, and the client subscribes again where the slot went.
+    let before = client.stats().moved;
+    let third = cluster
+        .primaries()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.port)
+        .find(|p| {
+            *p != cluster
+                .node_for_slot(RedisCluster::keyslot(channel))
+                .unwrap()
+                .port
+        })
+        .unwrap();
+    move_behind_the_back(&cluster, channel, third).await;
+    // Published by another client, so no `MOVED` met by a publish counts for this one.
+    let publisher = RedisCluster::builder()
+        .startup_node(slotwise::ClusterNode::new("127.0.0.1", seed))
+        .build()
+        .await
+        .unwrap();
+    publish_until_heard(&publisher, &mut pubsub, channel, "again").await;
+    assert!(
+        client.stats().moved > before,
+        "a sharded resubscribe followed a MOVED without counting it: {:?}",
+        client.stats()
+    );
 
     // A single command.
     let (client, key) = (&clients[3], &keys[3]);

@@ -86,11 +86,12 @@ impl Driver for Slotwise {
     async fn pipeline(&mut self, keys: &[Key]) -> OpResult<usize> {
         let (sets, gets) = keys.split_at(keys.len() / 2);
         let pipe = self.0.pipeline();
-        for k in sets {
-            pipe.set(&k[..], &VALUE[..]);
-        }
+        let written: Vec<_> = sets.iter().map(|k| pipe.set(&k[..], &VALUE[..])).collect();
         let queued: Vec<_> = gets.iter().map(|k| pipe.get::<Bytes>(&k[..])).collect();
         let mut replies = pipe.run().await.map_err(|e| fail(Client::Slotwise, e))?;
+        for set in written {
+            replies.take(set).map_err(|e| fail(Client::Slotwise, e))?;
+        }
         let mut count = sets.len();
         for get in queued {
             count += usize::from(found(

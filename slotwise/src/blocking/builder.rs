@@ -12,6 +12,7 @@ use crate::error::Result;
 
 /// Builds a blocking [`RedisCluster`]. Every setter is that of [`crate::ClusterBuilder`].
 #[derive(Clone, Debug, Default)]
+#[must_use = "a builder connects nothing until `build` is called"]
 pub struct ClusterBuilder {
     inner: crate::ClusterBuilder,
 }
@@ -57,6 +58,7 @@ impl ClusterBuilder {
         discovery_fanout(nodes: usize);
         startup_timeout(timeout: Duration);
         pubsub_queue_len(messages: usize);
+        blocking_connections(idle_per_node: usize);
         recovery_probe_interval(interval: Option<Duration>);
         #[cfg(feature = "tls")]
         tls(tls: crate::connection::TlsConfig);

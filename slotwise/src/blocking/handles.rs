@@ -117,13 +117,15 @@ impl Request {
 /// use slotwise::commands::StringCommands;
 ///
 /// let pipe = cluster.pipeline();
-/// pipe.set("a", 1);
+/// let set = pipe.set("a", 1);
 /// let a = pipe.get::<String>("a");
 /// let mut replies = pipe.run()?;
+/// replies.take(set)?;
 /// assert_eq!(replies.take(a)?.as_deref(), Some("1"));
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
+#[must_use = "a pipeline sends nothing until it is run"]
 pub struct Pipeline {
     inner: crate::Pipeline,
     rt: Arc<Runtime>,
@@ -189,11 +191,12 @@ impl Executor for Pipeline {
 /// let watch = cluster.watch("{acct}:alice")?;
 /// let balance: i64 = watch.get("{acct}:alice")?.unwrap_or(0);
 /// let tx = watch.transaction();
-/// tx.set("{acct}:alice", balance * 2);
-/// tx.run()?; // ErrorKind::Aborted if the key changed meanwhile
+/// let set = tx.set("{acct}:alice", balance * 2);
+/// tx.run()?.take(set)?; // ErrorKind::Aborted if the key changed meanwhile
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "a watch guards only the transaction made from it"]
 pub struct Watch {
     inner: crate::Watch,
     rt: Arc<Runtime>,
@@ -250,6 +253,12 @@ pub struct PubSub {
 impl PubSub {
     pub(crate) fn new(inner: crate::PubSub, rt: Arc<Runtime>) -> PubSub {
         PubSub { inner, rt }
+    }
+
+    /// What happens to the subscriptions, as an iterator that blocks for the next event; see
+    /// [`crate::PubSub::events`].
+    pub fn events(&self) -> super::Events<crate::PubSubEvent> {
+        super::Events::new(self.inner.events(), Arc::clone(&self.rt))
     }
 
     /// Subscribes to classic channels, once the server confirmed them.

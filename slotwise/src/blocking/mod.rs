@@ -166,6 +166,12 @@ impl RedisCluster {
         self.inner.get_node_from_key(key, replica)
     }
 
+    /// The nodes `cmd` would go to now, without sending it; see
+    /// [`crate::RedisCluster::nodes_for`].
+    pub fn nodes_for(&self, cmd: &crate::protocol::Cmd) -> Result<Vec<ClusterNode>> {
+        self.rt.block_on(self.inner.nodes_for(cmd))?
+    }
+
     /// The slot ranges (inclusive) `node` serves as a primary.
     pub fn slot_ranges(&self, node: &ClusterNode) -> Vec<(u16, u16)> {
         self.inner.slot_ranges(node)
@@ -190,11 +196,13 @@ impl RedisCluster {
     }
 
     /// A handle whose read-only commands go to replicas.
+    #[must_use = "it returns a new handle; this one reads as before"]
     pub fn readonly(&self) -> RedisCluster {
         self.wrap(self.inner.readonly())
     }
 
     /// A handle whose commands all go to primaries.
+    #[must_use = "it returns a new handle; this one reads as before"]
     pub fn readwrite(&self) -> RedisCluster {
         self.wrap(self.inner.readwrite())
     }
@@ -256,7 +264,7 @@ impl RedisCluster {
         ))
     }
 
-    /// Scans the keys of every primary; see [`crate::RedisCluster::scan`]. The scan is an
+    /// Scans every key of the cluster; see [`crate::RedisCluster::scan`]. The scan is an
     /// iterator of keys, asking the next node or batch as it goes.
     ///
     /// ```no_run
@@ -268,10 +276,30 @@ impl RedisCluster {
     /// # Ok(()) }
     /// ```
     pub fn scan(&self, options: ScanOptions) -> ClusterScan {
+        self.scan_from(crate::ScanCursor::start(), options)
+    }
+
+    /// The cluster's events from now on, as an iterator that blocks for the next one; see
+    /// [`crate::RedisCluster::events`].
+    ///
+    /// ```no_run
+    /// # fn demo(cluster: slotwise::blocking::RedisCluster) {
+    /// for event in cluster.events() {
+    ///     println!("{event:?}");
+    /// }
+    /// # }
+    /// ```
+    pub fn events(&self) -> ClusterEvents {
+        Events::new(self.inner.events(), Arc::clone(&self.rt))
+    }
+
+    /// Resumes a scan from its cursor; see [`crate::RedisCluster::scan_from`].
+    pub fn scan_from(&self, cursor: crate::ScanCursor, options: ScanOptions) -> ClusterScan {
         ClusterScan {
-            inner: Some(self.inner.scan(options)),
+            inner: Some(self.inner.scan_from(cursor, options)),
             rt: Arc::clone(&self.rt),
             batch: std::collections::VecDeque::new(),
+            before: None,
         }
     }
 
@@ -300,14 +328,58 @@ impl RedisCluster {
     }
 }
 
-/// A scan of every primary's keys, as an iterator; see [`RedisCluster::scan`]. After an
+/// A stream of events as an iterator that blocks for the next one: the cluster's
+/// ([`ClusterEvents`], from [`RedisCluster::events`]) or a [`PubSub`]'s (from
+/// [`PubSub::events`]). It ends when their source is gone.
+#[derive(Debug)]
+pub struct Events<E> {
+    inner: crate::events::Events<E>,
+    rt: Arc<Runtime>,
+}
+
+/// The cluster's events; see [`RedisCluster::events`].
+pub type ClusterEvents = Events<crate::ClusterEvent>;
+
+impl<E: crate::events::Lagging> Events<E> {
+    pub(crate) fn new(inner: crate::events::Events<E>, rt: Arc<Runtime>) -> Events<E> {
+        Events { inner, rt }
+    }
+
+    /// The next event, waiting at most `timeout` for it.
+    pub fn recv_timeout(&mut self, timeout: std::time::Duration) -> Option<E> {
+        let inner = &mut self.inner;
+        self.rt
+            .block_on(async move { tokio::time::timeout(timeout, inner.recv()).await })
+            .ok()
+            .and_then(|r| r.ok())
+            .flatten()
+    }
+
+    /// The next event if one is waiting, without waiting.
+    pub fn try_recv(&mut self) -> Option<E> {
+        self.inner.try_recv()
+    }
+}
+
+impl<E: crate::events::Lagging> Iterator for Events<E> {
+    type Item = E;
+
+    fn next(&mut self) -> Option<E> {
+        self.rt.block_on(self.inner.recv()).ok().flatten()
+    }
+}
+
+/// A scan of every key of the cluster, as an iterator; see [`RedisCluster::scan`]. After an
 /// error it ends.
 #[derive(Debug)]
+#[must_use = "iterators are lazy: a scan does nothing until iterated"]
 pub struct ClusterScan {
     /// `None` once the scan ended (at its end or at an error).
     inner: Option<crate::ClusterScan>,
     rt: Arc<Runtime>,
     batch: std::collections::VecDeque<Bytes>,
+    /// The cursor from before the batch being taken.
+    before: Option<crate::ScanCursor>,
 }
 
 impl ClusterScan {
@@ -316,6 +388,7 @@ impl ClusterScan {
         let Some(inner) = self.inner.as_mut() else {
             return Ok(None);
         };
+        self.before = Some(inner.cursor());
         let batch = self.rt.block_on(inner.next_batch())?;
         if !matches!(batch, Ok(Some(_))) {
             self.inner = None;
@@ -325,6 +398,17 @@ impl ClusterScan {
 }
 
 impl ClusterScan {
+    /// Where the scan stands, to resume it with [`RedisCluster::scan_from`]. While keys of
+    /// a batch are still to be taken from the iterator, it is the cursor from before that batch:
+    /// resuming from it may return some keys again, never miss one. `None` once the scan ended.
+    pub fn cursor(&self) -> Option<crate::ScanCursor> {
+        if self.batch.is_empty() {
+            self.inner.as_ref().map(crate::ClusterScan::cursor)
+        } else {
+            self.before.clone()
+        }
+    }
+
     /// Every key the rest of the scan finds, in one vector.
     pub fn all_keys(self) -> Result<Vec<Bytes>> {
         self.collect()

@@ -38,6 +38,7 @@ pub(crate) type AddressRemap = Arc<dyn Fn(&str, u16) -> (String, u16) + Send + S
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
+#[must_use = "a builder connects nothing until `build` is awaited"]
 pub struct ClusterBuilder {
     pub(crate) startup: Vec<ClusterNode>,
     pub(crate) connection: ConnectionConfig,
@@ -53,6 +54,7 @@ pub struct ClusterBuilder {
     pub(crate) discovery_fanout: usize,
     pub(crate) startup_timeout: Duration,
     pub(crate) pubsub_queue_len: usize,
+    pub(crate) blocking_idle: usize,
     pub(crate) recovery_probe_interval: Option<Duration>,
     tls_wanted: bool,
     error: Option<Error>,
@@ -82,6 +84,7 @@ impl ClusterBuilder {
             discovery_fanout: 3,
             startup_timeout: Duration::from_secs(10),
             pubsub_queue_len: 10_000,
+            blocking_idle: 4,
             recovery_probe_interval: Some(Duration::from_millis(10)),
             tls_wanted: false,
             error: None,
@@ -285,6 +288,15 @@ impl ClusterBuilder {
         self
     }
 
+    /// Idle connections each node keeps for blocking commands (`BLPOP`, `XREAD … BLOCK` …), which
+    /// run on connections of their own and wait the response timeout plus their block time.
+    /// Only one that ended with a reply is kept (after a timeout or a cancel the server may still
+    /// run the command). 0 opens one per command. Default is 4.
+    pub fn blocking_connections(mut self, idle_per_node: usize) -> ClusterBuilder {
+        self.blocking_idle = idle_per_node;
+        self
+    }
+
     /// While commands wait for the cluster to recover, how often the client asks the replicas
     /// of an unreachable primary whether one was promoted (`ROLE`), and nodes that refused
     /// with `CLUSTERDOWN` whether they serve again (`CLUSTER INFO`); `None` turns the probes
@@ -366,6 +378,7 @@ impl fmt::Debug for ClusterBuilder {
             .field("discovery_fanout", &self.discovery_fanout)
             .field("startup_timeout", &self.startup_timeout)
             .field("pubsub_queue_len", &self.pubsub_queue_len)
+            .field("blocking_idle", &self.blocking_idle)
             .field("recovery_probe_interval", &self.recovery_probe_interval)
             .finish_non_exhaustive()
     }
@@ -418,11 +431,11 @@ pub(crate) fn parse_url(text: &str) -> Result<ParsedUrl> {
     }
     let username = match url.username() {
         "" => None,
-        u => Some(percent_decode(u).ok_or_else(|| bad("user name is not valid UTF-8"))?),
+        u => Some(percent_decode(u).map_err(|why| bad(&format!("the user name {why}")))?),
     };
     let password = match url.password() {
         None | Some("") => None,
-        Some(p) => Some(percent_decode(p).ok_or_else(|| bad("password is not valid UTF-8"))?),
+        Some(p) => Some(percent_decode(p).map_err(|why| bad(&format!("the password {why}")))?),
     };
     Ok(ParsedUrl {
         host,
@@ -461,21 +474,27 @@ pub(crate) fn redact_url(text: &str) -> String {
     }
 }
 
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+/// Percent-decodes a URL's user name or password to UTF-8; on failure, why (without the text).
+///
+/// A `%` must start an escape, two hex digits. The `url` crate leaves a bare one as typed; a
+/// secret with a bare `%` was likely pasted unencoded, and then any `%41` in it would be decoded
+/// to something the user did not write, so it is refused rather than guessed at (`%25` is a
+/// `%`).
+fn percent_decode(text: &str) -> std::result::Result<String, &'static str> {
+    let bytes = text.as_bytes();
+    let escaped = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escaped {
+        return Err("has a `%` not followed by two hex digits (write `%25` for a `%`)");
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(String::from)
+        .map_err(|_| "is not valid UTF-8 once percent-decoded")
 }
 
 #[cfg(test)]
@@ -498,6 +517,44 @@ mod tests {
         );
         let u = parse_url("redis://[::1]:7000").unwrap();
         assert_eq!(u.host, "::1");
+    }
+
+    #[test]
+    fn decodes_percent_encoded_credentials() {
+        // Multibyte UTF-8, percent-encoded: "用户" and "päss🔑".
+        let u = parse_url("redis://%E7%94%A8%E6%88%B7:p%C3%A4ss%F0%9F%94%91@h:7000").unwrap();
+        assert_eq!(u.username.as_deref(), Some("\u{7528}\u{6237}"));
+        assert_eq!(u.password.as_deref(), Some("p\u{e4}ss\u{1f511}"));
+        // The same typed as they are: the url crate encodes them, the decoder gives them back.
+        let u = parse_url("redis://\u{7528}\u{6237}:p\u{e4}ss\u{1f511}@h:7000").unwrap();
+        assert_eq!(u.username.as_deref(), Some("\u{7528}\u{6237}"));
+        assert_eq!(u.password.as_deref(), Some("p\u{e4}ss\u{1f511}"));
+        // Reserved characters, and a `%` written as `%25`.
+        let u = parse_url("redis://a%3Ab:%2F%3F%23%5B%5D%40%25@h").unwrap();
+        assert_eq!(u.username.as_deref(), Some("a:b"));
+        assert_eq!(u.password.as_deref(), Some("/?#[]@%"));
+    }
+
+    #[test]
+    fn refuses_credentials_that_do_not_decode() {
+        for (url, part) in [
+            // Not UTF-8: a lone continuation byte, a truncated two-byte sequence, 0xFF.
+            ("redis://u:hunter2%80@h", "password"),
+            ("redis://u:hunter2%C3@h", "password"),
+            ("redis://%FFhunter2:pw@h", "user name"),
+            // A `%` that starts no escape.
+            ("redis://u:hunter2%zz@h", "password"),
+            ("redis://u:hunter2%4@h", "password"),
+            ("redis://u:hunter2%@h", "password"),
+        ] {
+            let e = parse_url(url).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidInput, "{url}: {e}");
+            let text = format!("{e} {e:?}");
+            assert!(text.contains(part), "{url}: {text}");
+            if part == "password" {
+                assert!(!text.contains("hunter2"), "{url}: {text}");
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! with `CLUSTER INFO` for the epoch); the view most of them agree on wins, unless a newly
 //! elected primary's own view says otherwise (see `crate::topology::promoted_view`).
 //!
+//! The replies can run to megabytes (a large cluster's `CLUSTER SHARDS`, a fragmented
+//! `CLUSTER SLOTS`, `COMMAND`), so they are asked for undecoded (`Connection::send_undecoded`)
+//! and read one element at a time: what a reply costs is about its size on the wire and what
+//! is made of it, not the several times more a decoded value tree takes.
+//!
 //! This module holds no state: what to make of an answer once the client runs (install it,
 //! keep looking) is the topology owner's (`topology::refresh`).
 
@@ -18,7 +23,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::CommandTable;
 use crate::topology::{
-    choose_view, parse_shards_from, parse_slots_from, promoted_view, ClusterView, Origin, SlotMap,
+    choose_view, parse_shards_wire, parse_slots_wire, promoted_view, ClusterView, Origin, SlotMap,
 };
 
 /// One node's answer: its view and its current epoch. `tls` says whether the client connects
@@ -26,7 +31,7 @@ use crate::topology::{
 async fn ask(entry: &NodeEntry, tls: bool) -> Result<(ClusterView, u64)> {
     let shards = Cmd::new("CLUSTER").arg("SHARDS");
     let info = Cmd::new("CLUSTER").arg("INFO");
-    let replies = entry.conn.send_batch([&shards, &info]).await?;
+    let replies = entry.conn.send_batch_undecoded([&shards, &info]).await?;
     let mut replies = replies.into_iter();
     let (Some(shards_reply), Some(info_reply)) = (replies.next(), replies.next()) else {
         return Err(Error::new(
@@ -34,19 +39,19 @@ async fn ask(entry: &NodeEntry, tls: bool) -> Result<(ClusterView, u64)> {
             "short reply to CLUSTER SHARDS/INFO",
         ));
     };
-    let epoch = match &info_reply {
-        Value::Error(e) => return Err(Error::from_server(e.clone()).with_node(entry.node.name())),
-        v => current_epoch(v),
+    let epoch = match info_reply.into_value()? {
+        Value::Error(e) => return Err(Error::from_server(e).with_node(entry.node.name())),
+        v => current_epoch(&v),
     };
     let origin = Origin::new(entry.node.host(), entry.node.port()).over_tls(tls);
-    let view = match shards_reply {
-        Value::Error(e) if e.code() == "ERR" => {
+    let view = match shards_reply.server_error()? {
+        Some(e) if e.code() == "ERR" => {
             // Before Redis 7 there is no CLUSTER SHARDS.
-            let slots = entry.conn.send(&Cmd::new("CLUSTER").arg("SLOTS")).await?;
-            parse_slots_from(slots, origin)?
+            let slots = Cmd::new("CLUSTER").arg("SLOTS");
+            parse_slots_wire(entry.conn.send_undecoded(&slots).await?, origin)?
         }
-        Value::Error(e) => return Err(Error::from_server(e).with_node(entry.node.name())),
-        reply => parse_shards_from(reply, origin)?,
+        Some(e) => return Err(Error::from_server(e).with_node(entry.node.name())),
+        None => parse_shards_wire(shards_reply, origin)?,
     };
     Ok((view, epoch))
 }
@@ -185,8 +190,13 @@ pub(crate) async fn load_commands(entry: &NodeEntry) -> CommandTable {
 /// The server's commands: their names from `COMMAND LIST`, then `COMMAND INFO` on a batch of
 /// them at a time, each reply turned into table entries before the next is asked for. The
 /// whole `COMMAND` reply is some 15,000 values, the largest thing a client holds at connect,
-/// for no use once the table is built. Servers before 7 have no `COMMAND LIST`: `COMMAND`.
+/// for no use once the table is built. Servers before 7 have no `COMMAND LIST`: `COMMAND`,
+/// read one entry at a time.
 async fn read_commands(entry: &NodeEntry) -> Result<CommandTable> {
+    let whole = || async {
+        let reply = entry.conn.send_undecoded(&Cmd::new("COMMAND")).await?;
+        CommandTable::from_wire(reply)
+    };
     let names: Vec<bytes::Bytes> = match entry.conn.send(&Cmd::new("COMMAND").arg("LIST")).await {
         Ok(Value::Array(names) | Value::Set(names)) if !names.is_empty() => names
             .iter()
@@ -195,32 +205,28 @@ async fn read_commands(entry: &NodeEntry) -> Result<CommandTable> {
                 _ => None,
             })
             .collect(),
-        Ok(_) | Err(_) => {
-            let reply = entry.conn.send(&Cmd::new("COMMAND")).await?;
-            return CommandTable::from_reply(reply);
-        }
+        Ok(_) | Err(_) => return whole().await,
     };
-    let mut parts = Vec::with_capacity(names.len().div_ceil(COMMAND_INFO_BATCH));
+    let mut table = CommandTable::default();
     for batch in names.chunks(COMMAND_INFO_BATCH) {
         let mut info = Cmd::new("COMMAND").arg("INFO");
         for name in batch {
             info.push_bytes(name);
         }
-        let part = match entry.conn.send(&info).await {
-            Ok(reply) => CommandTable::parse_entries(&reply),
+        let added = match entry.conn.send_undecoded(&info).await {
+            Ok(reply) => table.add_wire(reply),
             Err(e) => Err(e),
         };
-        match part {
-            Ok(part) => parts.push(part),
+        match added {
+            Ok(()) => {}
             // A server that lists commands it cannot describe one by one: the whole reply.
             Err(e) if e.is_server_error() || e.kind() == ErrorKind::Protocol => {
-                let reply = entry.conn.send(&Cmd::new("COMMAND")).await?;
-                return CommandTable::from_reply(reply);
+                return whole().await
             }
             Err(e) => return Err(e),
         }
     }
-    Ok(CommandTable::from_replies(parts))
+    Ok(table)
 }
 
 /// Checks slot coverage; the error names the uncovered ranges.

@@ -9,6 +9,7 @@
 mod builder;
 mod discovery;
 mod dispatch;
+pub mod events;
 mod node;
 mod pipeline;
 mod pubsub;
@@ -28,10 +29,10 @@ use std::sync::Arc;
 pub use builder::ClusterBuilder;
 pub use node::{ClusterNode, NodeClient, Role};
 pub use pipeline::{Pipeline, Queued, Replies, Watch};
-pub use pubsub::{Message, MessageKind, PubSub};
+pub use pubsub::{LossReason, Message, MessageKind, PubSub, PubSubEvent, PubSubEvents};
 pub use read_from::ReadFrom;
 pub use request::Request;
-pub use scan::{ClusterScan, ScanOptions};
+pub use scan::{ClusterScan, ScanCursor, ScanOptions};
 pub use script::Script;
 pub use split::{ClusterCommands, NonAtomicExecutor};
 pub use stats::Stats;
@@ -75,6 +76,8 @@ pub(crate) struct Inner {
     /// The live topology; only its own module changes it.
     pub(crate) topology: Topology,
     pub(crate) counters: stats::Counters,
+    /// Where cluster events go, for whoever listens.
+    pub(crate) events: events::EventBus,
 }
 
 impl RedisCluster {
@@ -102,7 +105,9 @@ impl RedisCluster {
         ClusterBuilder::new().startup_nodes(nodes).build().await
     }
 
-    pub(crate) async fn connect(settings: ClusterBuilder) -> Result<RedisCluster> {
+    pub(crate) async fn connect(mut settings: ClusterBuilder) -> Result<RedisCluster> {
+        let events = events::EventBus::new();
+        settings.connection.watcher = crate::connection::Watcher(Some(events.reachability()));
         let registry = Registry::new(settings.connection.clone());
         let candidates: Vec<Arc<NodeEntry>> = settings
             .startup
@@ -120,7 +125,7 @@ impl RedisCluster {
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     format!(
-                        "no startup node described the cluster within the startup timeout                          ({limit:?}); tried: {}",
+                        "no startup node described the cluster within the startup timeout ({limit:?}); tried: {}",
                         settings
                             .startup
                             .iter()
@@ -138,7 +143,7 @@ impl RedisCluster {
             Err(_) => {
                 tracing::warn!(
                         node = discovery.first.node.name(),
-                        "the server's command table did not come within the startup timeout;                          starting on the built-in one and reading it in the background"
+                        "the server's command table did not come within the startup timeout; starting on the built-in one and reading it in the background"
                     );
                 (Arc::new(crate::routing::CommandTable::builtin()), true)
             }
@@ -162,6 +167,7 @@ impl RedisCluster {
             registry,
             topology: Topology::new(snapshot, view, default),
             counters: stats::Counters::default(),
+            events,
         });
         inner.choose_default_node(true);
         inner.drop_unused_entries();
@@ -254,7 +260,16 @@ impl RedisCluster {
         let found = snapshot.primaries().find(|e| e.node == *node).cloned();
         match found {
             Some(entry) => {
-                self.inner.topology.set_default(entry);
+                let before = self.inner.topology.default_entry();
+                self.inner.topology.set_default(Arc::clone(&entry));
+                if before.node != entry.node {
+                    self.inner.events.emit(|| {
+                        Some(events::ClusterEvent::DefaultNodeChanged {
+                            from: before.node.clone(),
+                            to: entry.node.clone(),
+                        })
+                    });
+                }
                 Ok(())
             }
             None => Err(Error::new(
@@ -273,7 +288,16 @@ impl RedisCluster {
     }
 
     /// A handle whose read-only commands go to replicas ([`ReadFrom::PreferReplica`], or the
-    /// strategy configured on the builder if it uses replicas). Shares everything with `self`.
+    /// strategy configured on the builder if it uses replicas). Shares everything with `self`,
+    /// which is unchanged: unlike redis-py's `rc.readonly()`, this returns the handle to use.
+    ///
+    /// ```compile_fail
+    /// #![deny(unused_must_use)]
+    /// # fn demo(cluster: slotwise::RedisCluster) {
+    /// cluster.readonly(); // changes nothing
+    /// # }
+    /// ```
+    #[must_use = "it returns a new handle; this one reads as before"]
     pub fn readonly(&self) -> RedisCluster {
         let configured = self.inner.settings.read_from;
         RedisCluster {
@@ -287,6 +311,7 @@ impl RedisCluster {
     }
 
     /// A handle whose commands all go to primaries. Shares everything with `self`.
+    #[must_use = "it returns a new handle; this one reads as before"]
     pub fn readwrite(&self) -> RedisCluster {
         RedisCluster {
             inner: Arc::clone(&self.inner),

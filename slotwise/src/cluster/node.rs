@@ -131,6 +131,8 @@ impl fmt::Display for ClusterNode {
 pub(crate) struct NodeEntry {
     pub(crate) node: ClusterNode,
     pub(crate) conn: Connection,
+    /// Idle connections of blocking commands (`BLPOP` …), kept for the next one.
+    pub(crate) blocking: Mutex<Vec<Connection>>,
 }
 
 /// Every node entry made so far, by name and role, so a refresh that still lists a node keeps
@@ -168,6 +170,7 @@ impl Registry {
         let entry = Arc::new(NodeEntry {
             node,
             conn: Connection::new(config),
+            blocking: Mutex::new(Vec::new()),
         });
         entries.insert(key, Arc::clone(&entry));
         entry

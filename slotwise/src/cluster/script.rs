@@ -42,6 +42,7 @@ impl Script {
 
     /// Marks the script as only reading: it is sent with `EVALSHA_RO` / `EVAL_RO` (Redis 7), so
     /// a handle that reads from replicas ([`RedisCluster::readonly`]) sends it to one.
+    #[must_use = "it returns the marked script"]
     pub fn read_only(mut self) -> Script {
         self.readonly = true;
         self
@@ -143,57 +144,9 @@ impl RedisCluster {
     }
 }
 
-/// SHA-1 (FIPS 180-4) of `data`, in lowercase hex: the name Redis gives a script.
+/// The SHA1 of `data` in lowercase hex, as Redis names scripts.
 pub(crate) fn sha1_hex(data: &[u8]) -> String {
-    let mut h: [u32; 5] = [
-        0x6745_2301,
-        0xEFCD_AB89,
-        0x98BA_DCFE,
-        0x1032_5476,
-        0xC3D2_E1F0,
-    ];
-    let bits = (data.len() as u64).wrapping_mul(8);
-    let mut message = data.to_vec();
-    message.push(0x80);
-    while message.len() % 64 != 56 {
-        message.push(0);
-    }
-    message.extend_from_slice(&bits.to_be_bytes());
-    for block in message.chunks_exact(64) {
-        let mut w = [0u32; 80];
-        for (slot, word) in w.iter_mut().zip(block.chunks_exact(4)) {
-            *slot = word
-                .iter()
-                .fold(0u32, |acc, &byte| (acc << 8) | u32::from(byte));
-        }
-        for i in 16..80 {
-            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (i, &word) in w.iter().enumerate() {
-            let (f, k) = match i {
-                0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
-                20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
-                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
-                _ => (b ^ c ^ d, 0xCA62_C1D6),
-            };
-            let t = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(e)
-                .wrapping_add(k)
-                .wrapping_add(word);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = t;
-        }
-        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
-            *x = x.wrapping_add(y);
-        }
-    }
-    h.iter().map(|x| format!("{x:08x}")).collect()
+    sha1_smol::Sha1::from(data).digest().to_string()
 }
 
 #[cfg(test)]
@@ -211,6 +164,24 @@ mod tests {
         assert_eq!(
             sha1_hex(&[b'a'; 1_000_000]),
             "34aa973cd4c4daa4f61eeb2bdbad27316534016f"
+        );
+    }
+
+    #[test]
+    fn scripts_are_named_by_the_sha1_redis_gives_them() {
+        // SCRIPT LOAD "return 1" answers this name.
+        assert_eq!(
+            Script::new("return 1").sha1(),
+            "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
+        );
+        assert_eq!(
+            sha1_hex(b"The quick brown fox jumps over the lazy dog"),
+            "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"
+        );
+        // The source's UTF-8 bytes are hashed.
+        assert_eq!(
+            Script::new("return redis.call('GET', KEYS[1]) -- \u{65e5}\u{672c}\u{8a9e}").sha1(),
+            "c49ee85858565dd4de9e6f2439dfa6fca0da1a33"
         );
     }
 

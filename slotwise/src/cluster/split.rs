@@ -6,7 +6,13 @@
 //! (`mget_nonatomic`, `mset_nonatomic`). Each slot's keys go out as one command; each node's
 //! commands go out in one write (the scatter a pipeline uses too). A part that is redirected is
 //! retried alone through the attempt loop.
+//!
+//! No keys means no parts: nothing is sent, and the reply is what the parts would have merged
+//! to, 0 for a count, an empty list for `MGET`, `OK` for `MSET`. Redis itself refuses `DEL`
+//! with no key (an arity error), but an empty list of keys is a normal case for a caller
+//! (redis-py's `mget_nonatomic([])` returns `[]`).
 
+use bytes::Bytes;
 use futures_util::future::join_all;
 
 use super::dispatch::scatter::{Groups, Item};
@@ -14,7 +20,7 @@ use super::RedisCluster;
 use crate::commands::{CommandFuture, Executor};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue, ToArgs, Value};
-use crate::routing::{CommandInfo, KeyScan, ResponsePolicy};
+use crate::routing::{CommandInfo, KeyScan, RequestPolicy, ResponsePolicy};
 use crate::topology::keyslot;
 
 /// An executor that can split a multi-key command by slot (a cluster client).
@@ -26,7 +32,8 @@ pub trait NonAtomicExecutor: Executor {
 /// Cluster-only commands that split their keys by slot.
 pub trait ClusterCommands: NonAtomicExecutor {
     /// `MGET` of keys in any slots: one `MGET` per slot, sent concurrently; values come back in
-    /// the order of `keys` (`None` for missing keys when `T` is an `Option`).
+    /// the order of `keys` (`None` for missing keys when `T` is an `Option`). No keys give an
+    /// empty list, without sending anything.
     ///
     /// ```no_run
     /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
@@ -43,7 +50,7 @@ pub trait ClusterCommands: NonAtomicExecutor {
     }
 
     /// `MSET` of pairs in any slots: one `MSET` per slot, sent concurrently. Each slot's part is
-    /// atomic; the whole is not.
+    /// atomic; the whole is not. No pairs succeed without sending anything.
     fn mset_nonatomic<K: ToArgs, V: ToArgs>(&self, pairs: &[(K, V)]) -> Self::Output<()> {
         let mut cmd = Cmd::new("MSET");
         for (k, v) in pairs {
@@ -81,6 +88,14 @@ fn layout(info: &CommandInfo, cmd: &Cmd) -> Result<Layout> {
         return Err(cannot_split(info, "its keys cannot be located"));
     }
     let Some(&first) = positions.first() else {
+        if info.request_policy() == Some(RequestPolicy::MultiShard) {
+            // A multi-key command given no keys: no parts.
+            return Ok(Layout {
+                prefix: cmd.argc(),
+                stride: 1,
+                groups: 0,
+            });
+        }
         return Err(cannot_split(info, "it has no keys"));
     };
     let stride = match positions.get(1) {
@@ -145,6 +160,9 @@ impl RedisCluster {
             ));
         };
         let layout = layout(info, cmd)?;
+        if layout.groups == 0 {
+            return merge_parts(info, &[], Vec::new(), 0);
+        }
         let args: Vec<&[u8]> = cmd.args().collect();
         let parts = make_parts(&args, &layout, info.is_readonly());
         let read =
@@ -238,7 +256,12 @@ fn merge_parts(
             }
             Ok(Value::Int(sum))
         }
-        Some(_) => Ok(values.into_iter().next().unwrap_or(Value::Nil)),
+        // Every part succeeded (`MSET`'s `all_succeeded`): one part's reply stands for all; with
+        // no parts, nothing failed.
+        Some(_) => Ok(values
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Value::SimpleString(Bytes::from_static(b"OK")))),
         None => {
             let mut out = vec![Value::Nil; groups];
             for (part, value) in parts.iter().zip(values) {
@@ -263,5 +286,74 @@ fn merge_parts(
             }
             Ok(Value::Array(out))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::CommandTable;
+
+    /// What `run_split` answers for `cmd` when it has no keys: `Ok(None)` means it would send.
+    fn without_keys(cmd: Cmd) -> Result<Option<Value>> {
+        let table = CommandTable::builtin();
+        let info = table.lookup(&cmd).unwrap();
+        let layout = layout(info, &cmd)?;
+        if layout.groups > 0 {
+            return Ok(None);
+        }
+        merge_parts(info, &[], Vec::new(), 0).map(Some)
+    }
+
+    #[test]
+    fn no_keys_are_answered_without_parts() {
+        for name in ["DEL", "EXISTS", "UNLINK", "TOUCH"] {
+            assert_eq!(
+                without_keys(Cmd::new(name)).unwrap(),
+                Some(Value::Int(0)),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            without_keys(Cmd::new("MGET")).unwrap(),
+            Some(Value::Array(Vec::new()))
+        );
+        let mset = without_keys(Cmd::new("MSET")).unwrap().unwrap();
+        assert_eq!(<()>::from_value(mset).ok(), Some(()));
+        assert_eq!(
+            Vec::<Option<String>>::from_value(without_keys(Cmd::new("MGET")).unwrap().unwrap())
+                .unwrap(),
+            Vec::<Option<String>>::new()
+        );
+    }
+
+    #[test]
+    fn commands_with_keys_or_without_key_lists_are_not_answered_here() {
+        assert_eq!(
+            without_keys(Cmd::new("MGET").arg(["a", "b"])).unwrap(),
+            None
+        );
+        let e = without_keys(Cmd::new("PING")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("no keys"), "{e}");
+    }
+
+    #[test]
+    fn parts_keep_the_key_order() {
+        let table = CommandTable::builtin();
+        let cmd = Cmd::new("MGET").arg(["a", "b", "{a}c"]);
+        let info = table.lookup(&cmd).unwrap();
+        let layout = layout(info, &cmd).unwrap();
+        let args: Vec<&[u8]> = cmd.args().collect();
+        let parts = make_parts(&args, &layout, true);
+        assert_eq!(parts.len(), 2, "a and {{a}}c share a slot, b has its own");
+        let replies = vec![
+            Some(Ok(Value::Array(vec![Value::Int(1), Value::Int(3)]))),
+            Some(Ok(Value::Array(vec![Value::Int(2)]))),
+        ];
+        assert_eq!(
+            merge_parts(info, &parts, replies, layout.groups).unwrap(),
+            Value::Array(vec![Value::Int(1), Value::Int(2), Value::Int(3)])
+        );
     }
 }

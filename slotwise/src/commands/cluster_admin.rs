@@ -65,6 +65,29 @@ pub trait ClusterAdminCommands: Executor {
     fn cluster_myid(&self) -> Self::Output<String> {
         self.execute(Cmd::new(["CLUSTER", "MYID"]))
     }
+
+    /// `CLUSTER MYSHARDID` (Redis 7.2 and later, Valkey): the id of the answering node's
+    /// shard.
+    fn cluster_myshardid(&self) -> Self::Output<String> {
+        self.execute(Cmd::new(["CLUSTER", "MYSHARDID"]))
+    }
+
+    /// `CLUSTER LINKS`: the answering node's cluster bus links, one map per link, as the
+    /// nested reply the server sent.
+    fn cluster_links(&self) -> Self::Output<Value> {
+        self.execute(Cmd::new(["CLUSTER", "LINKS"]))
+    }
+
+    /// `CLUSTER SLOT-STATS SLOTSRANGE start end` (Valkey 8.0 and later): per-slot key counts
+    /// and usage for the slots from `start` to `end` that the answering node owns.
+    fn cluster_slot_stats<T: FromValue + Send + 'static>(
+        &self,
+        start: u16,
+        end: u16,
+    ) -> Self::Output<T> {
+        let cmd = Cmd::new(["CLUSTER", "SLOT-STATS", "SLOTSRANGE"]);
+        self.execute(cmd.arg(start).arg(end))
+    }
 }
 
 impl<E: Executor + ?Sized> ClusterAdminCommands for E {}
@@ -90,5 +113,15 @@ mod tests {
             ["CLUSTER", "GETKEYSINSLOT", "7", "10"]
         );
         assert_eq!(ArgsOf.cluster_myid(), ["CLUSTER", "MYID"]);
+    }
+
+    #[test]
+    fn more_reports() {
+        assert_eq!(ArgsOf.cluster_myshardid(), ["CLUSTER", "MYSHARDID"]);
+        assert_eq!(ArgsOf.cluster_links(), ["CLUSTER", "LINKS"]);
+        assert_eq!(
+            ArgsOf.cluster_slot_stats::<Value>(0, 100),
+            ["CLUSTER", "SLOT-STATS", "SLOTSRANGE", "0", "100"]
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! [`HashCommands`]: commands on hash values (field → value maps inside one key).
 //!
 //! It does not own commands on the key itself (`DEL`, `EXPIRE`: see
-//! [`KeyCommands`](super::KeyCommands)), nor `HSCAN`, which comes with the other cursors.
+//! [`KeyCommands`](super::KeyCommands)). `HSCAN` pages through one hash; a scan of the
+//! cluster's keys is [`RedisCluster::scan`](crate::RedisCluster::scan).
 
-use super::Executor;
+use super::{CursorOptions, Executor};
 use crate::protocol::{Cmd, FromValue, ToArgs};
 
 /// Commands on hashes. Implemented for every [`Executor`].
@@ -147,6 +148,18 @@ pub trait HashCommands: Executor {
     ) -> Self::Output<T> {
         self.execute(Cmd::new("HRANDFIELD").arg(key).arg(count).arg("WITHVALUES"))
     }
+
+    /// `HSCAN key cursor [MATCH pattern] [COUNT count]`: one page of fields with their
+    /// values, e.g. as `Vec<(String, String)>`, and the cursor of the next page (0 when
+    /// the scan is over).
+    fn hscan<T: FromValue + Send + 'static>(
+        &self,
+        key: impl ToArgs,
+        cursor: u64,
+        options: &CursorOptions,
+    ) -> Self::Output<(u64, T)> {
+        self.execute(Cmd::new("HSCAN").arg(key).arg(cursor).arg(options))
+    }
 }
 
 impl<E: Executor + ?Sized> HashCommands for E {}
@@ -194,6 +207,22 @@ mod tests {
         assert_eq!(
             ArgsOf.hrandfield_withvalues::<Vec<(String, String)>>("h", 2),
             ["HRANDFIELD", "h", "2", "WITHVALUES"]
+        );
+    }
+
+    #[test]
+    fn hscan_options_follow_the_cursor() {
+        assert_eq!(
+            ArgsOf.hscan::<Vec<(String, String)>>(
+                "k",
+                7,
+                &CursorOptions::new().count(3).pattern("a*")
+            ),
+            ["HSCAN", "k", "7", "MATCH", "a*", "COUNT", "3"]
+        );
+        assert_eq!(
+            ArgsOf.hscan::<Vec<(String, String)>>("k", 0, &CursorOptions::new()),
+            ["HSCAN", "k", "0"]
         );
     }
 }

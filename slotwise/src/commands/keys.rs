@@ -1,12 +1,12 @@
 //! [`KeyCommands`]: commands on keys of any type: deleting, testing, expiring, renaming,
-//! copying, dumping and listing keys, with their option types ([`ExpireCondition`],
-//! [`CopyOptions`], [`RestoreOptions`]).
+//! copying, dumping, sorting and listing keys, and `OBJECT …`, with their option types
+//! ([`ExpireCondition`], [`CopyOptions`], [`RestoreOptions`], [`SortOptions`]).
 //!
 //! It does not own commands on a particular type's contents (those live with the type's
 //! family), nor routing: multi-key `DEL`/`EXISTS`/`UNLINK`/`TOUCH` are sent as one command
 //! here, and whether the executor splits keys of several slots or rejects them is its decision.
-//! `RENAME` and `COPY` are atomic, so both keys must share a slot. `SCAN` is not here yet: a
-//! cluster-wide cursor needs the executor's help.
+//! `RENAME`, `COPY` and `SORT … STORE` are atomic, so both keys must share a slot. `SCAN` is
+//! not here: a cluster-wide cursor is [`RedisCluster::scan`](crate::RedisCluster::scan).
 
 use super::Executor;
 use crate::protocol::{Cmd, FromValue, ToArgs};
@@ -42,6 +42,7 @@ impl ToArgs for ExpireCondition {
 ///
 /// `DB` is left out: a cluster has only database 0.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[must_use = "options do nothing unless passed to a command"]
 pub struct CopyOptions {
     replace: bool,
 }
@@ -69,6 +70,7 @@ impl ToArgs for CopyOptions {
 
 /// The options of `RESTORE` (see [`KeyCommands::restore`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[must_use = "options do nothing unless passed to a command"]
 pub struct RestoreOptions {
     replace: bool,
     absttl: bool,
@@ -129,10 +131,96 @@ impl ToArgs for RestoreOptions {
     }
 }
 
+/// The options of `SORT` and `SORT_RO` (see [`KeyCommands::sort`]).
+///
+/// A cluster node may refuse `BY` and `GET`: Redis 7.0 refuses every pattern in cluster mode,
+/// Valkey 8 accepts those whose keys are in the sorted key's slot.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[must_use = "options do nothing unless passed to a command"]
+pub struct SortOptions {
+    by: Option<Vec<u8>>,
+    limit: Option<(i64, i64)>,
+    get: Vec<Vec<u8>>,
+    descending: bool,
+    alpha: bool,
+}
+
+impl SortOptions {
+    /// Options that add nothing: the elements themselves, as numbers, ascending.
+    pub fn new() -> SortOptions {
+        SortOptions::default()
+    }
+
+    /// `BY pattern`: sorts by the values of other keys, the element replacing the pattern's
+    /// `*` (`"{t}:weight_*"`, or `"{t}:obj_*->field"` for a hash field); `"nosort"` keeps the
+    /// stored order. Default is the elements themselves.
+    pub fn by(mut self, pattern: impl ToArgs) -> SortOptions {
+        self.by = Some(Cmd::new(pattern).name().to_vec());
+        self
+    }
+
+    /// `LIMIT offset count`: skips `offset` sorted elements and returns at most `count`.
+    /// Default is all of them.
+    pub fn limit(mut self, offset: i64, count: i64) -> SortOptions {
+        self.limit = Some((offset, count));
+        self
+    }
+
+    /// `GET pattern`: returns the value of another key for each element instead of the
+    /// element (`"#"` is the element itself); several `get`s give several values per
+    /// element, in order. Default is the element.
+    pub fn get(mut self, pattern: impl ToArgs) -> SortOptions {
+        self.get.push(Cmd::new(pattern).name().to_vec());
+        self
+    }
+
+    /// `DESC`: highest first. Default is false: lowest first.
+    pub fn descending(mut self, on: bool) -> SortOptions {
+        self.descending = on;
+        self
+    }
+
+    /// `ALPHA`: compares as strings rather than numbers. Default is false.
+    pub fn alpha(mut self, on: bool) -> SortOptions {
+        self.alpha = on;
+        self
+    }
+}
+
+impl ToArgs for SortOptions {
+    fn write_args(&self, cmd: &mut Cmd) {
+        if let Some(by) = &self.by {
+            cmd.push_bytes(b"BY");
+            cmd.push_bytes(by);
+        }
+        if let Some((offset, count)) = self.limit {
+            cmd.push_bytes(b"LIMIT");
+            cmd.push_int(offset);
+            cmd.push_int(count);
+        }
+        for pattern in &self.get {
+            cmd.push_bytes(b"GET");
+            cmd.push_bytes(pattern);
+        }
+        if self.descending {
+            cmd.push_bytes(b"DESC");
+        }
+        if self.alpha {
+            cmd.push_bytes(b"ALPHA");
+        }
+    }
+}
+
 /// Commands on keys of any type. Implemented for every [`Executor`].
 ///
 /// See the [module docs](super) for how arguments and reply types work. TTL replies follow
 /// the server: `-1` for a key without expiry, `-2` for a missing key.
+///
+/// `DEL`, `EXISTS`, `UNLINK` and `TOUCH` take keys in any slots on a cluster handle (split by
+/// slot, counts summed). Given no keys, a cluster handle, its pipelines and the blocking client
+/// answer 0 without sending anything, where Redis itself refuses the command as an arity error;
+/// a transaction refuses it with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput),
+/// and a [`NodeClient`](crate::NodeClient) or a target sends it as it is.
 pub trait KeyCommands: Executor {
     /// `DEL key [key …]`: deletes the keys; how many existed.
     fn del(&self, keys: impl ToArgs) -> Self::Output<i64> {
@@ -348,6 +436,63 @@ pub trait KeyCommands: Executor {
     fn randomkey<T: FromValue + Send + 'static>(&self) -> Self::Output<Option<T>> {
         self.execute(Cmd::new("RANDOMKEY"))
     }
+
+    /// `OBJECT ENCODING key`: how the value is stored (`listpack`, `hashtable`, `int` …),
+    /// or `None` for a missing key.
+    fn object_encoding(&self, key: impl ToArgs) -> Self::Output<Option<String>> {
+        self.execute(Cmd::new(["OBJECT", "ENCODING"]).arg(key))
+    }
+
+    /// `OBJECT FREQ key`: the key's access frequency counter, or `None` for a missing key;
+    /// an error unless the server evicts by an LFU policy.
+    fn object_freq(&self, key: impl ToArgs) -> Self::Output<Option<i64>> {
+        self.execute(Cmd::new(["OBJECT", "FREQ"]).arg(key))
+    }
+
+    /// `OBJECT IDLETIME key`: seconds since the key was last read or written, or `None` for
+    /// a missing key; an error when the server evicts by an LFU policy.
+    fn object_idletime(&self, key: impl ToArgs) -> Self::Output<Option<i64>> {
+        self.execute(Cmd::new(["OBJECT", "IDLETIME"]).arg(key))
+    }
+
+    /// `OBJECT REFCOUNT key`: how many references the server holds to the value, or `None`
+    /// for a missing key.
+    fn object_refcount(&self, key: impl ToArgs) -> Self::Output<Option<i64>> {
+        self.execute(Cmd::new(["OBJECT", "REFCOUNT"]).arg(key))
+    }
+
+    /// `SORT key [BY …] [LIMIT …] [GET …] [ASC|DESC] [ALPHA]`: the elements of a list, set
+    /// or sorted set, sorted, e.g. as `Vec<String>` (with `GET`s of missing keys, as
+    /// `Vec<Option<String>>`).
+    fn sort<T: FromValue + Send + 'static>(
+        &self,
+        key: impl ToArgs,
+        options: &SortOptions,
+    ) -> Self::Output<T> {
+        self.execute(Cmd::new("SORT").arg(key).arg(options))
+    }
+
+    /// `SORT_RO key …` (Redis 7.0 and later): the read-only form of [`sort`](Self::sort),
+    /// which a replica may serve.
+    fn sort_ro<T: FromValue + Send + 'static>(
+        &self,
+        key: impl ToArgs,
+        options: &SortOptions,
+    ) -> Self::Output<T> {
+        self.execute(Cmd::new("SORT_RO").arg(key).arg(options))
+    }
+
+    /// `SORT key … STORE destination`: stores the sorted elements as a list in
+    /// `destination`; its length. Both keys must share a slot.
+    fn sort_store(
+        &self,
+        key: impl ToArgs,
+        destination: impl ToArgs,
+        options: &SortOptions,
+    ) -> Self::Output<i64> {
+        let cmd = Cmd::new("SORT").arg(key).arg(options);
+        self.execute(cmd.arg("STORE").arg(destination))
+    }
 }
 
 impl<E: Executor + ?Sized> KeyCommands for E {}
@@ -431,5 +576,50 @@ mod tests {
             ]
         );
         assert_eq!(ArgsOf.randomkey::<String>(), ["RANDOMKEY"]);
+    }
+
+    #[test]
+    fn object_subcommands() {
+        assert_eq!(ArgsOf.object_encoding("k"), ["OBJECT", "ENCODING", "k"]);
+        assert_eq!(ArgsOf.object_freq("k"), ["OBJECT", "FREQ", "k"]);
+        assert_eq!(ArgsOf.object_idletime("k"), ["OBJECT", "IDLETIME", "k"]);
+        assert_eq!(ArgsOf.object_refcount("k"), ["OBJECT", "REFCOUNT", "k"]);
+    }
+
+    #[test]
+    fn sort_options_in_server_order() {
+        let options = SortOptions::new()
+            .alpha(true)
+            .descending(true)
+            .get("#")
+            .get("{t}:name_*")
+            .limit(0, 5)
+            .by("{t}:w_*");
+        assert_eq!(
+            ArgsOf.sort::<Vec<String>>("{t}:l", &options),
+            [
+                "SORT",
+                "{t}:l",
+                "BY",
+                "{t}:w_*",
+                "LIMIT",
+                "0",
+                "5",
+                "GET",
+                "#",
+                "GET",
+                "{t}:name_*",
+                "DESC",
+                "ALPHA"
+            ]
+        );
+        assert_eq!(
+            ArgsOf.sort_ro::<Vec<String>>("l", &SortOptions::new()),
+            ["SORT_RO", "l"]
+        );
+        assert_eq!(
+            ArgsOf.sort_store("l", "d", &SortOptions::new().descending(true)),
+            ["SORT", "l", "DESC", "STORE", "d"]
+        );
     }
 }

@@ -1,11 +1,13 @@
 //! [`ListCommands`]: the non-blocking commands on list values, with their option types
 //! ([`ListEnd`], [`InsertPosition`], [`LposOptions`]).
 //!
-//! It does not own the blocking commands (`BLPOP`, `BLMOVE` …): they hold a connection until
-//! data arrives, so they belong with the dedicated connections the cluster client keeps for
-//! them, not on the shared multiplexed one. `LMOVE` is atomic, so both keys must share a slot.
+//! It does not own the blocking commands (`BLPOP`, `BLMOVE` …: see
+//! [`BlockingCommands`](super::BlockingCommands)): they hold a connection until
+//! data arrives, so the cluster client runs them on connections of their own (see
+//! [`ClusterBuilder::blocking_connections`](crate::ClusterBuilder::blocking_connections)), not on
+//! the shared multiplexed one. `LMOVE` and `LMPOP` are atomic, so their keys must share a slot.
 
-use super::Executor;
+use super::{push_counted, Executor, Popped};
 use crate::protocol::{Cmd, FromValue, ToArgs};
 
 /// One end of a list, for `LMOVE`.
@@ -48,6 +50,7 @@ impl ToArgs for InsertPosition {
 
 /// The options of `LPOS` (see [`ListCommands::lpos`] and [`ListCommands::lpos_count`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[must_use = "options do nothing unless passed to a command"]
 pub struct LposOptions {
     rank: Option<i64>,
     maxlen: Option<u64>,
@@ -273,6 +276,20 @@ pub trait ListCommands: Executor {
                 .arg(to),
         )
     }
+
+    /// `LMPOP numkeys key [key …] LEFT|RIGHT COUNT count`: pops up to `count` elements from
+    /// one end of the first non-empty list among `keys`; that list's key and the elements,
+    /// or `None` if every list is empty. The keys must share a slot.
+    fn lmpop<T: FromValue + Send + 'static>(
+        &self,
+        keys: impl ToArgs,
+        end: ListEnd,
+        count: u64,
+    ) -> Self::Output<Option<Popped<T>>> {
+        let mut cmd = Cmd::new("LMPOP");
+        push_counted(&mut cmd, keys);
+        self.execute(cmd.arg(end).arg("COUNT").arg(count))
+    }
 }
 
 impl<E: Executor + ?Sized> ListCommands for E {}
@@ -332,6 +349,14 @@ mod tests {
         assert_eq!(
             ArgsOf.lpos_count("l", "x", 0, &LposOptions::new().rank(2)),
             ["LPOS", "l", "x", "COUNT", "0", "RANK", "2"]
+        );
+    }
+
+    #[test]
+    fn lmpop_counts_its_keys() {
+        assert_eq!(
+            ArgsOf.lmpop::<String>(["a", "b"], ListEnd::Right, 3),
+            ["LMPOP", "2", "a", "b", "RIGHT", "COUNT", "3"]
         );
     }
 }

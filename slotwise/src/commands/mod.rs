@@ -8,12 +8,19 @@
 //! | Trait | Commands |
 //! |---|---|
 //! | [`StringCommands`] | `GET`, `SET` and its options, counters, ranges, `MGET`/`MSET`, `LCS` |
-//! | [`KeyCommands`] | `DEL`, `EXISTS`, the `EXPIRE` family, `TTL`, `TYPE`, `RENAME`, `KEYS` … |
+//! | [`KeyCommands`] | `DEL`, `EXISTS`, the `EXPIRE` family, `TTL`, `TYPE`, `RENAME`, `SORT`, `OBJECT …`, `KEYS` … |
 //! | [`HashCommands`] | `HSET`, `HGET`, `HGETALL`, `HINCRBY` … |
 //! | [`ListCommands`] | the non-blocking list commands: `LPUSH`, `LRANGE`, `LPOS`, `LMOVE` … |
+//! | [`BlockingCommands`] | `BLPOP`, `BRPOP`, `BLMOVE`, `BLMPOP`, `BZPOPMIN`/`MAX`, `BZMPOP`, `BRPOPLPUSH` |
 //! | [`SetCommands`] | `SADD`, `SMEMBERS`, `SINTER` and the other set algebra … |
-//! | [`SortedSetCommands`] | `ZADD` and its options, `ZRANGE` and its options, `ZPOPMIN` … |
+//! | [`SortedSetCommands`] | `ZADD` and its options, `ZRANGE` and its options, `ZPOPMIN`, `ZUNION`/`ZINTER`/`ZDIFF`, `ZSCAN` … |
+//! | [`StreamCommands`] | `XADD`, `XRANGE`, `XREAD`, `XREADGROUP`, `XACK`, `XPENDING`, `XCLAIM`, `XAUTOCLAIM`, `XGROUP …`, `XINFO …` |
+//! | [`HyperLogLogCommands`] | `PFADD`, `PFCOUNT`, `PFMERGE` |
+//! | [`GeoCommands`] | `GEOADD`, `GEOPOS`, `GEODIST`, `GEOHASH`, `GEOSEARCH`, `GEOSEARCHSTORE` |
+//! | [`BitmapCommands`] | `SETBIT`, `GETBIT`, `BITCOUNT`, `BITPOS`, `BITOP`, `BITFIELD` |
 //! | [`PubSubCommands`] | `PUBLISH`, `SPUBLISH`, `PUBSUB NUMSUB`/`SHARDNUMSUB` (subscribing: [`crate::PubSub`]) |
+//! | [`ScriptingCommands`] | `EVAL`, `EVALSHA` and their `_RO` forms, `SCRIPT LOAD`/`EXISTS`/`FLUSH` … (cached scripts: [`crate::Script`]) |
+//! | [`FunctionCommands`] | `FCALL`, `FCALL_RO`, `FUNCTION LOAD`/`DELETE`/`LIST`/`DUMP`/`RESTORE` … |
 //! | [`ServerCommands`] | `PING`, `DBSIZE`, `INFO`, `FLUSHALL`, `CONFIG GET`/`SET` … |
 //! | [`ClusterAdminCommands`] | `CLUSTER INFO`, `NODES`, `SHARDS`, `KEYSLOT` … |
 //!
@@ -92,14 +99,25 @@
 //! # Ok(()) }
 //! ```
 
+mod bitmaps;
+mod blocking;
 mod cluster_admin;
+mod functions;
+mod geo;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod lists;
 mod pubsub;
+mod record;
+mod scripting;
 mod server;
 mod sets;
+mod sorted_set_options;
 mod sorted_sets;
+mod stream_options;
+mod stream_replies;
+mod streams;
 mod strings;
 
 use std::fmt;
@@ -110,14 +128,36 @@ use std::task::{Context, Poll};
 use crate::error::Result;
 use crate::protocol::{Cmd, FromValue, ToArgs};
 
+pub use bitmaps::{BitFieldOps, BitOp, BitPosOptions, BitUnit, BitmapCommands, Overflow};
+pub use blocking::BlockingCommands;
 pub use cluster_admin::ClusterAdminCommands;
+pub use functions::{
+    FunctionCommands, FunctionInfo, FunctionListOptions, LibraryInfo, RestorePolicy,
+};
+pub use geo::{
+    GeoAddOptions, GeoCommands, GeoFields, GeoFrom, GeoMatch, GeoSearchOptions, GeoShape, GeoUnit,
+};
 pub use hashes::HashCommands;
-pub use keys::{CopyOptions, ExpireCondition, KeyCommands, RestoreOptions};
+pub use hyperloglog::HyperLogLogCommands;
+pub use keys::{CopyOptions, ExpireCondition, KeyCommands, RestoreOptions, SortOptions};
 pub use lists::{InsertPosition, ListCommands, ListEnd, LposOptions};
 pub use pubsub::PubSubCommands;
+pub use scripting::ScriptingCommands;
 pub use server::{FlushMode, ServerCommands};
 pub use sets::SetCommands;
-pub use sorted_sets::{Comparison, SortedSetCommands, ZAddOptions, ZRangeBy, ZRangeOptions};
+pub use sorted_set_options::{
+    Aggregate, Comparison, ZAddOptions, ZCombineOptions, ZPopSide, ZRangeBy, ZRangeOptions,
+};
+pub use sorted_sets::SortedSetCommands;
+pub use stream_options::{
+    StreamTrim, XAddOptions, XClaimOptions, XGroupCreateOptions, XPendingOptions,
+    XReadGroupOptions, XReadOptions,
+};
+pub use stream_replies::{
+    AutoClaim, ConsumerInfo, GroupInfo, PendingEntry, PendingSummary, StreamEntry, StreamInfo,
+    StreamRead,
+};
+pub use streams::StreamCommands;
 pub use strings::{Expiry, GetExOptions, SetOptions, StringCommands};
 
 /// Something that runs commands: a cluster client, a node client, the blocking facade.
@@ -172,6 +212,71 @@ impl ToArgs for Condition {
             Condition::Nx => b"NX",
             Condition::Xx => b"XX",
         });
+    }
+}
+
+/// What a pop from the first non-empty of several keys took (`LMPOP`, `ZMPOP`, `BLMPOP`,
+/// `BZMPOP`): the key and its elements, in the order popped. For sorted sets `T` is a
+/// `(member, score)` pair.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Popped<T> {
+    /// The key popped from.
+    pub key: String,
+    /// The elements popped.
+    pub items: Vec<T>,
+}
+
+impl<T: FromValue> FromValue for Popped<T> {
+    fn from_value(value: crate::protocol::Value) -> Result<Popped<T>> {
+        let [key, items] = record::exactly::<2, Popped<T>>(value)?;
+        Ok(Popped {
+            key: String::from_value(key)?,
+            items: FromValue::from_value(items)?,
+        })
+    }
+}
+
+/// The options of the cursor commands of one key (`HSCAN`, `SSCAN`, `ZSCAN`): `MATCH` and
+/// `COUNT`. (A scan of the whole cluster's keys is [`crate::RedisCluster::scan`].)
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[must_use = "options do nothing unless passed to a command"]
+pub struct CursorOptions {
+    pattern: Option<Vec<u8>>,
+    count: Option<u64>,
+}
+
+impl CursorOptions {
+    /// Options that add nothing: every element, in pages of the server's default size.
+    pub fn new() -> CursorOptions {
+        CursorOptions::default()
+    }
+
+    /// `MATCH pattern`: only elements (fields, members) matching the glob pattern; the
+    /// filter runs after a page is read, so pages may come back empty. Default is every
+    /// element.
+    pub fn pattern(mut self, pattern: impl ToArgs) -> CursorOptions {
+        self.pattern = Some(Cmd::new(pattern).name().to_vec());
+        self
+    }
+
+    /// `COUNT count`: a hint for how much work one call does. Default is the server's (10).
+    pub fn count(mut self, count: u64) -> CursorOptions {
+        self.count = Some(count);
+        self
+    }
+}
+
+impl ToArgs for CursorOptions {
+    fn write_args(&self, cmd: &mut Cmd) {
+        if let Some(pattern) = &self.pattern {
+            cmd.push_bytes(b"MATCH");
+            cmd.push_bytes(pattern);
+        }
+        if let Some(count) = self.count {
+            cmd.push_bytes(b"COUNT");
+            cmd.push_uint(count);
+        }
     }
 }
 

@@ -37,6 +37,29 @@ pub trait PubSubCommands: Executor {
     ) -> Self::Output<T> {
         self.execute(Cmd::new("PUBSUB").arg("SHARDNUMSUB").arg(channels))
     }
+
+    /// `PUBSUB CHANNELS pattern`: the channels with subscribers on the node it runs on that
+    /// match the glob pattern (`"*"`: all), e.g. as `Vec<String>`.
+    fn pubsub_channels<T: FromValue + Send + 'static>(
+        &self,
+        pattern: impl ToArgs,
+    ) -> Self::Output<T> {
+        self.execute(Cmd::new("PUBSUB").arg("CHANNELS").arg(pattern))
+    }
+
+    /// `PUBSUB NUMPAT`: how many patterns clients are subscribed to, on the node it runs on.
+    fn pubsub_numpat(&self) -> Self::Output<i64> {
+        self.execute(Cmd::new("PUBSUB").arg("NUMPAT"))
+    }
+
+    /// `PUBSUB SHARDCHANNELS pattern`: the sharded channels with subscribers on the node it
+    /// runs on that match the glob pattern (`"*"`: all).
+    fn pubsub_shardchannels<T: FromValue + Send + 'static>(
+        &self,
+        pattern: impl ToArgs,
+    ) -> Self::Output<T> {
+        self.execute(Cmd::new("PUBSUB").arg("SHARDCHANNELS").arg(pattern))
+    }
 }
 
 impl<E: Executor + ?Sized> PubSubCommands for E {}
@@ -57,6 +80,19 @@ mod tests {
         assert_eq!(
             ArgsOf.pubsub_shardnumsub::<Vec<String>>("a"),
             ["PUBSUB", "SHARDNUMSUB", "a"]
+        );
+    }
+
+    #[test]
+    fn channel_listings() {
+        assert_eq!(
+            ArgsOf.pubsub_channels::<Vec<String>>("news.*"),
+            ["PUBSUB", "CHANNELS", "news.*"]
+        );
+        assert_eq!(ArgsOf.pubsub_numpat(), ["PUBSUB", "NUMPAT"]);
+        assert_eq!(
+            ArgsOf.pubsub_shardchannels::<Vec<String>>("*"),
+            ["PUBSUB", "SHARDCHANNELS", "*"]
         );
     }
 }

@@ -1,10 +1,10 @@
 //! [`SetCommands`]: commands on set values: membership, random members and set algebra.
 //!
-//! It does not own `SSCAN` (it comes with the other cursors), nor routing: the algebra
+//! It does not own routing: the algebra
 //! commands (`SINTER`, `SUNIONSTORE`, `SMOVE` …) are atomic, so all their keys must share a
 //! slot, which the executor checks.
 
-use super::{push_counted, Executor};
+use super::{push_counted, CursorOptions, Executor};
 use crate::protocol::{Cmd, FromValue, ToArgs};
 
 /// Commands on sets. Implemented for every [`Executor`].
@@ -129,6 +129,18 @@ pub trait SetCommands: Executor {
         cmd.push_arg("LIMIT").push_arg(limit);
         self.execute(cmd)
     }
+
+    /// `SSCAN key cursor [MATCH pattern] [COUNT count]`: one page of members, e.g. as
+    /// `Vec<String>`, and the cursor of the next page (0 when the scan is over). A member
+    /// may come back in more than one page.
+    fn sscan<T: FromValue + Send + 'static>(
+        &self,
+        key: impl ToArgs,
+        cursor: u64,
+        options: &CursorOptions,
+    ) -> Self::Output<(u64, T)> {
+        self.execute(Cmd::new("SSCAN").arg(key).arg(cursor).arg(options))
+    }
 }
 
 impl<E: Executor + ?Sized> SetCommands for E {}
@@ -185,6 +197,18 @@ mod tests {
         assert_eq!(
             ArgsOf.sintercard("a", 5),
             ["SINTERCARD", "1", "a", "LIMIT", "5"]
+        );
+    }
+
+    #[test]
+    fn sscan_options_follow_the_cursor() {
+        assert_eq!(
+            ArgsOf.sscan::<Vec<String>>("k", 7, &CursorOptions::new().count(3).pattern("a*")),
+            ["SSCAN", "k", "7", "MATCH", "a*", "COUNT", "3"]
+        );
+        assert_eq!(
+            ArgsOf.sscan::<Vec<String>>("k", 0, &CursorOptions::new()),
+            ["SSCAN", "k", "0"]
         );
     }
 }

@@ -1,165 +1,22 @@
-//! [`SortedSetCommands`]: commands on sorted set values (members ordered by a score), with
-//! their option types ([`ZAddOptions`], [`Comparison`], [`ZRangeOptions`], [`ZRangeBy`]).
+//! [`SortedSetCommands`]: commands on sorted set values (members ordered by a score): adding,
+//! scoring, ranges by rank, score or name, pops, random members, the multi-key algebra
+//! (`ZUNION`, `ZINTER`, `ZDIFF` and their `STORE` forms) and `ZSCAN`. Their option types are
+//! in sorted_set_options.rs.
 //!
-//! It does not own `ZSCAN` (it comes with the other cursors), the blocking pops (`BZPOPMIN`
-//! …, which need a dedicated connection), nor the multi-key algebra (`ZUNIONSTORE` …), which
-//! is not written yet.
+//! It does not own the blocking pops (`BZPOPMIN` …: see
+//! [`BlockingCommands`](super::BlockingCommands)), nor routing: the multi-key commands are
+//! atomic, so their keys must share a slot, which the executor checks.
 //!
 //! Score bounds (`zcount`, `zrangebyscore`, `zrange_options` by score) are `impl ToArgs`, so
 //! they take the server's syntax as it is: a number (`1.5`, `f64::INFINITY`), an exclusive
 //! bound (`"(1.5"`), or `"-inf"`/`"+inf"`. Lexicographic bounds are `"[a"`, `"(a"`, `"-"`
 //! and `"+"`.
 
-use super::{Condition, Executor};
+use super::{
+    push_counted, CursorOptions, Executor, Popped, ZAddOptions, ZCombineOptions, ZPopSide,
+    ZRangeOptions,
+};
 use crate::protocol::{Cmd, FromValue, ToArgs};
-
-/// How a new score must compare with the current one for `ZADD` to update it (`GT`/`LT`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Comparison {
-    /// `GT`: only if the new score is greater.
-    Gt,
-    /// `LT`: only if the new score is less.
-    Lt,
-}
-
-impl ToArgs for Comparison {
-    fn write_args(&self, cmd: &mut Cmd) {
-        cmd.push_bytes(match self {
-            Comparison::Gt => b"GT",
-            Comparison::Lt => b"LT",
-        });
-    }
-}
-
-/// The options of `ZADD` (see [`SortedSetCommands::zadd_options`]).
-///
-/// `INCR` is left out because it changes the reply to a score; use
-/// [`zincrby`](SortedSetCommands::zincrby).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct ZAddOptions {
-    condition: Option<Condition>,
-    comparison: Option<Comparison>,
-    ch: bool,
-}
-
-impl ZAddOptions {
-    /// Options that add nothing: members are added or updated, and the reply counts new
-    /// members.
-    pub fn new() -> ZAddOptions {
-        ZAddOptions::default()
-    }
-
-    /// Only adds new members ([`Condition::Nx`]) or only updates existing ones
-    /// ([`Condition::Xx`]). The server rejects `NX` together with a
-    /// [`comparison`](Self::comparison). Default is to add and update.
-    pub fn condition(mut self, condition: Condition) -> ZAddOptions {
-        self.condition = Some(condition);
-        self
-    }
-
-    /// Updates an existing member only if the new score compares as asked; new members are
-    /// still added. Default is to update whatever the score.
-    pub fn comparison(mut self, comparison: Comparison) -> ZAddOptions {
-        self.comparison = Some(comparison);
-        self
-    }
-
-    /// `CH`: the reply counts changed members (added or given a new score), not just added
-    /// ones. Default is false.
-    pub fn ch(mut self, ch: bool) -> ZAddOptions {
-        self.ch = ch;
-        self
-    }
-}
-
-impl ToArgs for ZAddOptions {
-    fn write_args(&self, cmd: &mut Cmd) {
-        cmd.push_arg(self.condition).push_arg(self.comparison);
-        if self.ch {
-            cmd.push_bytes(b"CH");
-        }
-    }
-}
-
-/// What the `start` and `stop` of a `ZRANGE` are.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ZRangeBy {
-    /// Ranks (0-based indexes, negative from the end).
-    #[default]
-    Index,
-    /// `BYSCORE`: score bounds.
-    Score,
-    /// `BYLEX`: lexicographic bounds, for members that all have the same score.
-    Lex,
-}
-
-/// The options of `ZRANGE` (see [`SortedSetCommands::zrange_options`] and
-/// [`SortedSetCommands::zrange_withscores`]).
-///
-/// ```
-/// use slotwise::commands::{ZRangeBy, ZRangeOptions};
-/// use slotwise::protocol::Cmd;
-///
-/// // The top 10 scores of 100 or more.
-/// let top = ZRangeOptions::new().by(ZRangeBy::Score).rev(true).limit(0, 10);
-/// let cmd = Cmd::new("ZRANGE").arg("scores").arg("+inf").arg(100).arg(top);
-/// let args: Vec<&[u8]> = cmd.args().skip(4).collect();
-/// assert_eq!(args, [&b"BYSCORE"[..], b"REV", b"LIMIT", b"0", b"10"]);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct ZRangeOptions {
-    by: ZRangeBy,
-    rev: bool,
-    limit: Option<(i64, i64)>,
-}
-
-impl ZRangeOptions {
-    /// Options that add nothing: `start` and `stop` are ranks, lowest score first.
-    pub fn new() -> ZRangeOptions {
-        ZRangeOptions::default()
-    }
-
-    /// What `start` and `stop` are. Default is [`ZRangeBy::Index`].
-    pub fn by(mut self, by: ZRangeBy) -> ZRangeOptions {
-        self.by = by;
-        self
-    }
-
-    /// `REV`: highest score first. With score or lex bounds, `start` is then the upper bound
-    /// and `stop` the lower one. Default is false.
-    pub fn rev(mut self, rev: bool) -> ZRangeOptions {
-        self.rev = rev;
-        self
-    }
-
-    /// `LIMIT offset count`: skips `offset` matches and returns at most `count` (negative:
-    /// all the rest). The server accepts it only with [`ZRangeBy::Score`] or
-    /// [`ZRangeBy::Lex`]. Default is no limit.
-    pub fn limit(mut self, offset: i64, count: i64) -> ZRangeOptions {
-        self.limit = Some((offset, count));
-        self
-    }
-}
-
-impl ToArgs for ZRangeOptions {
-    fn write_args(&self, cmd: &mut Cmd) {
-        match self.by {
-            ZRangeBy::Index => {}
-            ZRangeBy::Score => cmd.push_bytes(b"BYSCORE"),
-            ZRangeBy::Lex => cmd.push_bytes(b"BYLEX"),
-        }
-        if self.rev {
-            cmd.push_bytes(b"REV");
-        }
-        if let Some((offset, count)) = self.limit {
-            cmd.push_bytes(b"LIMIT");
-            cmd.push_int(offset);
-            cmd.push_int(count);
-        }
-    }
-}
 
 /// Commands on sorted sets. Implemented for every [`Executor`].
 ///
@@ -298,7 +155,7 @@ pub trait SortedSetCommands: Executor {
 
     /// `ZRANGEBYSCORE key min max`: the members with a score between the bounds, lowest
     /// first. The server deprecates it in favour of
-    /// [`zrange_options`](Self::zrange_options) with [`ZRangeBy::Score`], which also pages
+    /// [`zrange_options`](Self::zrange_options) with [`ZRangeBy::Score`](super::ZRangeBy::Score), which also pages
     /// and reverses.
     fn zrangebyscore<T: FromValue + Send + 'static>(
         &self,
@@ -348,6 +205,199 @@ pub trait SortedSetCommands: Executor {
     ) -> Self::Output<i64> {
         self.execute(Cmd::new("ZREMRANGEBYSCORE").arg(key).arg(min).arg(max))
     }
+
+    /// `ZMPOP numkeys key [key …] MIN|MAX COUNT count`: pops up to `count` members from the
+    /// first non-empty set among `keys`; that set's key and the members with their scores
+    /// (as `(member, score)`), or `None` if every set is empty. The keys must share a slot.
+    fn zmpop<T: FromValue + Send + 'static>(
+        &self,
+        keys: impl ToArgs,
+        side: ZPopSide,
+        count: u64,
+    ) -> Self::Output<Option<Popped<(T, f64)>>> {
+        let mut cmd = Cmd::new("ZMPOP");
+        push_counted(&mut cmd, keys);
+        self.execute(cmd.arg(side).arg("COUNT").arg(count))
+    }
+
+    /// `ZRANDMEMBER key`: a random member, or `None` for a missing key.
+    fn zrandmember<T: FromValue + Send + 'static>(
+        &self,
+        key: impl ToArgs,
+    ) -> Self::Output<Option<T>> {
+        self.execute(Cmd::new("ZRANDMEMBER").arg(key))
+    }
+
+    /// `ZRANDMEMBER key count`: up to `count` distinct random members, or, for a negative
+    /// `count`, exactly `-count` members that may repeat; e.g. as `Vec<String>`.
+    fn zrandmember_count<T: FromValue + Send + 'static>(
+        &self,
+        key: impl ToArgs,
+        count: i64,
+    ) -> Self::Output<T> {
+        self.execute(Cmd::new("ZRANDMEMBER").arg(key).arg(count))
+    }
+
+    /// `ZRANDMEMBER key count WITHSCORES`: random members (`count` as in
+    /// [`zrandmember_count`](Self::zrandmember_count)) with their scores.
+    fn zrandmember_withscores<T: FromValue + Send + 'static>(
+        &self,
+        key: impl ToArgs,
+        count: i64,
+    ) -> Self::Output<Vec<(T, f64)>> {
+        let cmd = Cmd::new("ZRANDMEMBER").arg(key).arg(count);
+        self.execute(cmd.arg("WITHSCORES"))
+    }
+
+    /// `ZLEXCOUNT key min max`: the number of members between two lexicographic bounds
+    /// (`"[a"`, `"(a"`, `"-"`, `"+"`), for a set whose members all have one score.
+    fn zlexcount(&self, key: impl ToArgs, min: impl ToArgs, max: impl ToArgs) -> Self::Output<i64> {
+        self.execute(Cmd::new("ZLEXCOUNT").arg(key).arg(min).arg(max))
+    }
+
+    /// `ZREMRANGEBYLEX key min max`: removes the members between two lexicographic bounds;
+    /// how many were removed.
+    fn zremrangebylex(
+        &self,
+        key: impl ToArgs,
+        min: impl ToArgs,
+        max: impl ToArgs,
+    ) -> Self::Output<i64> {
+        self.execute(Cmd::new("ZREMRANGEBYLEX").arg(key).arg(min).arg(max))
+    }
+
+    /// `ZRANGESTORE destination source start stop [BYSCORE|BYLEX] [REV] [LIMIT …]`: stores
+    /// the range of `source` in `destination`; how many members it holds. Both keys must
+    /// share a slot.
+    fn zrangestore(
+        &self,
+        destination: impl ToArgs,
+        source: impl ToArgs,
+        start: impl ToArgs,
+        stop: impl ToArgs,
+        options: &ZRangeOptions,
+    ) -> Self::Output<i64> {
+        let cmd = Cmd::new("ZRANGESTORE").arg(destination).arg(source);
+        self.execute(cmd.arg(start).arg(stop).arg(options))
+    }
+
+    /// `ZUNION numkeys key … [WEIGHTS …] [AGGREGATE …]`: the members of any of the sets,
+    /// lowest combined score first, e.g. as `Vec<String>`.
+    fn zunion<T: FromValue + Send + 'static>(
+        &self,
+        keys: impl ToArgs,
+        options: &ZCombineOptions,
+    ) -> Self::Output<T> {
+        self.execute(combine("ZUNION", None::<&str>, keys, options))
+    }
+
+    /// `ZUNION … WITHSCORES`: the union with the combined scores.
+    fn zunion_withscores<T: FromValue + Send + 'static>(
+        &self,
+        keys: impl ToArgs,
+        options: &ZCombineOptions,
+    ) -> Self::Output<Vec<(T, f64)>> {
+        let cmd = combine("ZUNION", None::<&str>, keys, options);
+        self.execute(cmd.arg("WITHSCORES"))
+    }
+
+    /// `ZUNIONSTORE destination numkeys key … [WEIGHTS …] [AGGREGATE …]`: stores the union;
+    /// its size.
+    fn zunionstore(
+        &self,
+        destination: impl ToArgs,
+        keys: impl ToArgs,
+        options: &ZCombineOptions,
+    ) -> Self::Output<i64> {
+        self.execute(combine("ZUNIONSTORE", Some(destination), keys, options))
+    }
+
+    /// `ZINTER numkeys key … [WEIGHTS …] [AGGREGATE …]`: the members of every set, lowest
+    /// combined score first.
+    fn zinter<T: FromValue + Send + 'static>(
+        &self,
+        keys: impl ToArgs,
+        options: &ZCombineOptions,
+    ) -> Self::Output<T> {
+        self.execute(combine("ZINTER", None::<&str>, keys, options))
+    }
+
+    /// `ZINTER … WITHSCORES`: the intersection with the combined scores.
+    fn zinter_withscores<T: FromValue + Send + 'static>(
+        &self,
+        keys: impl ToArgs,
+        options: &ZCombineOptions,
+    ) -> Self::Output<Vec<(T, f64)>> {
+        let cmd = combine("ZINTER", None::<&str>, keys, options);
+        self.execute(cmd.arg("WITHSCORES"))
+    }
+
+    /// `ZINTERSTORE destination numkeys key … [WEIGHTS …] [AGGREGATE …]`: stores the
+    /// intersection; its size.
+    fn zinterstore(
+        &self,
+        destination: impl ToArgs,
+        keys: impl ToArgs,
+        options: &ZCombineOptions,
+    ) -> Self::Output<i64> {
+        self.execute(combine("ZINTERSTORE", Some(destination), keys, options))
+    }
+
+    /// `ZINTERCARD numkeys key … LIMIT limit`: the size of the intersection, counting no
+    /// further than `limit` (0: no limit).
+    fn zintercard(&self, keys: impl ToArgs, limit: u64) -> Self::Output<i64> {
+        let mut cmd = Cmd::new("ZINTERCARD");
+        push_counted(&mut cmd, keys);
+        self.execute(cmd.arg("LIMIT").arg(limit))
+    }
+
+    /// `ZDIFF numkeys key …`: the members of the first set that are in none of the others,
+    /// with the first set's order.
+    fn zdiff<T: FromValue + Send + 'static>(&self, keys: impl ToArgs) -> Self::Output<T> {
+        let mut cmd = Cmd::new("ZDIFF");
+        push_counted(&mut cmd, keys);
+        self.execute(cmd)
+    }
+
+    /// `ZDIFF numkeys key … WITHSCORES`: the difference with the first set's scores.
+    fn zdiff_withscores<T: FromValue + Send + 'static>(
+        &self,
+        keys: impl ToArgs,
+    ) -> Self::Output<Vec<(T, f64)>> {
+        let mut cmd = Cmd::new("ZDIFF");
+        push_counted(&mut cmd, keys);
+        self.execute(cmd.arg("WITHSCORES"))
+    }
+
+    /// `ZDIFFSTORE destination numkeys key …`: stores the difference; its size.
+    fn zdiffstore(&self, destination: impl ToArgs, keys: impl ToArgs) -> Self::Output<i64> {
+        let mut cmd = Cmd::new("ZDIFFSTORE").arg(destination);
+        push_counted(&mut cmd, keys);
+        self.execute(cmd)
+    }
+
+    /// `ZSCAN key cursor [MATCH pattern] [COUNT count]`: one page of members with their
+    /// scores and the cursor of the next page (0 when the scan is over).
+    fn zscan<T: FromValue + Send + 'static>(
+        &self,
+        key: impl ToArgs,
+        cursor: u64,
+        options: &CursorOptions,
+    ) -> Self::Output<(u64, Vec<(T, f64)>)> {
+        self.execute(Cmd::new("ZSCAN").arg(key).arg(cursor).arg(options))
+    }
+}
+
+/// `name [destination] numkeys key … [WEIGHTS …] [AGGREGATE …]`.
+fn combine(
+    name: &str,
+    destination: Option<impl ToArgs>,
+    keys: impl ToArgs,
+    options: &ZCombineOptions,
+) -> Cmd {
+    let mut cmd = Cmd::new(name).arg(destination);
+    push_counted(&mut cmd, keys);
+    cmd.arg(options)
 }
 
 impl<E: Executor + ?Sized> SortedSetCommands for E {}
@@ -355,6 +405,7 @@ impl<E: Executor + ?Sized> SortedSetCommands for E {}
 #[cfg(test)]
 mod tests {
     use super::super::testing::ArgsOf;
+    use super::super::{Aggregate, Comparison, Condition, ZRangeBy};
     use super::*;
 
     #[test]
@@ -438,6 +489,110 @@ mod tests {
         assert_eq!(
             ArgsOf.zremrangebyscore("z", 1, "(2"),
             ["ZREMRANGEBYSCORE", "z", "1", "(2"]
+        );
+    }
+
+    #[test]
+    fn multi_key_commands_count_their_keys() {
+        let none = ZCombineOptions::new();
+        assert_eq!(
+            ArgsOf.zunion::<Vec<String>>(["a", "b"], &none),
+            ["ZUNION", "2", "a", "b"]
+        );
+        let options = ZCombineOptions::new()
+            .aggregate(Aggregate::Max)
+            .weights([2.0, 0.5]);
+        assert_eq!(
+            ArgsOf.zinter_withscores::<String>(["a", "b"], &options),
+            [
+                "ZINTER",
+                "2",
+                "a",
+                "b",
+                "WEIGHTS",
+                "2",
+                "0.5",
+                "AGGREGATE",
+                "MAX",
+                "WITHSCORES"
+            ]
+        );
+        assert_eq!(
+            ArgsOf.zunion_withscores::<String>("a", &none),
+            ["ZUNION", "1", "a", "WITHSCORES"]
+        );
+        assert_eq!(
+            ArgsOf.zunionstore("d", ["a", "b"], &options),
+            [
+                "ZUNIONSTORE",
+                "d",
+                "2",
+                "a",
+                "b",
+                "WEIGHTS",
+                "2",
+                "0.5",
+                "AGGREGATE",
+                "MAX"
+            ]
+        );
+        assert_eq!(
+            ArgsOf.zinter::<Vec<String>>(["a", "b"], &none),
+            ["ZINTER", "2", "a", "b"]
+        );
+        assert_eq!(
+            ArgsOf.zinterstore("d", ["a"], &none),
+            ["ZINTERSTORE", "d", "1", "a"]
+        );
+        assert_eq!(
+            ArgsOf.zintercard(["a", "b"], 3),
+            ["ZINTERCARD", "2", "a", "b", "LIMIT", "3"]
+        );
+        assert_eq!(
+            ArgsOf.zdiff::<Vec<String>>(["a", "b"]),
+            ["ZDIFF", "2", "a", "b"]
+        );
+        assert_eq!(
+            ArgsOf.zdiff_withscores::<String>(["a", "b"]),
+            ["ZDIFF", "2", "a", "b", "WITHSCORES"]
+        );
+        assert_eq!(
+            ArgsOf.zdiffstore("d", ["a", "b"]),
+            ["ZDIFFSTORE", "d", "2", "a", "b"]
+        );
+        assert_eq!(
+            ArgsOf.zmpop::<String>(["a", "b"], ZPopSide::Max, 2),
+            ["ZMPOP", "2", "a", "b", "MAX", "COUNT", "2"]
+        );
+    }
+
+    #[test]
+    fn random_lex_store_and_scan() {
+        assert_eq!(ArgsOf.zrandmember::<String>("z"), ["ZRANDMEMBER", "z"]);
+        assert_eq!(
+            ArgsOf.zrandmember_count::<Vec<String>>("z", -3),
+            ["ZRANDMEMBER", "z", "-3"]
+        );
+        assert_eq!(
+            ArgsOf.zrandmember_withscores::<String>("z", 2),
+            ["ZRANDMEMBER", "z", "2", "WITHSCORES"]
+        );
+        assert_eq!(
+            ArgsOf.zlexcount("z", "[a", "+"),
+            ["ZLEXCOUNT", "z", "[a", "+"]
+        );
+        assert_eq!(
+            ArgsOf.zremrangebylex("z", "-", "(c"),
+            ["ZREMRANGEBYLEX", "z", "-", "(c"]
+        );
+        assert_eq!(
+            ArgsOf.zrangestore("d", "z", 0, 1, &ZRangeOptions::new().rev(true)),
+            ["ZRANGESTORE", "d", "z", "0", "1", "REV"]
+        );
+        let page = CursorOptions::new().pattern("a*").count(10);
+        assert_eq!(
+            ArgsOf.zscan::<String>("z", 0, &page),
+            ["ZSCAN", "z", "0", "MATCH", "a*", "COUNT", "10"]
         );
     }
 }

@@ -62,6 +62,7 @@ enum SetTtl {
 /// assert_eq!(args, [&b"NX"[..], b"PX", b"1500"]);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[must_use = "options do nothing unless passed to a command"]
 pub struct SetOptions {
     condition: Option<Condition>,
     ttl: SetTtl,
@@ -124,6 +125,7 @@ enum GetExTtl {
 
 /// The options of `GETEX` (see [`StringCommands::getex`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[must_use = "options do nothing unless passed to a command"]
 pub struct GetExOptions {
     ttl: GetExTtl,
 }

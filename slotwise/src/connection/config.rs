@@ -63,6 +63,7 @@ pub enum Protocol {
 /// assert!(!format!("{config:?}").contains("s3cret"));
 /// ```
 #[derive(Clone, Debug)]
+#[must_use = "settings take effect only when passed to `Connection::connect`"]
 pub struct ConnectionConfig {
     pub(crate) host: String,
     pub(crate) port: u16,
@@ -80,6 +81,21 @@ pub struct ConnectionConfig {
     pub(crate) reconnect_max_backoff: Duration,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<super::tls::TlsConfig>,
+    pub(crate) watcher: Watcher,
+}
+
+/// Told when a node (`host:port`) becomes unreachable, with why, or reachable again (`None`).
+pub(crate) type Reachability = Arc<dyn Fn(&str, Option<&crate::Error>) + Send + Sync>;
+
+/// Who hears of a connection's node becoming unreachable and reachable again: the cluster's
+/// events, for its connections.
+#[derive(Clone, Default)]
+pub(crate) struct Watcher(pub(crate) Option<Reachability>);
+
+impl fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Watcher" } else { "None" })
+    }
 }
 
 impl ConnectionConfig {
@@ -102,6 +118,7 @@ impl ConnectionConfig {
             reconnect_max_backoff: Duration::from_secs(2),
             #[cfg(feature = "tls")]
             tls: None,
+            watcher: Watcher::default(),
         }
     }
 

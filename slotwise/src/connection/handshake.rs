@@ -84,7 +84,9 @@ async fn call(mux: &Multiplexer, cmd: &Cmd, timeout: Duration) -> Result<Value> 
     match mux.request(std::iter::once(cmd), false, timeout).await? {
         Reply::One(Value::Error(e)) => Err(Error::from_server(e)),
         Reply::One(v) => Ok(v),
-        Reply::Many(_) => Err(Error::new(ErrorKind::Protocol, "unexpected batch reply")),
+        Reply::Many(_) | Reply::Frames(_) => {
+            Err(Error::new(ErrorKind::Protocol, "unexpected batch reply"))
+        }
     }
 }
 

@@ -24,14 +24,15 @@ use arc_swap::ArcSwapOption;
 
 pub use auth::{Credentials, CredentialsFuture, CredentialsProvider};
 pub use config::{ConnectionConfig, Protocol, Secret};
+pub(crate) use config::{Reachability, Watcher};
 pub(crate) use handshake::auth_command;
 use mux::{Multiplexer, Reply};
-pub(crate) use mux::{PushSink, SinkEvent};
+pub(crate) use mux::{PushSink, SinkEvent, FOREVER};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
 use crate::error::{Error, ErrorKind, Result, Sent};
-use crate::protocol::{Cmd, Value};
+use crate::protocol::{Cmd, ServerError, Value, WireReply};
 
 /// A multiplexed connection to one node, reconnecting on demand.
 ///
@@ -161,18 +162,23 @@ impl Connection {
             .await
             .map_err(|e| e.with_command(command_name(cmd)))?;
         match reply {
-            Reply::One(Value::Error(e)) => {
-                let err = Error::from_server(e)
-                    .with_node(self.node())
-                    .with_command(command_name(cmd));
-                // A server that echoes what it was sent must not put the password in a log.
-                Err(match self.inner.config.auth.password() {
-                    Some(password) => err.redacting(password.expose()),
-                    None => err,
-                })
-            }
+            Reply::One(Value::Error(e)) => Err(self.server_error(e, cmd)),
             Reply::One(v) => Ok(v),
-            Reply::Many(_) => Err(Error::new(ErrorKind::Protocol, "unexpected batch reply")),
+            Reply::Many(_) | Reply::Frames(_) => {
+                Err(Error::new(ErrorKind::Protocol, "unexpected batch reply"))
+            }
+        }
+    }
+
+    /// The error for an error reply to `cmd`.
+    fn server_error(&self, e: ServerError, cmd: &Cmd) -> Error {
+        let err = Error::from_server(e)
+            .with_node(self.node())
+            .with_command(command_name(cmd));
+        // A server that echoes what it was sent must not put the password in a log.
+        match self.inner.config.auth.password() {
+            Some(password) => err.redacting(password.expose()),
+            None => err,
         }
     }
 
@@ -201,7 +207,43 @@ impl Connection {
         match mux.request(cmds, true, timeout).await? {
             Reply::Many(values) => Ok(values),
             Reply::One(v) => Ok(vec![v]),
+            Reply::Frames(_) => Err(Error::new(
+                ErrorKind::Protocol,
+                "unexpected undecoded reply",
+            )),
         }
+    }
+
+    /// Like [`send`](Self::send), with the reply left as the bytes it came in, to be decoded
+    /// piecemeal: for replies that can run to megabytes (see `protocol::WireReply`).
+    pub(crate) async fn send_undecoded(&self, cmd: &Cmd) -> Result<WireReply> {
+        let replies = self.send_batch_undecoded([cmd]).await;
+        let mut replies = replies
+            .map_err(|e| e.with_command(command_name(cmd)))?
+            .into_iter();
+        let Some(reply) = replies.next() else {
+            return Err(Error::new(ErrorKind::Protocol, "no reply").with_node(self.node()));
+        };
+        match reply.server_error()? {
+            Some(e) => Err(self.server_error(e, cmd)),
+            None => Ok(reply),
+        }
+    }
+
+    /// Like [`send_batch`](Self::send_batch), with every reply left as the bytes it came in;
+    /// error replies are among them, undecoded too.
+    pub(crate) async fn send_batch_undecoded<'a, I>(&self, cmds: I) -> Result<Vec<WireReply>>
+    where
+        I: IntoIterator<Item = &'a Cmd>,
+        I::IntoIter: Clone,
+    {
+        let cmds = cmds.into_iter();
+        for cmd in cmds.clone() {
+            self.check(cmd)?;
+        }
+        let timeout = self.inner.config.response_timeout;
+        let mux = self.mux(timeout).await?;
+        mux.request_undecoded(cmds, timeout).await
     }
 
     /// Closes the socket now; the next request reconnects.
@@ -270,7 +312,11 @@ impl Connection {
                 self.inner.current.store(Some(Arc::clone(&mux)));
                 self.inner.opened.store(true, Ordering::Relaxed);
                 *backoff = Backoff::default();
-                self.inner.down.store(false, Ordering::Relaxed);
+                if self.inner.down.swap(false, Ordering::Relaxed) {
+                    if let Some(watcher) = &self.inner.config.watcher.0 {
+                        watcher(&self.inner.node, None);
+                    }
+                }
                 Ok(mux)
             }
             Err(e) => {
@@ -284,7 +330,11 @@ impl Connection {
                 backoff.retry_at = Some(Instant::now() + jitter(wait));
                 backoff.last_error = Some(e.clone());
                 self.inner.current.store(None);
-                self.inner.down.store(true, Ordering::Relaxed);
+                if !self.inner.down.swap(true, Ordering::Relaxed) {
+                    if let Some(watcher) = &self.inner.config.watcher.0 {
+                        watcher(&self.inner.node, Some(&e));
+                    }
+                }
                 Err(e.with_sent(Sent::No))
             }
         }

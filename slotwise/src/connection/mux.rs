@@ -21,6 +21,12 @@
 //! was under way when it was queued has still not finished, bytes that trickle in do not keep
 //! the socket alive.
 //!
+//! A request may ask for its replies undecoded ([`Multiplexer::request_undecoded`]), for those
+//! of megabytes that are at once turned into something small (a topology, a command table): a
+//! decoded `Value` tree takes several times the wire size. While one waits, the reader takes the
+//! frames one at a time and hands such a request its replies' bytes, found by a `Scanner` with
+//! the decoder's caps. Otherwise that costs other replies one check per read.
+//!
 //! This file holds the state the three tasks share and the callers' side (queueing, limits,
 //! closing); each task has a file of its own: [`reader`], [`writer`], [`watchdog`].
 
@@ -29,7 +35,7 @@ mod watchdog;
 mod writer;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -40,7 +46,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::error::{Error, ErrorKind, Result, Sent};
-use crate::protocol::{Cmd, Decoder, Value};
+use crate::protocol::{Cmd, Decoder, Value, WireReply};
 use reader::read_loop;
 use watchdog::watch_loop;
 use writer::write_loop;
@@ -103,6 +109,19 @@ pub(crate) enum SinkEvent {
 pub(crate) enum Reply {
     One(Value),
     Many(Vec<Value>),
+    /// Every reply of a [`request_undecoded`](Multiplexer::request_undecoded), as it came.
+    Frames(Vec<WireReply>),
+}
+
+/// What a request's caller wants back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wants {
+    /// [`Reply::One`]: one command's reply.
+    One,
+    /// [`Reply::Many`], even for one command.
+    Many,
+    /// [`Reply::Frames`]: the replies undecoded.
+    Frames,
 }
 
 /// A running multiplexed socket. Dropping it stops its tasks and closes the socket.
@@ -131,6 +150,10 @@ struct Shared {
     push_sink: Option<PushSink>,
     /// Every frame goes to the sink and none is matched to a request (a subscriber socket).
     raw: AtomicBool,
+    /// Requests for [undecoded](Multiplexer::request_undecoded) replies not yet answered,
+    /// counted before the request can be written: while any waits, the reader looks up each
+    /// frame's request before reading it.
+    undecoded: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -153,9 +176,10 @@ struct State {
 struct Pending {
     seq: u64,
     remaining: usize,
-    /// True when the caller sent a batch and wants `Reply::Many` even for one command.
-    batch: bool,
+    wants: Wants,
     values: Vec<Value>,
+    /// The replies so far, for a request that wants them undecoded.
+    frames: Vec<WireReply>,
     /// `None` once the caller was told it timed out: the reply, when it comes, is dropped.
     tx: Option<oneshot::Sender<Result<Reply>>>,
     /// Milliseconds since `epoch` when the request was queued.
@@ -202,6 +226,7 @@ impl Multiplexer {
             limits,
             push_sink,
             raw: AtomicBool::new(false),
+            undecoded: AtomicUsize::new(0),
         });
         let read_task = tokio::spawn(read_loop(reader, decoder, Arc::clone(&shared)));
         let write_task = tokio::spawn(write_loop(writer, Arc::clone(&shared)));
@@ -258,7 +283,8 @@ impl Multiplexer {
     where
         I: IntoIterator<Item = &'a Cmd>,
     {
-        let (seq, rx) = self.enqueue(cmds, batch, timeout)?;
+        let wants = if batch { Wants::Many } else { Wants::One };
+        let (seq, rx) = self.enqueue(cmds, wants, timeout)?;
         match rx.await {
             // An answer, or the watchdog's timeout error.
             Ok(reply) => reply,
@@ -267,10 +293,29 @@ impl Multiplexer {
         }
     }
 
+    /// Like [`request`](Self::request) for a batch, with every reply left as the bytes it came
+    /// in. Error replies are among them, undecoded too.
+    pub(crate) async fn request_undecoded<'a, I>(
+        &self,
+        cmds: I,
+        timeout: Duration,
+    ) -> Result<Vec<WireReply>>
+    where
+        I: IntoIterator<Item = &'a Cmd>,
+    {
+        let (seq, rx) = self.enqueue(cmds, Wants::Frames, timeout)?;
+        match rx.await {
+            Ok(Ok(Reply::Frames(frames))) => Ok(frames),
+            Ok(Ok(_)) => Err(Error::new(ErrorKind::Protocol, "unexpected decoded reply")),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(self.shared.closed_error(seq)),
+        }
+    }
+
     fn enqueue<'a, I>(
         &self,
         cmds: I,
-        batch: bool,
+        wants: Wants,
         timeout: Duration,
     ) -> Result<(u64, oneshot::Receiver<Result<Reply>>)>
     where
@@ -292,7 +337,15 @@ impl Multiplexer {
             count += 1;
         }
         if count == 0 {
-            return Ok((state.queued, reply_now(tx, Reply::Many(Vec::new()), rx)));
+            let none = match wants {
+                Wants::Frames => Reply::Frames(Vec::new()),
+                _ => Reply::Many(Vec::new()),
+            };
+            return Ok((state.queued, reply_now(tx, none, rx)));
+        }
+        if wants == Wants::Frames {
+            // Under the lock, so before the writer can take the request's bytes.
+            self.shared.undecoded.fetch_add(1, Ordering::Release);
         }
         let seq = state.queued;
         let writes_before = state.writes_started;
@@ -300,8 +353,9 @@ impl Multiplexer {
         state.pending.push_back(Pending {
             seq,
             remaining: count,
-            batch,
+            wants,
             values: Vec::new(),
+            frames: Vec::new(),
             tx: Some(tx),
             started_ms: self.shared.ms_since_epoch(now),
             writes_before,
@@ -326,7 +380,7 @@ impl Multiplexer {
 }
 
 /// Far enough to never come, near enough that adding it to an instant cannot overflow.
-pub(super) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+pub(crate) const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 impl Drop for Multiplexer {
     fn drop(&mut self) {

@@ -42,6 +42,7 @@ use crate::error::{Error, ErrorKind, Result, Sent};
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
+#[must_use = "a TLS configuration takes effect only when passed to a builder"]
 pub struct TlsConfig {
     client: Arc<rustls::ClientConfig>,
     server_name: Option<String>,

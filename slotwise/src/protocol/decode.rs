@@ -11,16 +11,25 @@
 //! header announcing 512 MiB reserves little until the data comes).
 //!
 //! This file holds the decoder's state machine and its caps; the pieces of one element (lines,
-//! blob data, numbers) are read in [`lex`]. This module does not know about commands or
-//! connections.
+//! blob data, numbers) are read in [`lex`]. Beside it, [`scan`] finds where a reply ends
+//! without decoding it, under the same caps, and [`wire`] decodes such an undecoded reply
+//! later, one element at a time. This module does not know about commands or connections.
 
 mod lex;
+mod scan;
+mod wire;
+
+pub(crate) use scan::Scanner;
+pub(crate) use wire::{Listed, WireReply};
 
 use bytes::{Buf, BytesMut};
 
 use super::value::Value;
 use crate::error::{Error, ErrorKind, Result, ServerError};
-use lex::{parse_double, parse_int, reserve_for, take_blob, take_line, verbatim};
+use lex::{
+    checked_len, find_line_end, parse_double, parse_int, reserve_for, take_blob, take_line,
+    verbatim,
+};
 
 /// The default largest bulk string accepted: 512 MiB, the server's own limit.
 pub const DEFAULT_MAX_BULK_LEN: usize = 512 * 1024 * 1024;
@@ -97,12 +106,14 @@ impl Decoder {
     }
 
     /// Sets the largest bulk string (and aggregate length) accepted. Default is 512 MiB.
+    #[must_use = "it returns the changed decoder"]
     pub fn max_bulk_len(mut self, len: usize) -> Decoder {
         self.max_bulk_len = len;
         self
     }
 
     /// Sets the deepest nesting of aggregates accepted. Default is 128.
+    #[must_use = "it returns the changed decoder"]
     pub fn max_depth(mut self, depth: usize) -> Decoder {
         self.max_depth = depth;
         self
@@ -110,6 +121,7 @@ impl Decoder {
 
     /// Sets the largest whole reply accepted, counted on the wire: every element of an
     /// aggregate, headers included. Default is 1 GiB.
+    #[must_use = "it returns the changed decoder"]
     pub fn max_reply_len(mut self, len: usize) -> Decoder {
         self.max_reply_len = len;
         self
@@ -301,30 +313,7 @@ impl Decoder {
 
     /// Finds the `\r` of the first line's CRLF, or `None` if the line is not complete yet.
     fn find_line_end(&mut self, buf: &[u8]) -> Result<Option<usize>> {
-        let from = self.line_scan_from.max(1);
-        match buf[from.min(buf.len())..].iter().position(|&b| b == b'\r') {
-            Some(offset) => {
-                let cr = from + offset;
-                match buf.get(cr + 1) {
-                    Some(b'\n') => Ok(Some(cr)),
-                    Some(_) => Err(protocol_error("CR not followed by LF")),
-                    None => {
-                        self.line_scan_from = cr;
-                        Ok(None)
-                    }
-                }
-            }
-            None => {
-                if buf.len() > self.max_bulk_len {
-                    return Err(protocol_error(format!(
-                        "line longer than {} bytes",
-                        self.max_bulk_len
-                    )));
-                }
-                self.line_scan_from = buf.len();
-                Ok(None)
-            }
-        }
+        find_line_end(buf, &mut self.line_scan_from, self.max_bulk_len)
     }
 
     /// Refuses an element of `len` bytes that would take the reply past its cap.
@@ -339,19 +328,7 @@ impl Decoder {
     }
 
     fn checked_len(&self, len: i64, tag: u8) -> Result<usize> {
-        if len < 0 {
-            return Err(protocol_error(format!(
-                "negative length {len} for type {:?}",
-                char::from(tag)
-            )));
-        }
-        match usize::try_from(len) {
-            Ok(n) if n <= self.max_bulk_len => Ok(n),
-            _ => Err(protocol_error(format!(
-                "length {len} exceeds the limit of {} bytes",
-                self.max_bulk_len
-            ))),
-        }
+        checked_len(len, tag, self.max_bulk_len)
     }
 }
 

@@ -265,7 +265,7 @@ impl<A: FromValue, B: FromValue> FromValue for (A, B) {
         if nested {
             return items.into_iter().map(Self::from_value).collect();
         }
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(Error::new(
                 ErrorKind::Type,
                 format!(

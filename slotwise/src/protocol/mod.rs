@@ -11,6 +11,7 @@ mod value;
 
 pub use cmd::{encode_value, Args, Cmd};
 pub use decode::{Decoder, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_DEPTH, DEFAULT_MAX_REPLY_LEN};
+pub(crate) use decode::{Listed, Scanner, WireReply};
 pub use from_value::FromValue;
 pub use to_args::ToArgs;
 pub use value::Value;

@@ -10,7 +10,9 @@
 //! - `builtin`: the fallback data, used only where a server's reply is silent.
 //! - `merge`: combining multi-node replies by response policy.
 //! - `route`: where a command goes: its keys' slot, its tips, or the default node.
+//! - `block`: how long a blocking command may wait, from its arguments.
 
+mod block;
 mod builtin;
 mod keys;
 mod merge;
@@ -20,6 +22,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use block::{block_time, Block};
 pub(crate) use merge::merge_replies;
-pub(crate) use route::{one_slot, route, Route};
-pub(crate) use table::{CommandInfo, CommandTable, KeyScan, ResponsePolicy};
+pub(crate) use route::{distinct_slots, no_keys, one_slot, route, Route};
+pub(crate) use table::{CommandInfo, CommandTable, KeyScan, RequestPolicy, ResponsePolicy};

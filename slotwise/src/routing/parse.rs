@@ -3,17 +3,20 @@
 //! fields: name, arity, flags, first key, last key, step, ACL categories, tips, key specs,
 //! subcommands) or older ones (the first six or seven).
 //!
+//! A reply comes decoded, or kept as it came ([`WireReply`]); then each entry is decoded only
+//! when it is reached, and dropped once read.
+//!
 //! This file only reads what the server said, keeping track of what it did not say (no tips,
 //! no key specs, no subcommands). Filling those gaps from built-in data is `builtin`'s job;
 //! finding keys with the specs read here is `keys`'s.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 
 use super::builtin;
 use super::keys::{BeginSearch, FindKeys, KeySpec};
 use super::table::{CommandFlags, CommandInfo, Tips};
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::Value;
+use crate::protocol::{Listed, Value, WireReply};
 
 /// One command as the reply describes it, before the gaps are filled.
 #[derive(Debug)]
@@ -42,24 +45,45 @@ pub(super) struct Specs {
     pub(super) complete: bool,
 }
 
+#[cfg(test)]
 /// Reads a whole `COMMAND` reply into table entries (gaps filled).
 pub(super) fn parse_reply(reply: &Value) -> Result<Vec<CommandInfo>> {
-    let entries = match plain(reply) {
-        Value::Error(e) => return Err(Error::from_server(e.clone()).with_command("COMMAND")),
-        Value::Array(entries) | Value::Set(entries) => entries,
-        other => {
-            return Err(malformed(format!(
-                "expected an array of commands, got a {}",
-                other.type_name()
-            )))
-        }
-    };
-    entries
-        .iter()
+    match plain(reply) {
+        Value::Array(items) | Value::Set(items) => entries(items.iter().map(Ok)).collect(),
+        other => Err(not_a_list(other)),
+    }
+}
+
+/// The entries of a whole `COMMAND` or `COMMAND INFO` reply kept as it came (gaps filled),
+/// each read from its values as the iterator reaches it.
+pub(super) fn parse_wire(reply: WireReply) -> Result<impl Iterator<Item = Result<CommandInfo>>> {
+    match reply.into_list().map_err(|e| e.with_command("COMMAND"))? {
+        Listed::Elements(items) => Ok(entries(items)),
+        Listed::Other(other) => Err(not_a_list(plain(&other))),
+    }
+}
+
+/// Reads each element of a reply into an entry.
+fn entries<V: Borrow<Value>>(
+    items: impl Iterator<Item = Result<V>>,
+) -> impl Iterator<Item = Result<CommandInfo>> {
+    items.filter_map(|item| match item {
+        Err(e) => Some(Err(e.with_command("COMMAND"))),
         // `COMMAND INFO` answers nil for a name the server does not know.
-        .filter(|e| !matches!(plain(e), Value::Nil))
-        .map(|e| parse_entry(e, 0).map(builtin::fill))
-        .collect()
+        Ok(e) if matches!(plain(e.borrow()), Value::Nil) => None,
+        Ok(e) => Some(parse_entry(e.borrow(), 0).map(builtin::fill)),
+    })
+}
+
+/// The error for a reply that is not a list of commands.
+fn not_a_list(reply: &Value) -> Error {
+    match reply {
+        Value::Error(e) => Error::from_server(e.clone()).with_command("COMMAND"),
+        other => malformed(format!(
+            "expected an array of commands, got a {}",
+            other.type_name()
+        )),
+    }
 }
 
 /// Subcommands of subcommands do not exist; one extra level is tolerated and deeper nesting

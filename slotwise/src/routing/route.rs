@@ -3,6 +3,8 @@
 //!
 //! Pure: no topology, no sockets. Keys in several slots are an error here, before anything is
 //! sent, unless the command's tips say it may be split per shard and summed (`DEL`, `EXISTS` …).
+//! Such a command given no key at all has nothing to send: Redis would refuse it as an arity
+//! error, but a list that happens to be empty is no mistake, so it counts 0 in the client.
 
 use super::table::{CommandInfo, KeyScan, RequestPolicy, ResponsePolicy};
 use crate::error::{Error, ErrorKind, Result};
@@ -22,6 +24,9 @@ pub(crate) enum Route {
     Default,
     /// Keys in several slots of a command that may be split per slot.
     Split,
+    /// No key, for a command that would have been split per slot (`DEL`, `EXISTS`, `UNLINK`,
+    /// `TOUCH`): answered without sending anything.
+    NoKeys,
     /// The table cannot locate the keys: ask the server (`COMMAND GETKEYS`).
     AskKeys,
 }
@@ -44,18 +49,20 @@ pub(crate) fn route(info: Option<&CommandInfo>, cmd: &Cmd) -> Result<Route> {
     if scan == KeyScan::Unknown {
         return Ok(Route::AskKeys);
     }
+    let splits = info.request_policy() == Some(RequestPolicy::MultiShard)
+        && info.response_policy() == Some(ResponsePolicy::AggSum);
     if crossed {
-        if info.request_policy() == Some(RequestPolicy::MultiShard)
-            && info.response_policy() == Some(ResponsePolicy::AggSum)
-        {
+        if splits {
             return Ok(Route::Split);
         }
         let mut keys = Vec::new();
         info.for_each_key(cmd, |_, key| keys.push(key));
         return Err(cross_slot(info.name(), &distinct_slots(keys)));
     }
-    if let Some(slot) = first {
-        return Ok(Route::Slot(slot));
+    match first {
+        Some(slot) => return Ok(Route::Slot(slot)),
+        None if splits => return Ok(Route::NoKeys),
+        None => {}
     }
     Ok(match info.request_policy() {
         Some(RequestPolicy::AllNodes) => Route::AllNodes(info.response_policy()),
@@ -87,6 +94,19 @@ pub(crate) fn one_slot<'k>(
         [slot] => Ok(Some(*slot)),
         slots => Err(cross_slot(command, slots)),
     }
+}
+
+/// The error for a [`Route::NoKeys`] command where nothing can be answered without sending
+/// (inside a transaction, on a watching connection).
+pub(crate) fn no_keys(command: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!(
+            "{} was given no keys: a cluster client answers that with 0 without sending it, \
+             which it cannot do inside a transaction or on a watching connection",
+            command.to_uppercase()
+        ),
+    )
 }
 
 /// The error for keys of `command` in several `slots`.
@@ -129,10 +149,29 @@ mod tests {
             .is_cross_slot());
         assert_eq!(r(Cmd::new("DEL").arg(["a", "b"])).unwrap(), Route::Split);
         assert_eq!(
+            r(Cmd::new("DEL").arg(["a"])).unwrap(),
+            Route::Slot(keyslot(b"a"))
+        );
+        assert_eq!(
             r(Cmd::new("DBSIZE")).unwrap(),
             Route::AllShards(Some(ResponsePolicy::AggSum))
         );
         assert_eq!(r(Cmd::new("NOSUCHCOMMAND")).unwrap(), Route::Default);
+    }
+
+    #[test]
+    fn counting_commands_without_keys_are_answered_here() {
+        let t = table();
+        let r = |cmd: Cmd| route(t.lookup(&cmd), &cmd);
+        for name in ["DEL", "EXISTS", "UNLINK", "TOUCH"] {
+            assert_eq!(r(Cmd::new(name)).unwrap(), Route::NoKeys, "{name}");
+        }
+        // Not split per slot: with no keys the server answers (an arity error), as before.
+        assert_eq!(r(Cmd::new("MGET")).unwrap(), Route::Default);
+        assert_eq!(r(Cmd::new("MSET")).unwrap(), Route::Default);
+        let e = no_keys("del");
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("DEL"), "{e}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::keys::KeySource;
 use crate::error::Result;
-use crate::protocol::{Cmd, Value};
+use crate::protocol::{Cmd, WireReply};
 
 /// Where a command goes when it is not routed by a key (the `request_policy` tip).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -393,27 +393,28 @@ pub(crate) struct CommandTable {
 }
 
 impl CommandTable {
-    /// Builds the table from a `COMMAND` reply (RESP2 or RESP3, Redis 6 or 7 shape).
+    /// Builds the table from a `COMMAND` reply (RESP2 or RESP3, Redis 6 or 7 shape) kept as it
+    /// came: each entry is decoded, read and added before the next, so the reply is never
+    /// decoded whole.
     ///
     /// Whatever the reply lacks is filled from the built-in data, and only then: tips for a
     /// server without tips, key layouts for movable-key commands of a server without key specs,
     /// subcommands for a server that lists none. A reply of the wrong shape is an
     /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) error; an error reply (`COMMAND`
     /// refused) is returned as the server's error.
-    pub(crate) fn from_reply(reply: Value) -> Result<CommandTable> {
-        Ok(CommandTable::from_entries(super::parse::parse_reply(
-            &reply,
-        )?))
+    pub(crate) fn from_wire(reply: WireReply) -> Result<CommandTable> {
+        let mut table = CommandTable::default();
+        table.add_wire(reply)?;
+        Ok(table)
     }
 
-    /// A table from several `COMMAND INFO` replies, each read (and dropped) in turn.
-    pub(crate) fn from_replies(replies: Vec<Vec<CommandInfo>>) -> CommandTable {
-        CommandTable::from_entries(replies.into_iter().flatten().collect())
-    }
-
-    /// The entries of one `COMMAND` or `COMMAND INFO` reply.
-    pub(crate) fn parse_entries(reply: &Value) -> Result<Vec<CommandInfo>> {
-        super::parse::parse_reply(reply)
+    /// Adds the entries of a `COMMAND` or `COMMAND INFO` reply kept as it came, as
+    /// [`from_wire`](Self::from_wire) reads them. On an error some may have been added.
+    pub(crate) fn add_wire(&mut self, reply: WireReply) -> Result<()> {
+        for info in super::parse::parse_wire(reply)? {
+            self.insert(info?);
+        }
+        Ok(())
     }
 
     /// The table of built-in data alone, for a server whose `COMMAND` cannot be read. It knows
@@ -423,23 +424,29 @@ impl CommandTable {
     }
 
     /// A table of these entries (later entries replace earlier ones of the same name).
-    pub(super) fn from_entries(entries: Vec<CommandInfo>) -> CommandTable {
-        let mut commands = Names::default();
-        let mut longest = 0;
-        for info in entries {
-            longest = longest.max(info.name.len());
-            for sub in info.subcommands.iter().flat_map(|s| s.keys()) {
-                longest = longest.max(sub.len());
-            }
-            commands.insert(info.name.as_bytes().into(), info);
-        }
-        CommandTable { commands, longest }
+    #[cfg(test)]
+    /// [`from_wire`](Self::from_wire) for a reply decoded already.
+    pub(crate) fn from_reply(reply: crate::protocol::Value) -> Result<CommandTable> {
+        Ok(CommandTable::from_entries(super::parse::parse_reply(
+            &reply,
+        )?))
     }
 
-    #[cfg(test)]
-    /// The number of commands (subcommands not counted).
-    pub(crate) fn len(&self) -> usize {
-        self.commands.len()
+    pub(super) fn from_entries(entries: Vec<CommandInfo>) -> CommandTable {
+        let mut table = CommandTable::default();
+        for info in entries {
+            table.insert(info);
+        }
+        table
+    }
+
+    /// Adds `info`, in place of any entry of the same name.
+    fn insert(&mut self, info: CommandInfo) {
+        self.longest = self.longest.max(info.name.len());
+        for sub in info.subcommands.iter().flat_map(|s| s.keys()) {
+            self.longest = self.longest.max(sub.len());
+        }
+        self.commands.insert(info.name.as_bytes().into(), info);
     }
 
     /// The entry for `cmd`, resolving subcommands (`CLUSTER INFO` → `cluster|info`): when the
@@ -457,23 +464,6 @@ impl CommandTable {
             None => Some(info),
         }
     }
-
-    #[cfg(test)]
-    /// The entry named `name` (any case), subcommands written `parent|sub`.
-    pub(crate) fn get(&self, name: &str) -> Option<&CommandInfo> {
-        match name.split_once('|') {
-            Some((parent, sub)) => {
-                find(&self.commands, parent.as_bytes())?.subcommand(sub.as_bytes())
-            }
-            None => find(&self.commands, name.as_bytes()),
-        }
-    }
-
-    #[cfg(test)]
-    /// Every command, in no particular order (subcommands through their parent).
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &CommandInfo> {
-        self.commands.values()
-    }
 }
 
 /// Looks `name` up in any case. Names that fit are lower-cased on the stack: this runs for every
@@ -488,6 +478,30 @@ fn find<'t>(names: &'t Names, name: &[u8]) -> Option<&'t CommandInfo> {
         names.get(&*lower)
     } else {
         names.get(&*name.to_ascii_lowercase())
+    }
+}
+
+/// What tests ask of a table.
+#[cfg(test)]
+impl CommandTable {
+    /// The number of commands (subcommands not counted).
+    pub(crate) fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    /// The entry named `name` (any case), subcommands written `parent|sub`.
+    pub(crate) fn get(&self, name: &str) -> Option<&CommandInfo> {
+        match name.split_once('|') {
+            Some((parent, sub)) => {
+                find(&self.commands, parent.as_bytes())?.subcommand(sub.as_bytes())
+            }
+            None => find(&self.commands, name.as_bytes()),
+        }
+    }
+
+    /// Every command, in no particular order (subcommands through their parent).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &CommandInfo> {
+        self.commands.values()
     }
 }
 

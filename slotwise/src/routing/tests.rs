@@ -9,7 +9,7 @@ use proptest::prelude::*;
 
 use super::table::{CommandTable, KeyScan, RequestPolicy as Req, ResponsePolicy as Resp};
 use crate::error::ErrorKind;
-use crate::protocol::{Cmd, Decoder, ServerError, Value};
+use crate::protocol::{encode_value, Cmd, Decoder, ServerError, Value, WireReply};
 
 const RESP2: &[u8] = include_bytes!("fixtures/command-7.0.15.resp2");
 const RESP3: &[u8] = include_bytes!("fixtures/command-7.0.15.resp3");
@@ -194,9 +194,14 @@ fn facts_from_resp2_resp3_and_the_redis6_shape() {
 fn resp2_and_resp3_give_the_same_table() {
     let t2 = CommandTable::from_reply(decode(RESP2)).unwrap();
     let t3 = CommandTable::from_reply(decode(RESP3)).unwrap();
-    assert_eq!(t2.len(), t3.len());
-    for a in t2.iter() {
-        let b = t3.get(a.name()).unwrap();
+    assert_same_tables(&t2, &t3);
+}
+
+/// Every command and subcommand of `t1` is in `t2`, alike; and they have as many commands.
+fn assert_same_tables(t1: &CommandTable, t2: &CommandTable) {
+    assert_eq!(t1.len(), t2.len());
+    for a in t1.iter() {
+        let b = t2.get(a.name()).unwrap();
         let same = |x: &super::CommandInfo, y: &super::CommandInfo| {
             assert_eq!(x.name, y.name);
             assert_eq!(x.arity, y.arity, "{}", x.name);
@@ -206,9 +211,40 @@ fn resp2_and_resp3_give_the_same_table() {
         };
         same(a, b);
         for sub in a.subcommands.iter().flat_map(|s| s.values()) {
-            same(sub, t3.get(sub.name()).unwrap());
+            same(sub, t2.get(sub.name()).unwrap());
         }
     }
+}
+
+/// `reply` as a reply kept undecoded, the way the client reads `COMMAND`.
+fn undecoded(reply: &Value) -> WireReply {
+    let mut wire = BytesMut::new();
+    encode_value(reply, &mut wire);
+    WireReply::new(wire.freeze())
+}
+
+#[test]
+fn a_reply_read_undecoded_gives_the_same_table() {
+    for fixture in [RESP2, RESP3] {
+        let whole = CommandTable::from_reply(decode(fixture)).unwrap();
+        let undecoded = CommandTable::from_wire(WireReply::new(Bytes::from_static(fixture)));
+        assert_same_tables(&whole, &undecoded.unwrap());
+    }
+    let refused = Value::Error(ServerError::new(Bytes::from_static(b"NOPERM no")));
+    let err = CommandTable::from_wire(undecoded(&refused)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Auth);
+    for not_commands in [Value::Int(3), Value::Map(vec![])] {
+        let err = CommandTable::from_wire(undecoded(&not_commands)).unwrap_err();
+        assert!(
+            err.to_string().contains("expected an array of commands"),
+            "{err}"
+        );
+    }
+    // An entry that cannot be decoded is a protocol error of `COMMAND`.
+    let broken = WireReply::new(Bytes::from_static(b"*2\r\n*0\r\n#x\r\n"));
+    let err = CommandTable::from_wire(broken).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Protocol, "{err}");
+    assert_eq!(err.command(), Some("COMMAND"));
 }
 
 /// The cases of `fixtures/getkeys-7.0.15.txt`.
@@ -505,6 +541,19 @@ proptest! {
     #[test]
     fn any_reply_shape_is_an_error_or_a_table(reply in value()) {
         let _ = CommandTable::from_reply(reply);
+    }
+
+    #[test]
+    fn any_reply_shape_reads_alike_undecoded(reply in value()) {
+        let undecoded = CommandTable::from_wire(undecoded(&reply));
+        match (CommandTable::from_reply(reply), undecoded) {
+            (Ok(whole), Ok(undecoded)) => assert_same_tables(&whole, &undecoded),
+            (Err(a), Err(b)) => prop_assert_eq!(
+                (a.kind(), a.to_string()),
+                (b.kind(), b.to_string())
+            ),
+            (a, b) => prop_assert!(false, "{a:?} decoded, {b:?} undecoded"),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use super::endpoint::{client_port, Endpoint, NodeAddress, Origin, Resolver};
 use super::reply::{self, Malformed, Parsed};
 use super::view::{ClusterView, NodeDesc, ShardDesc, MAX_SHARDS};
 use crate::error::Result;
-use crate::protocol::Value;
+use crate::protocol::{Value, WireReply};
 
 const COMMAND: &str = "CLUSTER SHARDS";
 
@@ -23,7 +23,9 @@ pub(crate) fn parse_shards(reply: Value, answered_host: &str) -> Result<ClusterV
     parse_shards_from(reply, Origin::host_only(answered_host))
 }
 
-/// Parses a `CLUSTER SHARDS` reply (RESP2 or RESP3) read from `origin`.
+/// Parses a `CLUSTER SHARDS` reply (RESP2 or RESP3) read from `origin`, kept as it came: one
+/// shard's values are decoded at a time, and the reply is dropped once every shard is read,
+/// before the view is put together.
 ///
 /// - **Hosts**: each node's `endpoint` when it names one; an empty endpoint (the server's
 ///   `unknown-endpoint` setting) means `origin`'s host for every node; `?` means `origin`'s
@@ -54,14 +56,22 @@ pub(crate) fn parse_shards(reply: Value, answered_host: &str) -> Result<ClusterV
 /// back to `CLUSTER SLOTS`). Anything else that cannot be read, a slot over 16383, a range that
 /// starts after it ends, a node without an id, port or role, is an
 /// [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) error naming the shard, node and problem.
+pub(crate) fn parse_shards_wire(reply: WireReply, origin: Origin<'_>) -> Result<ClusterView> {
+    parse_shards_elements(reply::top_level_elements(reply, COMMAND)?, origin)
+}
+
+#[cfg(test)]
+/// [`parse_shards_wire`] for a reply decoded already.
 pub(crate) fn parse_shards_from(reply: Value, origin: Origin<'_>) -> Result<ClusterView> {
     let items = reply::top_level(reply, COMMAND)?;
-    let mut raw = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        let shard = raw_shard(item, origin.tls)
-            .map_err(|m| m.at(format_args!("shard {i}")).into_error(COMMAND))?;
-        raw.push(shard);
-    }
+    parse_shards_elements(items.into_iter().map(Ok), origin)
+}
+
+fn parse_shards_elements(
+    items: impl Iterator<Item = Result<Value>>,
+    origin: Origin<'_>,
+) -> Result<ClusterView> {
+    let raw = raw_shards(items, origin.tls)?;
     let resolver = Resolver::new(
         origin,
         raw.iter()
@@ -78,6 +88,17 @@ pub(crate) fn parse_shards_from(reply: Value, origin: Origin<'_>) -> Result<Clus
         );
     }
     reply::disjoint(ClusterView { shards }.normalized(), COMMAND)
+}
+
+/// Reads every shard record, taking `items` (and what they hold of the reply) with it.
+fn raw_shards(items: impl Iterator<Item = Result<Value>>, tls: bool) -> Result<Vec<RawShard>> {
+    let mut raw = Vec::new();
+    for (i, item) in items.enumerate() {
+        let shard = raw_shard(item?, tls)
+            .map_err(|m| m.at(format_args!("shard {i}")).into_error(COMMAND))?;
+        raw.push(shard);
+    }
+    Ok(raw)
 }
 
 /// A shard as listed, before hosts are chosen.
@@ -188,7 +209,7 @@ fn raw_node(value: Value, tls: bool) -> Parsed<RawNode> {
     })
 }
 
-/// Turns one listed shard into zero or more shards (see [`parse_shards_from`] for the rules).
+/// Turns one listed shard into zero or more shards (see [`parse_shards_wire`] for the rules).
 fn assemble(shard: RawShard, resolver: &Resolver<'_>, out: &mut Vec<ShardDesc>) {
     let describe = |node: &RawNode| NodeDesc {
         id: node.address.id.clone(),
@@ -608,10 +629,37 @@ mod tests {
         assert_eq!(err.command(), Some(COMMAND));
     }
 
+    #[test]
+    fn a_reply_read_undecoded_gives_what_the_decoded_one_gives() {
+        let origin = Origin::new(HOST, ANSWERED_PORT);
+        for (name, reply) in all_fixtures() {
+            assert_eq!(
+                outcome(parse_shards_wire(undecoded(&reply), origin)),
+                outcome(parse_shards_from(reply, origin)),
+                "{name}"
+            );
+        }
+    }
+
     proptest! {
         #[test]
         fn arbitrary_values_never_panic(reply in arbitrary_value()) {
             let _ = parse_shards_from(reply, Origin::new(HOST, ANSWERED_PORT));
+        }
+
+        #[test]
+        fn damaged_fixtures_read_alike_undecoded(
+            which in 0usize..12,
+            at in 0usize..400,
+            with in arbitrary_value(),
+        ) {
+            let origin = Origin::new(HOST, ANSWERED_PORT);
+            let (_, mut reply) = all_fixtures().swap_remove(which);
+            replace_nth(&mut reply, at, with);
+            prop_assert_eq!(
+                outcome(parse_shards_wire(undecoded(&reply), origin)),
+                outcome(parse_shards_from(reply, origin))
+            );
         }
 
         #[test]

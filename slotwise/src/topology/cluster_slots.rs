@@ -12,7 +12,7 @@ use super::endpoint::{Endpoint, NodeAddress, Origin, Resolver};
 use super::reply::{self, Malformed, Parsed};
 use super::view::{ClusterView, NodeDesc, ShardDesc, MAX_SHARDS};
 use crate::error::Result;
-use crate::protocol::Value;
+use crate::protocol::{Value, WireReply};
 
 const COMMAND: &str = "CLUSTER SLOTS";
 
@@ -25,7 +25,9 @@ pub(crate) fn parse_slots(reply: Value, answered_host: &str) -> Result<ClusterVi
     parse_slots_from(reply, Origin::host_only(answered_host))
 }
 
-/// Parses a `CLUSTER SLOTS` reply (RESP2 or RESP3) read from `origin`.
+/// Parses a `CLUSTER SLOTS` reply (RESP2 or RESP3) read from `origin`, kept as it came: one
+/// entry's values are decoded at a time, and the reply is dropped once every entry is read,
+/// before the shards are put together.
 ///
 /// - **Hosts**: the first element of a node when it names one; null (the server's
 ///   `unknown-endpoint` setting) or empty (a node that does not know its own address yet) means
@@ -44,14 +46,22 @@ pub(crate) fn parse_slots(reply: Value, answered_host: &str) -> Result<ClusterVi
 /// shorter than start, end and primary, a slot over 16383, a range that starts after it ends, a
 /// node without a port, is an [`ErrorKind::Protocol`](crate::ErrorKind::Protocol) error naming
 /// the entry, node and problem.
+pub(crate) fn parse_slots_wire(reply: WireReply, origin: Origin<'_>) -> Result<ClusterView> {
+    parse_slots_elements(reply::top_level_elements(reply, COMMAND)?, origin)
+}
+
+#[cfg(test)]
+/// [`parse_slots_wire`] for a reply decoded already.
 pub(crate) fn parse_slots_from(reply: Value, origin: Origin<'_>) -> Result<ClusterView> {
     let items = reply::top_level(reply, COMMAND)?;
-    let mut entries = Vec::with_capacity(items.len());
-    for (i, item) in items.into_iter().enumerate() {
-        let entry =
-            raw_entry(item).map_err(|m| m.at(format_args!("entry {i}")).into_error(COMMAND))?;
-        entries.push(entry);
-    }
+    parse_slots_elements(items.into_iter().map(Ok), origin)
+}
+
+fn parse_slots_elements(
+    items: impl Iterator<Item = Result<Value>>,
+    origin: Origin<'_>,
+) -> Result<ClusterView> {
+    let entries = raw_entries(items)?;
     let resolver = Resolver::new(
         origin,
         entries
@@ -101,6 +111,17 @@ pub(crate) fn parse_slots_from(reply: Value, origin: Origin<'_>) -> Result<Clust
         );
     }
     reply::disjoint(ClusterView { shards }.normalized(), COMMAND)
+}
+
+/// Reads every entry, taking `items` (and what they hold of the reply) with it.
+fn raw_entries(items: impl Iterator<Item = Result<Value>>) -> Result<Vec<RawEntry>> {
+    let mut entries = Vec::new();
+    for (i, item) in items.enumerate() {
+        let entry =
+            raw_entry(item?).map_err(|m| m.at(format_args!("entry {i}")).into_error(COMMAND))?;
+        entries.push(entry);
+    }
+    Ok(entries)
 }
 
 /// One entry as listed, before hosts are chosen.
@@ -434,10 +455,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_reply_read_undecoded_gives_what_the_decoded_one_gives() {
+        let origin = Origin::new(HOST, ANSWERED_PORT);
+        for (name, reply) in all_fixtures() {
+            assert_eq!(
+                outcome(parse_slots_wire(undecoded(&reply), origin)),
+                outcome(parse_slots_from(reply, origin)),
+                "{name}"
+            );
+        }
+    }
+
     proptest! {
         #[test]
         fn arbitrary_values_never_panic(reply in arbitrary_value()) {
             let _ = parse_slots_from(reply, Origin::new(HOST, ANSWERED_PORT));
+        }
+
+        #[test]
+        fn damaged_fixtures_read_alike_undecoded(
+            which in 0usize..12,
+            at in 0usize..400,
+            with in arbitrary_value(),
+        ) {
+            let origin = Origin::new(HOST, ANSWERED_PORT);
+            let (_, mut reply) = all_fixtures().swap_remove(which);
+            replace_nth(&mut reply, at, with);
+            prop_assert_eq!(
+                outcome(parse_slots_wire(undecoded(&reply), origin)),
+                outcome(parse_slots_from(reply, origin))
+            );
         }
 
         #[test]

@@ -27,8 +27,10 @@ mod slot;
 mod test_replies;
 mod view;
 
+#[cfg(test)]
 pub(crate) use cluster_shards::parse_shards_from;
-pub(crate) use cluster_slots::parse_slots_from;
+pub(crate) use cluster_shards::parse_shards_wire;
+pub(crate) use cluster_slots::parse_slots_wire;
 pub(crate) use endpoint::Origin;
 pub(crate) use map::SlotMap;
 pub use slot::keyslot;

@@ -1,15 +1,16 @@
 //! Reading the cluster's description of itself out of RESP values.
 //!
-//! Owns the shapes the two discovery replies share: lists, records (a RESP3 map, or a RESP2 flat
-//! array of alternating keys and values), text, ports and slot numbers, and the wording of the
-//! error a malformed reply turns into. It does not know what any field means: `CLUSTER SHARDS`
+//! Owns the shapes the two discovery replies share: the top level, decoded already or kept as it
+//! came and decoded one element at a time; lists, records (a RESP3 map, or a RESP2 flat array of
+//! alternating keys and values), text, ports and slot numbers; and the wording of the error a
+//! malformed reply turns into. It does not know what any field means: `CLUSTER SHARDS`
 //! and `CLUSTER SLOTS` are read in their own files.
 
 use std::fmt;
 
 use super::view::ClusterView;
 use crate::error::{Error, ErrorKind, Result};
-use crate::protocol::{Value, SLOT_COUNT};
+use crate::protocol::{Listed, Value, WireReply, SLOT_COUNT};
 
 /// What was wrong with a reply and where; becomes an [`ErrorKind::Protocol`] error.
 ///
@@ -47,15 +48,41 @@ impl Malformed {
 /// The result of reading one part of a reply.
 pub(super) type Parsed<T> = std::result::Result<T, Malformed>;
 
-/// The elements of a whole reply to `command`.
+#[cfg(test)]
+/// The elements of a whole reply to `command`, decoded already.
 ///
 /// An error reply becomes the server's own error rather than a protocol error, so the caller can
 /// tell `ERR unknown subcommand` (a server too old for `CLUSTER SHARDS`: fall back to
 /// `CLUSTER SLOTS`) from a reply it could not read.
 pub(super) fn top_level(reply: Value, command: &str) -> Result<Vec<Value>> {
     match reply.into_inner() {
-        Value::Error(e) => Err(Error::from_server(e).with_command(command)),
-        other => list(other).map_err(|m| m.into_error(command)),
+        Value::Array(items) | Value::Set(items) => Ok(items),
+        other => Err(not_a_list(other, command)),
+    }
+}
+
+/// The elements of a whole reply to `command` kept as it came, each decoded when it is reached.
+/// They share the reply's memory, freed once they and the iterator are dropped.
+///
+/// An error reply becomes the server's error rather than a protocol error, so the caller can
+/// tell `ERR unknown subcommand` (a server too old for `CLUSTER SHARDS`: fall back to
+/// `CLUSTER SLOTS`) from a reply it could not read.
+pub(super) fn top_level_elements(
+    reply: WireReply,
+    command: &'static str,
+) -> Result<impl Iterator<Item = Result<Value>>> {
+    let with_command = move |e: Error| e.with_command(command);
+    match reply.into_list().map_err(with_command)? {
+        Listed::Elements(items) => Ok(items.map(move |item| item.map_err(with_command))),
+        Listed::Other(other) => Err(not_a_list(other.into_inner(), command)),
+    }
+}
+
+/// The error for a top-level reply that is not a list.
+fn not_a_list(reply: Value, command: &str) -> Error {
+    match reply {
+        Value::Error(e) => Error::from_server(e).with_command(command),
+        other => unexpected("an array", &other).into_error(command),
     }
 }
 

@@ -22,7 +22,8 @@ use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 
 use super::view::{ClusterView, NodeDesc, ShardDesc};
-use crate::protocol::{Decoder, Value};
+use crate::error::Result;
+use crate::protocol::{encode_value, Decoder, Value, WireReply};
 
 /// The host every fixture node runs on.
 pub(crate) const HOST: &str = "127.0.0.1";
@@ -102,6 +103,18 @@ pub(crate) fn named(name: &str) -> Value {
         .find(|(n, _)| *n == name)
         .map(|(_, v)| v)
         .unwrap_or_else(|| panic!("no fixture {name}"))
+}
+
+/// `value` as a reply kept undecoded, the way the client reads discovery replies.
+pub(crate) fn undecoded(value: &Value) -> WireReply {
+    let mut wire = BytesMut::new();
+    encode_value(value, &mut wire);
+    WireReply::new(wire.freeze())
+}
+
+/// What a parse came to, comparable: the view, or the error's kind and text.
+pub(crate) fn outcome(parsed: Result<ClusterView>) -> std::result::Result<ClusterView, String> {
+    parsed.map_err(|e| format!("{:?}: {e}", e.kind()))
 }
 
 /// A fixture node at `host`, online.

@@ -42,6 +42,20 @@ macro_rules! client_cases {
         let deleted: i64 = $call!(c.cmd("DEL").arg(&keys).query());
         assert_eq!(deleted, 200);
 
+        // No keys: empty results, without a round trip (cluster_multikey.rs checks that
+        // nothing reaches a server).
+        {
+            use slotwise::commands::KeyCommands;
+            let none: Vec<String> = Vec::new();
+            let values: Vec<Option<String>> = $call!(c.mget_nonatomic(&none));
+            assert!(values.is_empty(), "{values:?}");
+            $call!(c.mset_nonatomic::<String, String>(&[]));
+            assert_eq!($call!(c.del(&none)), 0);
+            assert_eq!($call!(c.exists(&none)), 0);
+            assert_eq!($call!(c.unlink(&none)), 0);
+            assert_eq!($call!(c.touch(&none)), 0);
+        }
+
         // An atomic command across slots is refused before anything is sent.
         let err = $call_err!(c
             .cmd("MSET")
@@ -106,16 +120,18 @@ macro_rules! pipeline_cases {
         let pipe = c.pipeline();
         assert!(!pipe.is_transaction() && pipe.is_empty());
         let keys: Vec<String> = (0..100).map(|i| k(&format!("pipe{i}"))).collect();
-        for (i, key) in keys.iter().enumerate() {
-            pipe.set(key.as_str(), i);
-        }
+        let sets: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| pipe.set(key.as_str(), i))
+            .collect();
         let gets: Vec<_> = keys
             .iter()
             .map(|key| pipe.get::<i64>(key.as_str()))
             .collect();
         let first = pipe.incr(k("count"));
         let second = pipe.incr(k("count"));
-        pipe.set(k("text"), "words");
+        let set_text = pipe.set(k("text"), "words");
         // One command failing does not fail the others.
         let wrong = pipe.incr(k("text"));
         // DBSIZE runs on every primary, after everything queued before it.
@@ -123,9 +139,16 @@ macro_rules! pipeline_cases {
         let exists = pipe.exists(keys.clone());
         let text = pipe.get::<String>(k("text"));
         let raw = pipe.add(Cmd::new("STRLEN").arg(k("text")));
-        assert_eq!(pipe.len(), 208);
+        // No keys: 0 for the pipeline too, without sending a DEL.
+        let none = pipe.del(Vec::<String>::new());
+        assert_eq!(pipe.len(), 209);
         let mut replies = $call!(pipe.run());
-        assert_eq!(replies.len(), 208);
+        assert_eq!(replies.len(), 209);
+        for set in sets {
+            replies.take(set).unwrap();
+        }
+        replies.take(set_text).unwrap();
+        assert_eq!(replies.take(none).unwrap(), 0);
         for (i, get) in gets.into_iter().enumerate() {
             assert_eq!(replies.take(get).unwrap(), Some(i as i64));
         }
@@ -144,28 +167,36 @@ macro_rules! pipeline_cases {
 
         // Every reply at once, as a tuple.
         let pipe = c.pipeline();
-        pipe.set(k("t1"), "one");
-        pipe.get::<String>(k("t1"));
-        pipe.del(k("t1"));
+        let _ = pipe.set(k("t1"), "one");
+        let _ = pipe.get::<String>(k("t1"));
+        let _ = pipe.del(k("t1"));
         let (set, got, deleted): ((), Option<String>, i64) = $call!(pipe.run()).query().unwrap();
         assert_eq!((set, got.as_deref(), deleted), ((), Some("one"), 1));
         assert!($call!(c.pipeline().run()).is_empty());
 
         // An atomic command across slots is refused before anything is sent.
         let pipe = c.pipeline();
-        pipe.set(k("never"), 1);
-        pipe.add(Cmd::new("MSET").arg([k("x"), "1".into(), k("y"), "2".into()]));
+        let _ = pipe.set(k("never"), 1);
+        let _ = pipe.add(Cmd::new("MSET").arg([k("x"), "1".into(), k("y"), "2".into()]));
         let err = $call_err!(pipe.run());
         assert!(err.is_cross_slot(), "{err}");
         assert_eq!($call!(c.exists(k("never"))), 0);
 
         // SELECT is refused before anything is sent, in a pipeline as in a transaction.
         for pipe in [c.pipeline(), c.transaction()] {
-            pipe.set(k("never"), 1);
-            pipe.add(Cmd::new("SELECT").arg(1));
+            let _ = pipe.set(k("never"), 1);
+            let _ = pipe.add(Cmd::new("SELECT").arg(1));
             let err = $call_err!(pipe.run());
             assert_eq!(err.kind(), slotwise::ErrorKind::Unsupported, "{err}");
         }
+        assert_eq!($call!(c.exists(k("never"))), 0);
+
+        // DEL of no keys is answered without sending, which a transaction cannot do.
+        let tx = c.transaction();
+        let _ = tx.set(k("never"), 1);
+        let _ = tx.del(Vec::<String>::new());
+        let err = $call_err!(tx.run());
+        assert_eq!(err.kind(), slotwise::ErrorKind::InvalidInput, "{err}");
         assert_eq!($call!(c.exists(k("never"))), 0);
 
         // On a handle that reads from replicas, a read queued after a write on its slot sees it.
@@ -173,25 +204,27 @@ macro_rules! pipeline_cases {
         for round in 0..20 {
             let pipe = ro.pipeline();
             let key = k(&format!("ro{}", round % 4));
-            pipe.set(key.as_str(), round);
+            let set = pipe.set(key.as_str(), round);
             let read = pipe.get::<i64>(key.as_str());
-            assert_eq!($call!(pipe.run()).take(read).unwrap(), Some(round));
+            let mut replies = $call!(pipe.run());
+            replies.take(set).unwrap();
+            assert_eq!(replies.take(read).unwrap(), Some(round));
         }
 
         // A transaction on one slot (the keys share a hash tag).
         let (a, b) = (k("{tx}:a"), k("{tx}:b"));
         let tx = c.transaction();
         assert!(tx.is_transaction());
-        tx.set(a.as_str(), 10);
-        tx.decrby(a.as_str(), 3);
-        tx.incrby(b.as_str(), 3);
-        tx.get::<i64>(a.as_str());
+        let _ = tx.set(a.as_str(), 10);
+        let _ = tx.decrby(a.as_str(), 3);
+        let _ = tx.incrby(b.as_str(), 3);
+        let _ = tx.get::<i64>(a.as_str());
         let replies: ((), i64, i64, Option<i64>) = $call!(tx.run()).query().unwrap();
         assert_eq!(replies, ((), 7, 3, Some(7)));
 
         // A command failing while the transaction runs fails alone; the rest ran.
         let tx = c.transaction();
-        tx.set(a.as_str(), "text");
+        let _ = tx.set(a.as_str(), "text");
         let failed = tx.incr(a.as_str());
         let ran = tx.incr(b.as_str());
         let mut replies = $call!(tx.run());
@@ -200,8 +233,8 @@ macro_rules! pipeline_cases {
 
         // A command the server refuses to queue: nothing of the transaction runs.
         let tx = c.transaction();
-        tx.set(k("{tx}:c"), 1);
-        tx.add(Cmd::new("SET").arg(k("{tx}:d")));
+        let _ = tx.set(k("{tx}:c"), 1);
+        let _ = tx.add(Cmd::new("SET").arg(k("{tx}:d")));
         let err = $call_err!(tx.run());
         assert!(err.is_server_error(), "{err}");
         assert!(err.to_string().contains("nothing of it ran"), "{err}");
@@ -209,8 +242,8 @@ macro_rules! pipeline_cases {
 
         // Keys in two slots are refused before anything is sent.
         let tx = c.transaction();
-        tx.set(k("{tx}:e"), 1);
-        tx.set(k("{other}:f"), 1);
+        let _ = tx.set(k("{tx}:e"), 1);
+        let _ = tx.set(k("{other}:f"), 1);
         let err = $call_err!(tx.run());
         assert!(err.is_cross_slot(), "{err}");
         assert!(err.to_string().contains("hash tag"), "{err}");
@@ -218,7 +251,7 @@ macro_rules! pipeline_cases {
 
         // So are commands that would run on several nodes.
         let tx = c.transaction();
-        tx.dbsize();
+        let _ = tx.dbsize();
         let err = $call_err!(tx.run());
         assert_eq!(err.kind(), slotwise::ErrorKind::Unsupported, "{err}");
 
@@ -234,7 +267,7 @@ macro_rules! pipeline_cases {
         assert_eq!($call!(c.get::<i64>(n.as_str())), Some(6));
         // EXEC ended the WATCH: the watch is used up.
         let again = watch.transaction();
-        again.set(n.as_str(), 0);
+        let _ = again.set(n.as_str(), 0);
         let err = $call_err!(again.run());
         assert_eq!(err.kind(), slotwise::ErrorKind::InvalidInput, "{err}");
         let err = $call_err!(watch.get::<i64>(n.as_str()));
@@ -246,8 +279,8 @@ macro_rules! pipeline_cases {
         let _: Option<i64> = $call!(watch.get(n.as_str()));
         $call!(c.set(n.as_str(), 100));
         let tx = watch.transaction();
-        tx.set(n.as_str(), 7);
-        tx.set(k("{cas}:other"), 7);
+        let _ = tx.set(n.as_str(), 7);
+        let _ = tx.set(k("{cas}:other"), 7);
         let err = $call_err!(tx.run());
         assert_eq!(err.kind(), slotwise::ErrorKind::Aborted, "{err}");
         assert_eq!($call!(c.get::<i64>(n.as_str())), Some(100));
@@ -263,7 +296,7 @@ macro_rules! pipeline_cases {
         let err = $call_err!(watch.set(n.as_str(), 1));
         assert_eq!(err.kind(), slotwise::ErrorKind::Unsupported, "{err}");
         let tx = watch.transaction();
-        tx.set(k("{other}:b"), 1);
+        let _ = tx.set(k("{other}:b"), 1);
         let err = $call_err!(tx.run());
         assert!(err.is_cross_slot(), "{err}");
     }};

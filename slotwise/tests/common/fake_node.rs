@@ -13,6 +13,8 @@ use tokio::net::TcpListener;
 pub(crate) enum Action {
     /// Writes these bytes.
     Reply(Vec<u8>),
+    /// Writes these bytes, shared: a large reply is built once, not once per command.
+    ReplyShared(bytes::Bytes),
     /// Writes nothing (the caller waits).
     Silence,
     /// Writes these bytes, then closes the socket.
@@ -60,6 +62,11 @@ impl FakeNode {
                             log.lock().unwrap().push(args.clone());
                             match script(&args) {
                                 Action::Reply(bytes) => {
+                                    if socket.write_all(&bytes).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Action::ReplyShared(bytes) => {
                                     if socket.write_all(&bytes).await.is_err() {
                                         return;
                                     }

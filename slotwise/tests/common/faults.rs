@@ -70,3 +70,13 @@ pub(crate) fn watch_promotion(cluster: &LocalCluster, port: u16, limit: Duration
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// A client of `cluster`, seeded with its first primary, every setting at its default.
+pub(crate) async fn client_of(cluster: &LocalCluster) -> slotwise::RedisCluster {
+    let port = cluster.primaries().unwrap()[0].port;
+    slotwise::RedisCluster::builder()
+        .startup_node(slotwise::ClusterNode::new("127.0.0.1", port))
+        .build()
+        .await
+        .unwrap()
+}

@@ -19,6 +19,7 @@ pub(crate) async fn primary_killed(startup_is_victim: bool) {
         cluster.primaries().unwrap()[1].port
     };
     let client = RedisCluster::new("127.0.0.1", seed).await.unwrap();
+    let mut events = client.events();
     let deadline = Duration::from_secs(5); // the default retry deadline
     let load = Load::start(&client, 32, |t| {
         (0..4).map(|i| format!("kill:{t}:{i}")).collect()
@@ -101,5 +102,25 @@ pub(crate) async fn primary_killed(startup_is_victim: bool) {
     assert!(
         lag <= SLACK,
         "served {lag:?} after the election, expected within {SLACK:?}"
+    );
+    // The events told it: the victim unreachable, then its replica taking over.
+    let (victim_port, heir_port) = (victim.port, heir.port);
+    let mut seen = Vec::new();
+    let told = super::events::collect_until(&mut events, &mut seen, SLACK, |seen| {
+        super::events::failover(seen, victim_port, heir_port).is_some()
+    })
+    .await;
+    let shown = super::events::shown(&seen);
+    assert!(told, "no failover event:\n{shown}");
+    let lost = super::events::unreachable(&seen, victim_port);
+    let over = super::events::failover(&seen, victim_port, heir_port);
+    assert!(
+        lost.is_some() && lost < over,
+        "unreachable, then failover:\n{shown}"
+    );
+    let moved = super::events::slot_moved(&seen, victim_slots[0], heir_port);
+    assert!(
+        moved.is_some_and(|(i, _)| Some(i) < over),
+        "slots moved first:\n{shown}"
     );
 }

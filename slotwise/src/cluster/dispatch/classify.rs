@@ -70,6 +70,14 @@ pub(crate) fn refused_for_now(kind: ErrorKind) -> bool {
     )
 }
 
+/// True for `UNBLOCKED … instance state changed (master -> replica?)`: the node a blocking
+/// command waited on became a replica, and let it go unrun (not one a caller unblocked with
+/// `CLIENT UNBLOCK … ERROR`, which must not be retried).
+fn demoted_while_blocked(err: &Error) -> bool {
+    err.server_error()
+        .is_some_and(|e| e.code() == "UNBLOCKED" && e.message().contains("instance state changed"))
+}
+
 /// Decides what to do about `err`.
 pub(crate) fn classify(err: &Error, ctx: Context) -> Action {
     let retry = |cause, base_ms, refresh, to_primary| Action::Retry {
@@ -97,8 +105,12 @@ pub(crate) fn classify(err: &Error, ctx: Context) -> Action {
             retry(Cause::Loading, 0, Refresh::No, true)
         }
         ErrorKind::Loading => retry(Cause::Loading, 100, Refresh::No, false),
-        // A write reached a node that is no longer a primary.
+        // A write reached a node that is no longer a primary; or a blocking command was waiting
+        // on one when it became a replica, and the server let it go without running it.
         ErrorKind::ReadOnly if ctx.redirectable => {
+            retry(Cause::ReadOnly, 10, Refresh::AwaitChange, false)
+        }
+        ErrorKind::Response if ctx.redirectable && demoted_while_blocked(err) => {
             retry(Cause::ReadOnly, 10, Refresh::AwaitChange, false)
         }
         ErrorKind::Io | ErrorKind::Timeout => {
@@ -196,6 +208,24 @@ mod tests {
                 ..
             }
         ));
+        assert!(matches!(
+            classify(
+                &server("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"),
+                CLUSTER
+            ),
+            Action::Retry {
+                cause: Cause::ReadOnly,
+                refresh: Refresh::AwaitChange,
+                ..
+            }
+        ));
+        assert_eq!(
+            classify(
+                &server("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+                CLUSTER
+            ),
+            Action::Fail
+        );
         assert_eq!(classify(&server("WRONGTYPE bad"), CLUSTER), Action::Fail);
         assert_eq!(classify(&server("ERR syntax"), CLUSTER), Action::Fail);
     }

@@ -102,7 +102,12 @@ impl RedisCluster {
     ) -> Result<Value> {
         if matches!(target, Target::DefaultNode) {
             return self
-                .dispatch(cmd, super::Destination::Default, readonly, false)
+                .dispatch(
+                    cmd,
+                    super::Destination::Default,
+                    readonly,
+                    crate::routing::Block::Not,
+                )
                 .await;
         }
         if target.is_single() {

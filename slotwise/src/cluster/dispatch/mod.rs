@@ -18,13 +18,13 @@ pub(super) mod scatter;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::node::{NodeEntry, Role};
+use super::node::{ClusterNode, NodeEntry, Role};
 use super::stats::Counters;
 use super::target::Target;
 use super::{Inner, RedisCluster};
 use crate::error::{Error, ErrorKind, Redirect, Result};
 use crate::protocol::{Cmd, Value};
-use crate::routing::{one_slot, route, CommandInfo, CommandTable, Route};
+use crate::routing::{block_time, one_slot, route, Block, CommandInfo, CommandTable, Route};
 pub(crate) use fanout::Merge;
 pub(crate) use retry::{within_deadline, Attempt, Destination, Operation};
 
@@ -76,16 +76,66 @@ impl RedisCluster {
                     .await
             }
             Route::Default => {
-                self.dispatch(cmd, Destination::Default, readonly, false)
+                self.dispatch(cmd, Destination::Default, readonly, Block::Not)
                     .await
             }
-            Route::Split => self.run_split(cmd, info).await,
+            Route::Split | Route::NoKeys => self.run_split(cmd, info).await,
             Route::AskKeys => match self.slot_from_server(cmd).await? {
                 Some(slot) => self.run_slot(cmd, info, slot).await,
                 None => {
-                    self.dispatch(cmd, Destination::Default, readonly, false)
+                    self.dispatch(cmd, Destination::Default, readonly, Block::Not)
                         .await
                 }
+            },
+        }
+    }
+
+    /// The nodes `cmd` would go to now, routed as it would be, without sending it: the node
+    /// serving its keys' slot (a replica for a read-only command on a handle that reads from
+    /// replicas), every node or every primary for a command whose routing tips say so, each
+    /// slot's node for a multi-key command split by slot (none if it has no keys: it is answered
+    /// without sending), else the default node. A command
+    /// whose keys the command table cannot locate asks the server (`COMMAND GETKEYS`).
+    ///
+    /// ```no_run
+    /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
+    /// use slotwise::protocol::Cmd;
+    /// let nodes = cluster.nodes_for(&Cmd::new("GET").arg("user:42")).await?;
+    /// println!("GET user:42 goes to {}", nodes[0].name());
+    /// # Ok(()) }
+    /// ```
+    pub async fn nodes_for(&self, cmd: &Cmd) -> Result<Vec<ClusterNode>> {
+        let snapshot = self.snapshot();
+        let info = snapshot.table.lookup(cmd);
+        let readonly = info.is_some_and(CommandInfo::is_readonly);
+        let read = (readonly && self.read_from.uses_replicas()).then_some(self.read_from);
+        let of_slots = |slots: &[u16]| -> Result<Vec<ClusterNode>> {
+            let mut nodes: Vec<ClusterNode> = Vec::new();
+            for slot in slots {
+                let node = snapshot.node_for_slot(*slot, read)?.node.clone();
+                if !nodes.contains(&node) {
+                    nodes.push(node);
+                }
+            }
+            Ok(nodes)
+        };
+        match route(info, cmd)? {
+            Route::Slot(slot) => of_slots(&[slot]),
+            Route::AllNodes(_) => Ok(snapshot.all().map(|e| e.node.clone()).collect()),
+            Route::AllShards(_) => Ok(snapshot.primaries().map(|e| e.node.clone()).collect()),
+            Route::Default => Ok(vec![self.default_node()]),
+            // Answered without sending anything.
+            Route::NoKeys => Ok(Vec::new()),
+            Route::Split => {
+                let mut keys: Vec<&[u8]> = Vec::new();
+                if let Some(info) = info {
+                    info.for_each_key(cmd, |_, key| keys.push(key));
+                }
+                of_slots(&crate::routing::distinct_slots(keys))
+            }
+            Route::AskKeys => match self.slot_from_server(cmd).await? {
+                Some(slot) => of_slots(&[slot]),
+                None => Ok(vec![self.default_node()]),
             },
         }
     }
@@ -99,8 +149,11 @@ impl RedisCluster {
     ) -> Result<Value> {
         let readonly = info.is_some_and(CommandInfo::is_readonly);
         let read = (readonly && self.read_from.uses_replicas()).then_some(self.read_from);
-        let dedicated = info.is_some_and(CommandInfo::is_blocking);
-        self.dispatch(cmd, Destination::Slot { slot, read }, readonly, dedicated)
+        let blocks = match info.is_some_and(CommandInfo::is_blocking) {
+            true => block_time(cmd),
+            false => Block::Not,
+        };
+        self.dispatch(cmd, Destination::Slot { slot, read }, readonly, blocks)
             .await
     }
 
@@ -121,8 +174,13 @@ impl RedisCluster {
         cmd: &Cmd,
         readonly: bool,
     ) -> Result<Value> {
-        self.dispatch(cmd, Destination::Node(Arc::clone(entry)), readonly, false)
-            .await
+        self.dispatch(
+            cmd,
+            Destination::Node(Arc::clone(entry)),
+            readonly,
+            Block::Not,
+        )
+        .await
     }
 
     /// Finds a command's slot with `COMMAND GETKEYS` when the table cannot.
@@ -131,7 +189,10 @@ impl RedisCluster {
         for arg in cmd.args() {
             ask.push_bytes(arg);
         }
-        let keys = match self.dispatch(&ask, Destination::Default, true, false).await {
+        let keys = match self
+            .dispatch(&ask, Destination::Default, true, Block::Not)
+            .await
+        {
             Ok(Value::Array(keys)) | Ok(Value::Set(keys)) => keys,
             Ok(_) => return Ok(None),
             // "The command has no key arguments" and the like: route it as keyless.
@@ -185,17 +246,37 @@ async fn send_asking(entry: &NodeEntry, cmd: &Cmd, timeout: Duration) -> Result<
     }
 }
 
-/// A blocking command gets a connection of its own, so it cannot stall other callers.
-async fn send_dedicated(entry: &NodeEntry, cmd: &Cmd) -> Result<Value> {
-    // The command may legitimately wait as long as it was told to; the socket failing still
-    // ends it at once.
-    let config = entry
-        .conn
-        .config()
-        .clone()
-        .response_timeout(Duration::from_secs(24 * 3600));
-    let conn = crate::connection::Connection::connect(config).await?;
-    conn.send(cmd).await
+/// A blocking command gets a connection of its own, so it cannot stall other callers: an idle
+/// one of the node's, else a new one. It waits the response timeout plus `blocks` (how long the
+/// command may block) for the reply; the socket failing still ends it at once. The connection
+/// goes back to the node's idle ones (at most `keep`) only after a reply: after a timeout, a
+/// lost socket or a cancelled call, the server may still be running the command on it.
+async fn send_dedicated(
+    entry: &NodeEntry,
+    cmd: &Cmd,
+    blocks: Duration,
+    keep: usize,
+) -> Result<Value> {
+    let idle = entry.blocking.lock().ok().and_then(|mut idle| idle.pop());
+    let conn = match idle {
+        Some(conn) => conn,
+        None => crate::connection::Connection::connect(entry.conn.config().clone()).await?,
+    };
+    let response_timeout = entry.conn.config().response_timeout;
+    let wait = response_timeout.checked_add(blocks).unwrap_or(blocks);
+    let result = conn.send_within(cmd, wait).await;
+    let replied = match &result {
+        Ok(_) => true,
+        Err(e) => e.server_error().is_some(),
+    };
+    if replied {
+        if let Ok(mut idle) = entry.blocking.lock() {
+            if idle.len() < keep {
+                idle.push(conn);
+            }
+        }
+    }
+    result
 }
 
 impl Inner {

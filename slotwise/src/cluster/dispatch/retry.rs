@@ -2,8 +2,9 @@
 //! retried, or the end of the budget (attempts and deadline).
 //!
 //! Every operation that may meet a redirection runs through [`RedisCluster::run_attempts`]:
-//! single commands, transactions (`MULTI` … `EXEC`), the opening of a [`Watch`], and the
-//! commands of a pipeline or a split command that came back redirected. What one attempt does is
+//! single commands, transactions (`MULTI` … `EXEC`), the opening of a [`Watch`], the commands
+//! of a pipeline or a split command that came back redirected, and each sharded channel's
+//! `SSUBSCRIBE`. What one attempt does is
 //! an [`Attempt`]; what happens after it fails is decided here, once: follow a `MOVED` (patching
 //! the slot map) or an `ASK`, wait for a new topology, back off, or give up, counting each in
 //! [`Stats`](crate::Stats).
@@ -29,6 +30,7 @@ use crate::cluster::stats::Counters;
 use crate::cluster::RedisCluster;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
+use crate::routing::Block;
 
 /// Where the attempts of one operation go.
 #[derive(Clone, Debug)]
@@ -66,13 +68,18 @@ pub(crate) struct Operation<'a> {
     /// An `ASK` is followed to the importing node; otherwise the operation waits for the slot
     /// to settle on one node (a [`Watch`](crate::Watch), whose later reads carry no `ASKING`).
     pub(crate) follow_ask: bool,
+    /// How long it may take besides the round trips (a blocking command's block time): the
+    /// retry deadline is that much later.
+    pub(crate) lasts: Duration,
 }
 
 /// One command, as an [`Attempt`].
 struct OneCommand<'a> {
     cmd: &'a Cmd,
-    /// A blocking command: a connection of its own.
-    dedicated: bool,
+    /// A blocking command (a connection of its own), and how long it may block.
+    blocks: Option<Duration>,
+    /// How many idle connections of blocking commands a node keeps.
+    keep: usize,
 }
 
 impl Attempt for OneCommand<'_> {
@@ -86,13 +93,12 @@ impl Attempt for OneCommand<'_> {
     ) -> impl Future<Output = Result<Value>> + Send {
         // The common case is the connection's own future, with nothing around it; the rare
         // ones (after an `ASK`, a blocking command) are boxed so they do not make it larger.
-        if asking || self.dedicated {
-            let cmd = self.cmd;
+        if asking || self.blocks.is_some() {
+            let (cmd, blocks, keep) = (self.cmd, self.blocks, self.keep);
             Either::Left(Box::pin(async move {
-                if asking {
-                    send_asking(entry, cmd, timeout).await
-                } else {
-                    send_dedicated(entry, cmd).await
+                match blocks {
+                    Some(blocks) => send_dedicated(entry, cmd, blocks, keep).await,
+                    None => send_asking(entry, cmd, timeout).await,
                 }
             }))
         } else {
@@ -113,21 +119,28 @@ pub(crate) async fn within_deadline<F: std::future::Future>(deadline: Instant, f
 }
 
 impl RedisCluster {
-    /// Runs `cmd` until it succeeds or its budget is spent; `dedicated` gives a blocking
-    /// command a connection of its own.
+    /// Runs `cmd` until it succeeds or its budget is spent; a command that `blocks` gets a
+    /// connection of its own, and its budget is longer by the time it may block.
     pub(crate) async fn dispatch(
         &self,
         cmd: &Cmd,
         dest: Destination,
         readonly: bool,
-        dedicated: bool,
+        blocks: Block,
     ) -> Result<Value> {
+        let blocks = match blocks {
+            Block::Not => None,
+            Block::For(d) => Some(d),
+            Block::Forever => Some(crate::connection::FOREVER),
+        };
         let op = Operation {
             name: cmd.name(),
             readonly,
             follow_ask: true,
+            lasts: blocks.unwrap_or_default(),
         };
-        self.run_attempts(op, dest, OneCommand { cmd, dedicated })
+        let keep = self.inner.settings.blocking_idle;
+        self.run_attempts(op, dest, OneCommand { cmd, blocks, keep })
             .await
     }
 
@@ -156,7 +169,8 @@ impl RedisCluster {
         mut op_attempt: A,
     ) -> Result<A::Output> {
         let settings = &self.inner.settings;
-        let own = crate::connection::deadline_in(settings.retry_deadline);
+        let budget = settings.retry_deadline.checked_add(op.lasts);
+        let own = crate::connection::deadline_in(budget.unwrap_or(op.lasts));
         let deadline = SHARED_DEADLINE.try_with(|d| own.min(*d)).unwrap_or(own);
         let response_timeout = settings.connection.response_timeout;
         let mut asking: Option<Arc<NodeEntry>> = None;

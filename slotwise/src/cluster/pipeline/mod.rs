@@ -59,14 +59,16 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// use slotwise::commands::StringCommands;
 ///
 /// let pipe = cluster.pipeline();
-/// pipe.set("a", 1);
+/// let set = pipe.set("a", 1);
 /// let counter = pipe.incr("counter");
 /// let a = pipe.get::<String>("a");
 /// let mut replies = pipe.run().await?;
+/// replies.take(set)?; // a SET's handle is how its error would come back
 /// let n: i64 = replies.take(counter)?;
 /// assert_eq!(replies.take(a)?.as_deref(), Some("1"));
 /// # Ok(()) }
 /// ```
+#[must_use = "a pipeline sends nothing until it is run"]
 pub struct Pipeline {
     cluster: RedisCluster,
     transaction: bool,
@@ -179,6 +181,36 @@ impl fmt::Debug for Pipeline {
 
 /// The handle of one queued command: [`Replies::take`] turns it into the command's reply,
 /// typed as the method that queued it said.
+///
+/// A command's error comes back only through its handle (or through [`Replies::query`], which
+/// reads every reply at once), so a dropped handle is warned about, as an unused `Result` is:
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
+/// use slotwise::commands::StringCommands;
+///
+/// let pipe = cluster.pipeline();
+/// pipe.set("a", 1); // a failed SET would go unnoticed
+/// pipe.run().await?.query::<Vec<slotwise::protocol::Value>>()?;
+/// # Ok(()) }
+/// ```
+///
+/// Take it, or bind it to `_` when the replies are read together:
+///
+/// ```no_run
+/// #![deny(unused_must_use)]
+/// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
+/// use slotwise::commands::StringCommands;
+///
+/// let pipe = cluster.pipeline();
+/// let set = pipe.set("a", 1);
+/// let _ = pipe.set("b", 2);
+/// let mut replies = pipe.run().await?;
+/// replies.take(set)?;
+/// # Ok(()) }
+/// ```
+#[must_use = "the command's reply, and its error if it failed, are only read through `Replies::take`; to read every reply at once with `Replies::query`, or to ignore this one, bind it to `_`"]
 pub struct Queued<T> {
     pipeline: u64,
     index: usize,
@@ -202,6 +234,7 @@ impl<T> fmt::Debug for Queued<T> {
 
 /// The replies of a pipeline that ran, one per queued command, in the order they were queued.
 #[derive(Debug)]
+#[must_use = "each command's error is in its reply: take or query the replies"]
 pub struct Replies {
     pipeline: u64,
     replies: Vec<Option<Result<Value>>>,
@@ -281,8 +314,10 @@ impl RedisCluster {
     /// use slotwise::commands::StringCommands;
     ///
     /// let tx = cluster.transaction();
-    /// tx.decrby("{acct}:alice", 10);
-    /// tx.incrby("{acct}:bob", 10);
+    /// // Every reply at once: `query` gives the first failed command's error, so the handles
+    /// // are not needed.
+    /// let _ = tx.decrby("{acct}:alice", 10);
+    /// let _ = tx.incrby("{acct}:bob", 10);
     /// let (alice, bob): (i64, i64) = tx.run().await?.query()?;
     /// # Ok(()) }
     /// ```

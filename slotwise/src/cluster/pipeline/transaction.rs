@@ -17,7 +17,7 @@ use crate::connection::command_name;
 use crate::connection::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, Value};
-use crate::routing::{route, CommandInfo, Route};
+use crate::routing::{no_keys, route, CommandInfo, Route};
 
 /// One attempt of a transaction, for the attempt loop.
 struct Attempt<'a> {
@@ -55,6 +55,7 @@ impl RedisCluster {
             name: b"MULTI",
             readonly,
             follow_ask: true,
+            lasts: Duration::ZERO,
         };
         self.run_attempts(
             op,
@@ -81,6 +82,7 @@ impl RedisCluster {
                 Route::Slot(s) => Some(s),
                 Route::Default => None,
                 Route::AskKeys => self.slot_from_server(cmd).await?,
+                Route::NoKeys => return Err(no_keys(&command_name(cmd))),
                 Route::AllNodes(_) | Route::AllShards(_) | Route::Split => {
                     return Err(Error::new(
                         ErrorKind::Unsupported,

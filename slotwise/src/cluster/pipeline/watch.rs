@@ -18,7 +18,7 @@ use crate::commands::{CommandFuture, Executor};
 use crate::connection::{command_name, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue, ToArgs, Value};
-use crate::routing::{one_slot, route, Route};
+use crate::routing::{no_keys, one_slot, route, Route};
 
 /// Keys watched on their primary, for a check-and-set transaction: read with the typed methods
 /// (they run at once, on the watching connection), then queue the writes on
@@ -39,9 +39,9 @@ use crate::routing::{one_slot, route, Route};
 ///     let watch = cluster.watch("{acct}:alice").await?;
 ///     let balance: i64 = watch.get("{acct}:alice").await?.unwrap_or(0);
 ///     let tx = watch.transaction();
-///     tx.set("{acct}:alice", balance * 2);
+///     let set = tx.set("{acct}:alice", balance * 2);
 ///     match tx.run().await {
-///         Ok(_) => break,
+///         Ok(mut replies) => break replies.take(set)?,
 ///         Err(e) if e.kind() == ErrorKind::Aborted => continue, // changed meanwhile
 ///         Err(e) => return Err(e),
 ///     }
@@ -49,6 +49,7 @@ use crate::routing::{one_slot, route, Route};
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
+#[must_use = "a watch guards only the transaction made from it"]
 pub struct Watch {
     pub(super) cluster: RedisCluster,
     pub(super) slot: u16,
@@ -73,6 +74,7 @@ impl RedisCluster {
             // WATCH changes no data, and each attempt opens a socket of its own.
             readonly: true,
             follow_ask: false,
+            lasts: Duration::ZERO,
         };
         let dest = Destination::Slot { slot, read: None };
         let conn = self.run_attempts(op, dest, Open { cmd: &cmd }).await?;
@@ -166,6 +168,7 @@ impl Watch {
                 ),
             )),
             Route::Default => Ok(plain_read),
+            Route::NoKeys => Err(no_keys(&command_name(cmd))),
             _ => Err(Error::new(
                 ErrorKind::Unsupported,
                 format!(

@@ -6,18 +6,23 @@
 //! picks it, as redis-py does. Sharded channels (`SSUBSCRIBE`) live on the primary of their
 //! slot, one socket per node. When a socket closes (its node failed), stops answering the
 //! `PING` it gets after a second of quiet (a frozen node), or the server drops a sharded
-//! channel (its slot moved), the task refreshes the topology and subscribes again where the
-//! channel lives now, until it succeeds; classic channels move to any live node at once.
-//! Sockets open in the background, so a slow node does not hold up the messages of others. Messages published while a channel had no
+//! channel (its slot moved), the task subscribes again where the channel lives now, until it
+//! succeeds: each sharded channel's `SSUBSCRIBE` runs through the same attempt loop as a command
+//! to its slot (following `MOVED`, backing off, waiting for a new topology after a lost node);
+//! classic channels move to any live node at once. Sockets open in the background, so a slow
+//! node does not hold up the messages of others. Messages published while a channel had no
 //! subscription are not delivered: pub/sub is at most once.
 
+mod event;
 mod queue;
 mod task;
+
+pub use event::{LossReason, PubSubEvent, PubSubEvents};
 
 use std::fmt;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::RedisCluster;
 use crate::error::{Error, ErrorKind, Result};
@@ -140,6 +145,7 @@ pub(super) enum Control {
 pub struct PubSub {
     controls: mpsc::UnboundedSender<Control>,
     messages: queue::Receiver,
+    events: broadcast::Sender<PubSubEvent>,
 }
 
 impl RedisCluster {
@@ -154,9 +160,14 @@ impl RedisCluster {
         })?;
         let (controls, controls_rx) = mpsc::unbounded_channel();
         let (messages_tx, messages) = queue::queue(self.inner.settings.pubsub_queue_len);
-        let task = Task::new(self.clone(), controls_rx, messages_tx);
+        let (events, _) = broadcast::channel(crate::cluster::events::CAPACITY);
+        let task = Task::new(self.clone(), controls_rx, messages_tx, events.clone());
         runtime.spawn(task.run());
-        Ok(PubSub { controls, messages })
+        Ok(PubSub {
+            controls,
+            messages,
+            events,
+        })
     }
 }
 
@@ -195,6 +206,46 @@ impl PubSub {
     /// The next message; `None` once the pub/sub has stopped (its client's runtime shut down).
     pub async fn next_message(&mut self) -> Option<Message> {
         self.messages.recv().await
+    }
+
+    /// The messages as a [`Stream`](futures_util::Stream); it ends when the pub/sub stops.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut pubsub: slotwise::PubSub) {
+    /// use futures_util::StreamExt;
+    /// let mut messages = std::pin::pin!(pubsub.messages());
+    /// while let Some(message) = messages.next().await {
+    ///     println!("{}", String::from_utf8_lossy(message.payload()));
+    /// }
+    /// # }
+    /// ```
+    pub fn messages(&mut self) -> impl futures_util::Stream<Item = Message> + Send + '_ {
+        futures_util::stream::unfold(&mut self.messages, |messages| async move {
+            let message = messages.recv().await?;
+            Some((message, messages))
+        })
+    }
+
+    /// What happens to the subscriptions from now on, beside the messages: where each name is
+    /// subscribed, when one is lost and why, when it is restored and after how long, messages
+    /// dropped for a slow consumer. Each call is a listener of its own; a listener more than
+    /// 1,024 events behind gets [`PubSubEvent::Lagged`] in place of those it lost.
+    ///
+    /// ```no_run
+    /// # async fn demo(pubsub: slotwise::PubSub) {
+    /// use slotwise::PubSubEvent;
+    /// let mut events = pubsub.events();
+    /// tokio::spawn(async move {
+    ///     while let Some(event) = events.recv().await {
+    ///         if let PubSubEvent::Restored { name, deaf_for, .. } = event {
+    ///             println!("{} was deaf for {deaf_for:?}", String::from_utf8_lossy(&name));
+    ///         }
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn events(&self) -> PubSubEvents {
+        PubSubEvents::new(self.events.subscribe())
     }
 
     /// A message already received, without waiting.

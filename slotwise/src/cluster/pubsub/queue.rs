@@ -56,11 +56,14 @@ pub(super) fn queue(capacity: usize) -> (Sender, Receiver) {
 
 impl Sender {
     /// Queues `message`, dropping the oldest one if the queue is full.
-    pub(super) fn push(&self, message: Message) {
+    /// Queues `message`; returns the total dropped so far if it dropped one to make room.
+    pub(super) fn push(&self, message: Message) -> Option<u64> {
         let mut state = self.0.state();
+        let mut dropped = None;
         if state.messages.len() >= state.capacity {
             state.messages.pop_front();
             state.dropped += 1;
+            dropped = Some(state.dropped);
             // Logged when dropping starts and then at every power of two, not per message.
             if state.dropped.is_power_of_two() {
                 tracing::warn!(
@@ -73,6 +76,7 @@ impl Sender {
         state.messages.push_back(message);
         drop(state);
         self.0.ready.notify_one();
+        dropped
     }
 }
 

@@ -8,19 +8,21 @@
 mod events;
 mod health;
 mod place;
+mod shard;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{queue, Control, MessageKind};
+use super::{queue, Control, LossReason, MessageKind, PubSubEvent};
 use crate::cluster::dispatch::backoff;
 use crate::cluster::RedisCluster;
 use crate::connection::{deadline_in, SinkEvent, Subscriber};
 use crate::error::{Error, ErrorKind, Result};
 use place::{Opened, Opening};
+use shard::{Note, Outcome};
 
 /// The longest wait before placing again what is not placed.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
@@ -47,6 +49,8 @@ struct Outstanding {
     ping: bool,
     /// Confirmations still to come.
     names: BTreeSet<Bytes>,
+    /// The attempts (of a sharded channel's runner) waiting for its outcome.
+    placing: Vec<Outcome>,
 }
 
 /// A `subscribe` call waiting for its confirmations.
@@ -73,6 +77,13 @@ pub(super) struct Task {
     classic: Option<Socket>,
     /// The sockets of sharded channels, one per node.
     shards: Vec<Socket>,
+    /// Sharded channels being placed, each by a runner of its own (see `shard`).
+    runners: BTreeMap<Bytes, tokio::task::AbortHandle>,
+    /// Where each sharded channel's runner last subscribed it.
+    placed: BTreeMap<Bytes, String>,
+    /// What the runners ask of the task and tell it.
+    notes_tx: mpsc::UnboundedSender<Note>,
+    notes: mpsc::UnboundedReceiver<Note>,
     /// What the caller asked for, by kind (see `index`).
     wanted: [BTreeSet<Bytes>; 3],
     waiters: Vec<Waiter>,
@@ -87,6 +98,10 @@ pub(super) struct Task {
     dirty: bool,
     /// A node whose socket stopped answering, and until when classic subscriptions avoid it.
     avoid: Option<(String, Instant)>,
+    /// What the `PubSub`'s listeners hear of the subscriptions.
+    news: tokio::sync::broadcast::Sender<PubSubEvent>,
+    /// Names lost and not yet subscribed again: where, and when the loss was seen.
+    lost: HashMap<(MessageKind, Bytes), (String, Instant)>,
 }
 
 fn index(kind: MessageKind) -> usize {
@@ -102,9 +117,11 @@ impl Task {
         cluster: RedisCluster,
         controls: mpsc::UnboundedReceiver<Control>,
         messages: queue::Sender,
+        news: tokio::sync::broadcast::Sender<PubSubEvent>,
     ) -> Task {
         let (events_tx, events) = mpsc::unbounded_channel();
         let (opened_tx, opened) = mpsc::unbounded_channel();
+        let (notes_tx, notes) = mpsc::unbounded_channel();
         Task {
             cluster,
             controls,
@@ -117,6 +134,10 @@ impl Task {
             opened,
             classic: None,
             shards: Vec::new(),
+            runners: BTreeMap::new(),
+            placed: BTreeMap::new(),
+            notes_tx,
+            notes,
             wanted: [BTreeSet::new(), BTreeSet::new(), BTreeSet::new()],
             waiters: Vec::new(),
             failures: 0,
@@ -124,6 +145,8 @@ impl Task {
             topology: None,
             dirty: false,
             avoid: None,
+            news,
+            lost: HashMap::new(),
         }
     }
 
@@ -157,6 +180,7 @@ impl Task {
                 },
                 Some((id, event)) = self.events.recv() => self.event(id, event),
                 Some(opened) = self.opened.recv() => self.opened(opened),
+                Some(note) = self.notes.recv() => self.note(note),
                 changed = topology => {
                     if changed {
                         self.retry_at = None;
@@ -236,13 +260,76 @@ impl Task {
             .find(|s| s.id == id)
     }
 
-    /// Forgets a socket (closed, or silent too long): what it carried is placed again.
-    fn drop_socket(&mut self, id: u64) {
-        if self.classic.as_ref().is_some_and(|s| s.id == id) {
-            self.classic = None;
+    /// Forgets a socket (closed, or silent too long): what it carried is placed again, and
+    /// the attempts waiting on it hear `err`.
+    fn drop_socket(&mut self, id: u64, err: &Error, reason: LossReason) {
+        let socket = if self.classic.as_ref().is_some_and(|s| s.id == id) {
+            self.classic.take()
+        } else {
+            self.shards
+                .iter()
+                .position(|s| s.id == id)
+                .map(|i| self.shards.swap_remove(i))
+        };
+        if let Some(socket) = socket {
+            let node = socket.sub.node().to_owned();
+            for kind in [
+                MessageKind::Message,
+                MessageKind::Pattern,
+                MessageKind::Sharded,
+            ] {
+                for name in &socket.names[index(kind)] {
+                    self.lose(kind, name, &node, reason);
+                }
+            }
+            for done in socket.outstanding.into_iter().flat_map(|o| o.placing) {
+                let _ = done.send(Err(err.clone()));
+            }
         }
-        self.shards.retain(|s| s.id != id);
         self.refresh_and_retry();
+    }
+
+    /// `name`, subscribed on `node`, is lost: told, and remembered until it is restored.
+    fn lose(&mut self, kind: MessageKind, name: &Bytes, node: &str, reason: LossReason) {
+        if !self.wanted[index(kind)].contains(name) {
+            return;
+        }
+        let key = (kind, name.clone());
+        if self.lost.contains_key(&key) {
+            return;
+        }
+        self.lost.insert(key, (node.to_owned(), Instant::now()));
+        self.tell(|| PubSubEvent::Lost {
+            kind,
+            name: name.clone(),
+            node: node.to_owned(),
+            reason,
+        });
+    }
+
+    /// `name` is confirmed on `node`: subscribed, or restored if it was lost.
+    fn subscribed(&mut self, kind: MessageKind, name: &Bytes, node: &str) {
+        match self.lost.remove(&(kind, name.clone())) {
+            Some((from, at)) => self.tell(|| PubSubEvent::Restored {
+                kind,
+                name: name.clone(),
+                node: node.to_owned(),
+                from,
+                deaf_for: at.elapsed(),
+            }),
+            None => self.tell(|| PubSubEvent::Subscribed {
+                kind,
+                name: name.clone(),
+                node: node.to_owned(),
+            }),
+        }
+    }
+
+    /// Sends the event `make` builds, if anyone listens.
+    fn tell(&self, make: impl FnOnce() -> PubSubEvent) {
+        if self.news.receiver_count() > 0 {
+            let _ = self.news.send(make());
+        }
     }
 
     fn confirm(&mut self, kind: MessageKind, name: &Bytes) {
@@ -326,6 +413,15 @@ impl Task {
         self.retry_at = Some(self.retry_at.map_or(at, |r| r.min(at)));
         if self.topology.is_none() {
             self.topology = Some(self.cluster.inner.topology.subscribe());
+        }
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        // No runner outlives the subscriber it places channels for.
+        for runner in self.runners.values() {
+            runner.abort();
         }
     }
 }

@@ -14,11 +14,13 @@
 pub(super) mod recovery;
 pub(super) mod refresh;
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
-use super::node::NodeEntry;
+use super::events::{ChangeCause, ClusterEvent};
+use super::node::{NodeEntry, Role};
 use super::snapshot::Snapshot;
 use super::Inner;
 use crate::routing::CommandTable;
@@ -88,7 +90,10 @@ impl Inner {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             snapshot.table = Arc::clone(&self.topology.snapshot.load().table);
-            self.topology.snapshot.store(Arc::new(snapshot));
+            let new = Arc::new(snapshot);
+            let old = self.topology.snapshot.swap(Arc::clone(&new));
+            self.events
+                .topology_changed(&old, &new, ChangeCause::Refresh);
         }
         self.choose_default_node(false);
         self.drop_unused_entries();
@@ -117,7 +122,7 @@ impl Inner {
     pub(crate) fn apply_moved(self: &Arc<Inner>, slot: u16, target: &Arc<NodeEntry>) {
         let (host, port) = (target.node.host(), target.node.port());
         let mut installed = None;
-        self.topology.snapshot.rcu(|current| {
+        let old = self.topology.snapshot.rcu(|current| {
             let owner = current
                 .map
                 .shard_of(slot)
@@ -139,6 +144,11 @@ impl Inner {
         });
         self.note_move(slot, host, port);
         if let Some(generation) = installed {
+            self.events.topology_changed(
+                &old,
+                &self.topology.snapshot.load(),
+                ChangeCause::Redirect,
+            );
             self.note_patched();
             self.topology.generation.send_replace(generation);
         }
@@ -172,7 +182,15 @@ impl Inner {
         let candidates: Vec<&Arc<NodeEntry>> =
             snapshot.primaries().filter(|e| eligible(e)).collect();
         let pick = Arc::clone(candidates.get(fastrand::usize(..candidates.len().max(1)))?);
-        self.topology.default_node.store(Arc::clone(&pick));
+        let before = self.topology.default_node.swap(Arc::clone(&pick));
+        if before.node != pick.node {
+            self.events.emit(|| {
+                Some(ClusterEvent::DefaultNodeChanged {
+                    from: before.node.clone(),
+                    to: pick.node.clone(),
+                })
+            });
+        }
         Some(pick)
     }
 
@@ -190,11 +208,13 @@ impl Inner {
     pub(crate) fn drop_unused_entries(&self) {
         let snapshot = self.topology.snapshot.load();
         let default = self.topology.default_node.load();
+        // A set, not a search per entry: a cluster can have thousands of nodes.
+        let used: HashSet<(&str, Role)> = snapshot
+            .all()
+            .map(|s| (s.node.name(), s.node.role()))
+            .collect();
         self.registry.retain(|e| {
-            snapshot
-                .all()
-                .any(|s| s.node.name() == e.node.name() && s.node.role() == e.node.role())
-                || (e.node.name() == default.node.name())
+            used.contains(&(e.node.name(), e.node.role())) || e.node.name() == default.node.name()
         });
     }
 }

@@ -306,6 +306,11 @@ impl Inner {
                         Ok(changed) => changed,
                         Err(e) => {
                             tracing::warn!(error = %e, "topology refresh failed");
+                            inner.events.emit(|| {
+                                Some(crate::cluster::events::ClusterEvent::RefreshFailed {
+                                    error: e,
+                                })
+                            });
                             false
                         }
                     }
@@ -442,6 +447,9 @@ pub(crate) fn spawn_periodic_refresh(inner: &Arc<Inner>, interval: Duration) {
             let seen = inner.topology.snapshot.load().generation;
             if let Err(e) = inner.refresh(seen).await {
                 tracing::warn!(error = %e, "periodic topology check failed");
+                inner.events.emit(|| {
+                    Some(crate::cluster::events::ClusterEvent::RefreshFailed { error: e })
+                });
             }
         }
     });

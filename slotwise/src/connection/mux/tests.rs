@@ -426,7 +426,7 @@ async fn past_its_limits_a_socket_refuses_requests_at_once() {
             mux2.request([&set2], false, Duration::from_secs(60)).await
         }));
         tokio::task::yield_now().await;
-        match mux.enqueue([&Cmd::new("PING")], false, Duration::from_secs(60)) {
+        match mux.enqueue([&Cmd::new("PING")], Wants::One, Duration::from_secs(60)) {
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::Overloaded => {
                 refused = Some(e);

@@ -1,15 +1,65 @@
-//! The pieces of one RESP element, read off the front of the buffer: a line's text, blob data
-//! and its final CRLF, integers, doubles, the verbatim format prefix, and how much room to
-//! reserve ahead for data still arriving.
+//! The pieces of one RESP element, read off the front of the buffer: where its first line ends,
+//! a line's text, blob data and its final CRLF, lengths, integers, doubles, the verbatim format
+//! prefix, and how much room to reserve ahead for data still arriving.
 //!
 //! These are leaves of [`Decoder`](super::Decoder), on every reply's path, so each is
-//! `#[inline]`. They keep no state; aggregates, nesting and the length caps are the decoder's.
+//! `#[inline]`; the [`Scanner`](super::Scanner) shares the ones that find an element's extent.
+//! They keep no state of their own; aggregates, nesting and the reply cap are their callers'.
 
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{protocol_error, MIN_RESERVE_AHEAD};
 use crate::error::{Error, Result};
 use crate::protocol::Value;
+
+/// Finds the `\r` of the CRLF ending the line at the front of `buf`, or `None` if the line is
+/// not complete yet. `scan_from` is where an earlier call stopped looking, updated here, so a
+/// long line arriving in pieces is looked through once; a line longer than `max_len` is refused.
+#[inline]
+pub(super) fn find_line_end(
+    buf: &[u8],
+    scan_from: &mut usize,
+    max_len: usize,
+) -> Result<Option<usize>> {
+    let from = (*scan_from).max(1);
+    match buf[from.min(buf.len())..].iter().position(|&b| b == b'\r') {
+        Some(offset) => {
+            let cr = from + offset;
+            match buf.get(cr + 1) {
+                Some(b'\n') => Ok(Some(cr)),
+                Some(_) => Err(protocol_error("CR not followed by LF")),
+                None => {
+                    *scan_from = cr;
+                    Ok(None)
+                }
+            }
+        }
+        None => {
+            if buf.len() > max_len {
+                return Err(protocol_error(format!("line longer than {max_len} bytes")));
+            }
+            *scan_from = buf.len();
+            Ok(None)
+        }
+    }
+}
+
+/// A declared bulk or aggregate length, refused when negative or over `max_len`.
+#[inline]
+pub(super) fn checked_len(len: i64, tag: u8, max_len: usize) -> Result<usize> {
+    if len < 0 {
+        return Err(protocol_error(format!(
+            "negative length {len} for type {:?}",
+            char::from(tag)
+        )));
+    }
+    match usize::try_from(len) {
+        Ok(n) if n <= max_len => Ok(n),
+        _ => Err(protocol_error(format!(
+            "length {len} exceeds the limit of {max_len} bytes"
+        ))),
+    }
+}
 
 /// Takes a whole line element and returns its text (between the tag and the CRLF).
 #[inline]

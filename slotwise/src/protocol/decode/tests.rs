@@ -10,7 +10,7 @@ fn b(s: &str) -> Bytes {
 }
 
 /// Every reply type, as wire bytes and the value it decodes to.
-fn samples() -> Vec<(&'static [u8], Value)> {
+pub(super) fn samples() -> Vec<(&'static [u8], Value)> {
     vec![
         (b"+OK\r\n", Value::SimpleString(b("OK"))),
         (b"+\r\n", Value::SimpleString(b(""))),

@@ -10,7 +10,7 @@ use bytes::Bytes;
 
 use super::{index, Task};
 use crate::cluster::dispatch::classify::{classify, Action, Context};
-use crate::cluster::pubsub::{Message, MessageKind};
+use crate::cluster::pubsub::{LossReason, Message, MessageKind, PubSubEvent};
 use crate::connection::SinkEvent;
 use crate::error::Error;
 use crate::protocol::Value;
@@ -47,37 +47,36 @@ impl Task {
                     socket.names[index(front.kind)].remove(name);
                 }
                 let err = Error::from_server(e).with_node(node.as_str());
+                if !front.placing.is_empty() {
+                    // A sharded channel's attempt: the attempt loop decides what comes next
+                    // (follow a `MOVED`, back off, give up).
+                    for done in front.placing {
+                        let _ = done.send(Err(err.clone()));
+                    }
+                    return;
+                }
                 // Judged as a read's attempt: a (re)subscribe changes no data.
                 let context = Context {
                     readonly: true,
                     redirectable: true,
                     ..Context::default()
                 };
-                let action = classify(&err, context);
-                match &action {
-                    Action::Moved(redirect) => {
-                        if let Some(from) = self.cluster.snapshot().find(&node) {
-                            self.cluster.inner.follow_moved(from, redirect);
-                        }
-                    }
-                    Action::Retry { cause, .. } => self.cluster.inner.count_retry(*cause),
-                    Action::Ask(_) | Action::Fail => {}
-                }
-                if action == Action::Fail && front.subscribe {
+                if classify(&err, context) == Action::Fail && front.subscribe {
                     // The server will not take these names: the caller hears why.
                     for name in &front.names {
                         self.wanted[index(front.kind)].remove(name);
                     }
                     self.fail_waiters(front.kind, &front.names, &err);
                 } else {
-                    // A redirection, a refusal for now, or something passing: try again.
+                    // A refusal for now, or something passing: try again after a new topology
+                    // (a sharded channel gets a runner of its own then).
                     tracing::debug!(error = %err, "a (un)subscribe was refused; retrying");
                     self.refresh_and_retry();
                 }
             }
             SinkEvent::Closed(err) => {
                 tracing::debug!(error = %err, "a subscriber socket closed");
-                self.drop_socket(id);
+                self.drop_socket(id, &err, LossReason::Closed);
             }
         }
     }
@@ -108,7 +107,11 @@ impl Task {
             _ => None,
         };
         if let Some(m) = delivered {
-            self.messages.push(m);
+            if let Some(total) = self.messages.push(m) {
+                if total.is_power_of_two() {
+                    self.tell(|| PubSubEvent::Dropped { total });
+                }
+            }
             return;
         }
         let (kind, subscribe) = match &name[..] {
@@ -137,18 +140,31 @@ impl Task {
             if let Some(o) = socket.outstanding.get_mut(pos) {
                 o.names.remove(&channel);
                 if o.names.is_empty() {
-                    socket.outstanding.remove(pos);
+                    if let Some(done) = socket.outstanding.remove(pos) {
+                        for placing in done.placing {
+                            let _ = placing.send(Ok(()));
+                        }
+                    }
                 }
             }
         }
+        let node = socket.sub.node().to_owned();
         if subscribe {
+            self.subscribed(kind, &channel, &node);
             self.confirm(kind, &channel);
             return;
         }
         socket.names[index(kind)].remove(&channel);
         if !asked && self.wanted[index(kind)].contains(&channel) {
-            // The server dropped it (its slot moved away): subscribe again where it lives.
-            self.refresh_and_retry();
+            self.lose(kind, &channel, &node, LossReason::DroppedByServer);
+            if kind == MessageKind::Sharded {
+                // Its slot moved away: its runner subscribes it again at once, and the `MOVED`
+                // it meets at the old owner says where the slot went.
+                self.retry_at = None;
+                self.dirty = true;
+            } else {
+                self.refresh_and_retry();
+            }
         }
     }
 }

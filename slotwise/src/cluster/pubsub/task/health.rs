@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::{Outstanding, Task};
-use crate::cluster::pubsub::MessageKind;
+use crate::cluster::pubsub::{LossReason, MessageKind};
 use crate::connection::later_than;
 use crate::protocol::Cmd;
 
@@ -57,6 +57,7 @@ impl Task {
                             subscribe: false,
                             ping: true,
                             names: BTreeSet::new(),
+                            placing: Vec::new(),
                         });
                     }
                 }
@@ -68,7 +69,7 @@ impl Task {
             if let Some(socket) = self.classic.as_ref().filter(|s| s.id == id) {
                 self.avoid = Some((socket.sub.node().to_owned(), now + AVOID_FOR));
             }
-            self.drop_socket(id);
+            self.drop_socket(id, &super::shard::lost(), LossReason::Unresponsive);
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::shard::{lost, Outcome};
 use super::{index, Outstanding, Socket, Task};
 use crate::cluster::node::NodeEntry;
 use crate::cluster::pubsub::MessageKind;
@@ -30,8 +31,10 @@ pub(super) struct Opening {
     /// id, so the close of a socket that failed its handshake is not taken for the close of
     /// the one a later attempt opened.
     ids: Range<u64>,
-    classic: bool,
-    node: String,
+    pub(super) classic: bool,
+    pub(super) node: String,
+    /// Sharded channels waiting for this socket, with the attempt waiting for each.
+    pub(super) queued: Vec<(Bytes, Outcome)>,
 }
 
 impl Task {
@@ -105,76 +108,73 @@ impl Task {
                 .difference(&self.wanted[i])
                 .cloned()
                 .collect();
-            ok &= send(socket, kind, true, add);
-            ok &= send(socket, kind, false, remove);
+            ok &= send(socket, kind, true, add, None);
+            ok &= send(socket, kind, false, remove, None);
         }
         ok
     }
 
+    /// Sharded channels: those not wanted leave their sockets; those not subscribed where
+    /// their slot lives get a runner (`shard`), which places them through the attempt loop.
     fn place_sharded(&mut self) -> bool {
-        let snapshot = self.cluster.snapshot();
+        let kind = MessageKind::Sharded;
+        let i = index(kind);
+        self.stop_unwanted_runners();
+        self.placed.retain(|c, _| self.wanted[i].contains(c));
         let mut ok = true;
-        // Where each wanted channel belongs now.
-        let mut plan: Vec<(Arc<NodeEntry>, Vec<Bytes>)> = Vec::new();
-        for channel in &self.wanted[2] {
-            match snapshot.node_for_slot(keyslot(channel), None) {
-                Ok(entry) => match plan.iter_mut().find(|(e, _)| Arc::ptr_eq(e, entry)) {
-                    Some((_, list)) => list.push(channel.clone()),
-                    None => plan.push((Arc::clone(entry), vec![channel.clone()])),
-                },
-                Err(_) => ok = false,
-            }
-        }
-        // Channels on a socket that is not where they belong (or no longer wanted) leave it.
         for socket in &mut self.shards {
-            let here = socket.sub.node().to_owned();
-            let leave: Vec<Bytes> = socket.names[2]
+            let here = socket.sub.node();
+            let leave: Vec<Bytes> = socket.names[i]
                 .iter()
                 .filter(|c| {
-                    !plan
-                        .iter()
-                        .any(|(e, list)| e.node.name() == here && list.contains(c))
+                    // A channel whose runner moved it elsewhere leaves once it is confirmed
+                    // there (`runner_done`); one no longer wanted leaves now.
+                    !self.wanted[i].contains(*c)
+                        || (!self.runners.contains_key(*c)
+                            && self.placed.get(*c).is_some_and(|p| p != here)
+                            && !awaits_confirmation(socket, c))
                 })
                 .cloned()
                 .collect();
             // One command per channel: SUNSUBSCRIBE, too, takes channels of one slot only.
             for channel in leave {
-                ok &= send(socket, MessageKind::Sharded, false, vec![channel]);
+                ok &= send(socket, kind, false, vec![channel], None);
             }
         }
-        // A socket stays while it carries something or something belongs on its node.
-        self.shards.retain(|s| {
-            !s.names[2].is_empty()
-                || !s.outstanding.is_empty()
-                || plan.iter().any(|(e, _)| e.node.name() == s.sub.node())
-        });
-        for (entry, channels) in plan {
-            let name = entry.node.name().to_owned();
-            if !self.shards.iter().any(|s| s.sub.node() == name) {
-                if !self.opening.iter().any(|o| !o.classic && o.node == name) {
-                    self.spawn_open(false, name, vec![entry.conn.config().clone()]);
-                }
-                // Placed once it is open.
-                continue;
-            }
-            let Some(socket) = self.shards.iter_mut().find(|s| s.sub.node() == name) else {
-                continue;
-            };
-            let add: Vec<Bytes> = channels
-                .into_iter()
-                .filter(|c| !socket.names[2].contains(c))
-                .collect();
-            // One command per channel: SSUBSCRIBE takes channels of one slot only.
-            for channel in add {
-                ok &= send(socket, MessageKind::Sharded, true, vec![channel]);
-            }
+        // A socket stays while it carries something.
+        self.shards
+            .retain(|s| !s.names[i].is_empty() || !s.outstanding.is_empty());
+        let snapshot = self.cluster.snapshot();
+        let unplaced: Vec<Bytes> = self.wanted[i]
+            .iter()
+            .filter(|c| !self.runners.contains_key(*c))
+            .filter(|c| {
+                let Some(node) = self.placed.get(*c) else {
+                    return true;
+                };
+                let confirmed = self.shards.iter().any(|s| {
+                    s.sub.node() == node && s.names[i].contains(*c) && !awaits_confirmation(s, c)
+                });
+                // Placed, unless the topology has since given its slot to another node.
+                let owner = snapshot.node_for_slot(keyslot(c), None);
+                !confirmed || owner.is_ok_and(|e| e.node.name() != node)
+            })
+            .cloned()
+            .collect();
+        for channel in &unplaced {
+            self.start_runner(channel);
         }
         ok
     }
 
     /// Opens a socket in the background on the first of `configs` that answers; `opened`
     /// takes it when it is ready.
-    fn spawn_open(&mut self, classic: bool, node: String, configs: Vec<ConnectionConfig>) {
+    pub(super) fn spawn_open(
+        &mut self,
+        classic: bool,
+        node: String,
+        configs: Vec<ConnectionConfig>,
+    ) {
         let count = configs.len().max(1) as u64;
         let ids = self.next_id + 1..self.next_id + 1 + count;
         self.next_id += count;
@@ -183,6 +183,7 @@ impl Task {
             ids: ids.clone(),
             classic,
             node,
+            queued: Vec::new(),
         });
         let events = self.events_tx.clone();
         let opened = self.opened_tx.clone();
@@ -220,7 +221,13 @@ impl Task {
             Ok(sub) => sub,
             Err(err) => {
                 tracing::debug!(error = %err, "no pub/sub socket could be opened; retrying");
-                self.refresh_and_retry();
+                if opening.classic {
+                    self.refresh_and_retry();
+                }
+                // The attempts waiting for it hear why, and decide what comes next.
+                for (_, done) in opening.queued {
+                    let _ = done.send(Err(err.clone()));
+                }
                 return;
             }
         };
@@ -236,16 +243,46 @@ impl Task {
             if self.classic.is_none() {
                 self.classic = Some(socket);
             }
-        } else if !self.shards.iter().any(|s| s.sub.node() == opening.node) {
-            self.shards.push(socket);
+            // What waits for this socket is sent now.
+            self.dirty = true;
+            return;
         }
-        // What waits for this socket is sent now.
+        let i = match self
+            .shards
+            .iter()
+            .position(|s| s.sub.node() == opening.node)
+        {
+            Some(i) => i,
+            None => {
+                self.shards.push(socket);
+                self.shards.len() - 1
+            }
+        };
+        for (channel, done) in opening.queued {
+            self.subscribe_at(i, channel, done);
+        }
+        // Anything else to bring in line (an unsubscribe meanwhile) is done now too.
         self.dirty = true;
     }
 }
 
-/// Sends one (un)subscribe command for `names` on `socket`, recording what it expects.
-fn send(socket: &mut Socket, kind: MessageKind, subscribe: bool, names: Vec<Bytes>) -> bool {
+/// True while an `SSUBSCRIBE` of `channel` on `socket` has not been confirmed.
+pub(super) fn awaits_confirmation(socket: &Socket, channel: &Bytes) -> bool {
+    socket
+        .outstanding
+        .iter()
+        .any(|o| o.subscribe && o.names.contains(channel))
+}
+
+/// Sends one (un)subscribe command for `names` on `socket`, recording what it expects;
+/// `placing` is told its outcome (a sharded channel's attempt). False if the socket is closed.
+pub(super) fn send(
+    socket: &mut Socket,
+    kind: MessageKind,
+    subscribe: bool,
+    names: Vec<Bytes>,
+    placing: Option<Outcome>,
+) -> bool {
     if names.is_empty() {
         return true;
     }
@@ -259,6 +296,9 @@ fn send(socket: &mut Socket, kind: MessageKind, subscribe: bool, names: Vec<Byte
         cmd.push_bytes(n);
     }
     if socket.sub.send([&cmd]).is_err() {
+        if let Some(done) = placing {
+            let _ = done.send(Err(lost()));
+        }
         return false;
     }
     let set = &mut socket.names[index(kind)];
@@ -274,6 +314,7 @@ fn send(socket: &mut Socket, kind: MessageKind, subscribe: bool, names: Vec<Byte
         subscribe,
         ping: false,
         names: names.into_iter().collect(),
+        placing: placing.into_iter().collect(),
     });
     true
 }
