@@ -10,12 +10,15 @@
 //!   each measurement this way, in a process of its own);
 //! - `serve`: a filled cluster kept up until stdin closes, for `bench/callgrind.sh`.
 //!
-//! Further comparisons (failover recovery side by side) are further modes beside these.
+//! - `recovery`: every client through a primary kill, a slot migration and a failover;
+//! - `pubsub-recovery`: every client's subscriptions through the same faults: how long each
+//!   channel went deaf and how many messages were lost.
 //!
 //! The codec micro-benchmark is separate: `cargo bench -p slotwise-bench --bench codec`.
 
 mod drivers;
 mod measure;
+mod pubsub_recovery;
 mod recovery;
 mod redis_benchmark;
 mod report;
@@ -63,6 +66,47 @@ enum Mode {
     /// One client under verified load while the parent injects a fault.
     #[command(hide = true)]
     RecoveryWorker(RecoveryWorkerArgs),
+    /// Runs each client's subscriptions (classic, pattern, sharded) through a kill, a
+    /// graceful failover and a slot migration, several times, and prints how long each went
+    /// deaf and what it lost.
+    PubsubRecovery(PubsubRecoveryArgs),
+    /// One client's subscriptions and a publisher while the parent injects a fault.
+    #[command(hide = true)]
+    PubsubRecoveryWorker(PubsubRecoveryWorkerArgs),
+}
+
+/// The pub/sub recovery comparison.
+#[derive(Args, Debug)]
+struct PubsubRecoveryArgs {
+    /// The clients, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [Client::Slotwise, Client::RedisRs, Client::Fred])]
+    clients: Vec<Client>,
+    /// The scenarios, comma-separated: kill, kill-seed, migrate, failover.
+    #[arg(long, value_delimiter = ',', default_values_t = [recovery::Scenario::Kill, recovery::Scenario::Failover, recovery::Scenario::Migrate])]
+    scenarios: Vec<recovery::Scenario>,
+    /// The subscription kinds, comma-separated: classic, pattern, sharded.
+    #[arg(long, value_delimiter = ',', default_values_t = pubsub_recovery::Kind::ALL)]
+    kinds: Vec<pubsub_recovery::Kind>,
+    /// Runs of every scenario × kind with every client, each on a fresh cluster.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Also write every run's row as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// One pub/sub recovery worker.
+#[derive(Args, Debug)]
+struct PubsubRecoveryWorkerArgs {
+    #[arg(long)]
+    client: Client,
+    #[arg(long, value_name = "URL")]
+    seed: String,
+    #[arg(long)]
+    kind: pubsub_recovery::Kind,
+    /// The channel names, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    channels: Vec<String>,
 }
 
 /// The recovery comparison.
@@ -157,6 +201,16 @@ fn main() -> ExitCode {
         Some(Mode::Serve) => serve_mode(),
         Some(Mode::Recovery(args)) => recovery_mode(args),
         Some(Mode::RecoveryWorker(args)) => recovery_worker_mode(args),
+        Some(Mode::PubsubRecovery(args)) => pubsub_recovery_mode(args),
+        Some(Mode::PubsubRecoveryWorker(args)) => {
+            pubsub_recovery::worker::run(&pubsub_recovery::worker::WorkerSettings {
+                client: args.client,
+                seed: args.seed,
+                kind: args.kind,
+                channels: args.channels,
+                timeout: recovery::REQUEST_TIMEOUT,
+            })
+        }
         None => run_mode(cli.run),
     };
     match outcome {
@@ -296,6 +350,30 @@ fn recovery_mode(args: RecoveryArgs) -> Result<(), String> {
     ));
     if let Some(path) = args.json {
         let text = serde_json::to_string_pretty(&recovery::json(&rows))
+            .map_err(|e| format!("cannot encode the JSON: {e}"))?;
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn pubsub_recovery_mode(args: PubsubRecoveryArgs) -> Result<(), String> {
+    if let Some(c) = args.clients.iter().find(|c| !c.is_library()) {
+        return Err(format!("{c} has no pub/sub recovery mode"));
+    }
+    if args.runs == 0 {
+        return Err("--runs must be at least 1".to_owned());
+    }
+    let rows = pubsub_recovery::run(&args.scenarios, &args.kinds, &args.clients, args.runs);
+    print_line(&pubsub_recovery::markdown(
+        &rows,
+        &args.scenarios,
+        &args.kinds,
+        &args.clients,
+        args.runs,
+    ));
+    if let Some(path) = args.json {
+        let text = serde_json::to_string_pretty(&pubsub_recovery::json(&rows))
             .map_err(|e| format!("cannot encode the JSON: {e}"))?;
         std::fs::write(&path, text + "\n")
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;

@@ -40,7 +40,7 @@
 //! A second table lists every run.
 
 mod counts;
-mod table;
+pub(crate) mod table;
 pub(crate) mod worker;
 
 use std::fmt;
@@ -106,7 +106,7 @@ impl Scenario {
         Scenario::Failover,
     ];
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Scenario::Kill => "kill",
             Scenario::KillSeed => "kill-seed",
@@ -118,7 +118,7 @@ impl Scenario {
     /// True if the cluster itself cannot serve the affected slots between the fault and the
     /// recovery instant (until the replica is promoted), so that window is not the client's
     /// stall.
-    fn has_outage(self) -> bool {
+    pub(crate) fn has_outage(self) -> bool {
         match self {
             Scenario::Kill | Scenario::KillSeed | Scenario::Failover => true,
             Scenario::Migrate => false,
@@ -419,7 +419,7 @@ fn inject(
 /// Polls `CLUSTER INFO` on every running node until all say `cluster_state:ok`; that instant
 /// is the one the whole cluster serves again (the other nodes refuse with `CLUSTERDOWN` until
 /// they hear of the election).
-fn watch_settled(cluster: &LocalCluster) -> Result<u64, String> {
+pub(crate) fn watch_settled(cluster: &LocalCluster) -> Result<u64, String> {
     let deadline = Instant::now() + ELECTION_LIMIT;
     let info = Cmd::new("CLUSTER").arg("INFO");
     let ports: Vec<u16> = cluster
@@ -450,7 +450,7 @@ fn watch_settled(cluster: &LocalCluster) -> Result<u64, String> {
 }
 
 /// Polls `port`'s `ROLE` until it says `master`; that instant is the election's.
-fn watch_promotion(cluster: &LocalCluster, port: u16) -> Result<u64, String> {
+pub(crate) fn watch_promotion(cluster: &LocalCluster, port: u16) -> Result<u64, String> {
     let deadline = Instant::now() + ELECTION_LIMIT;
     let role = Cmd::new("ROLE");
     loop {

@@ -5,7 +5,7 @@ use super::{Row, Scenario, ServerCounts};
 use crate::report::Stat;
 use crate::workload::Client;
 
-fn ms(v: Option<f64>) -> String {
+pub(crate) fn ms(v: Option<f64>) -> String {
     match v {
         Some(v) if v >= 1000.0 => format!("{:.2} s", v / 1000.0),
         Some(v) => format!("{v:.0} ms"),
@@ -14,7 +14,7 @@ fn ms(v: Option<f64>) -> String {
 }
 
 /// A count, or a median of counts (which may end in .5).
-fn count(v: Option<f64>) -> String {
+pub(crate) fn count(v: Option<f64>) -> String {
     match v {
         Some(v) if v.fract() == 0.0 => format!("{v:.0}"),
         Some(v) => format!("{v:.1}"),
@@ -23,13 +23,13 @@ fn count(v: Option<f64>) -> String {
 }
 
 /// The median of `values`; `None` when there are none.
-fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+pub(crate) fn median(values: impl IntoIterator<Item = f64>) -> Option<f64> {
     Stat::of_some(values).map(|s| s.median)
 }
 
 /// The median with the smallest and largest value, as `median (min–max)`; the value alone
 /// when there is one.
-fn ms_spread(values: &[f64]) -> String {
+pub(crate) fn ms_spread(values: &[f64]) -> String {
     match Stat::of_some(values.iter().copied()) {
         Some(s) if values.len() > 1 => format!(
             "{} ({}–{})",
