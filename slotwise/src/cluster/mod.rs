@@ -108,7 +108,7 @@ impl RedisCluster {
     pub(crate) async fn connect(mut settings: ClusterBuilder) -> Result<RedisCluster> {
         let events = events::EventBus::new();
         settings.connection.watcher = crate::connection::Watcher(Some(events.reachability()));
-        let registry = Registry::new(settings.connection.clone());
+        let registry = Registry::new(settings.connection.clone(), settings.node_zones.clone());
         let candidates: Vec<Arc<NodeEntry>> = settings
             .startup
             .iter()
@@ -160,7 +160,7 @@ impl RedisCluster {
                 "the cluster reported no primary",
             ));
         };
-        let read_from = settings.read_from;
+        let read_from = settings.read_from.clone();
         let interval = settings.refresh_interval;
         let inner = Arc::new(Inner {
             settings,
@@ -173,6 +173,14 @@ impl RedisCluster {
         inner.drop_unused_entries();
         if let Some(interval) = interval {
             spawn_periodic_refresh(&inner, interval);
+        }
+        if let Some(probes) = read_from::probe::Probes::of(&read_from) {
+            // Zones and round trips known before the first read; a node that does not answer
+            // in time is only passed over until the next round.
+            let left = limit.saturating_sub(started.elapsed());
+            let timeout = read_from::probe::timeout(&inner).min(left);
+            read_from::probe::round(&inner, probes, timeout).await;
+            read_from::probe::spawn(&inner, probes);
         }
         if late {
             let weak = Arc::downgrade(&inner);
@@ -230,7 +238,7 @@ impl RedisCluster {
     /// it has none).
     pub fn get_node_from_key(&self, key: impl AsRef<[u8]>, replica: bool) -> Result<ClusterNode> {
         let slot = RedisCluster::keyslot(key);
-        let read = replica.then_some(ReadFrom::PreferReplica);
+        let read = replica.then_some(&ReadFrom::PreferReplica);
         Ok(self.snapshot().node_for_slot(slot, read)?.node.clone())
     }
 
@@ -299,11 +307,11 @@ impl RedisCluster {
     /// ```
     #[must_use = "it returns a new handle; this one reads as before"]
     pub fn readonly(&self) -> RedisCluster {
-        let configured = self.inner.settings.read_from;
+        let configured = &self.inner.settings.read_from;
         RedisCluster {
             inner: Arc::clone(&self.inner),
             read_from: if configured.uses_replicas() {
-                configured
+                configured.clone()
             } else {
                 ReadFrom::PreferReplica
             },
@@ -321,7 +329,24 @@ impl RedisCluster {
 
     /// This handle's read strategy.
     pub fn read_from(&self) -> ReadFrom {
-        self.read_from
+        self.read_from.clone()
+    }
+
+    /// The availability zone of `node`: the one it reported when the client last connected to
+    /// it (Valkey 8.1 and newer with `availability-zone` set), else the one given in
+    /// [`ClusterBuilder::node_zones`], else `None` (Redis, or a node not connected to yet:
+    /// only the zone-aware [`ReadFrom`] strategies connect to every node).
+    pub fn node_zone(&self, node: &ClusterNode) -> Option<String> {
+        self.snapshot().find(node.name()).and_then(|e| e.zone())
+    }
+
+    /// The smoothed `PING` round trip of `node` that [`ReadFrom::LowestLatency`] chooses by;
+    /// `None` with other strategies, before the first probe, and while the node does not
+    /// answer.
+    pub fn node_latency(&self, node: &ClusterNode) -> Option<std::time::Duration> {
+        self.snapshot()
+            .find(node.name())
+            .and_then(|e| e.latency.get())
     }
 
     /// A handle whose commands go to `target`.

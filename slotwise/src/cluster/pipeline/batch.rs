@@ -145,7 +145,7 @@ impl RedisCluster {
             return;
         }
         let snapshot = self.snapshot();
-        let read = self.read_from().uses_replicas().then_some(self.read_from());
+        let read = self.read_from.uses_replicas().then_some(&self.read_from);
         let mut groups = Groups::default();
         let mut unplaced: Vec<usize> = Vec::new();
         for i in range {
