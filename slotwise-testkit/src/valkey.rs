@@ -78,6 +78,7 @@ fn install(cache: &Path) -> Result<(), Error> {
         // A --target install touches no system packages, which Debian's pip would otherwise
         // refuse to risk.
         command.env("PIP_BREAK_SYSTEM_PACKAGES", "1");
+        command.env("PIP_ROOT_USER_ACTION", "ignore");
         command.args(&pip[1..]).args([
             "install",
             "--quiet",
