@@ -178,8 +178,7 @@ impl RedisCluster {
             // Zones and round trips known before the first read; a node that does not answer
             // in time is only passed over until the next round.
             let left = limit.saturating_sub(started.elapsed());
-            let timeout = read_from::probe::timeout(&inner).min(left);
-            read_from::probe::round(&inner, probes, timeout).await;
+            let _ = tokio::time::timeout(left, read_from::probe::round(&inner, probes)).await;
             read_from::probe::spawn(&inner, probes);
         }
         if late {

@@ -47,19 +47,32 @@ impl Probes {
     }
 }
 
-/// Runs one round of `probes` on every node of the current snapshot, each waiting at most
-/// `timeout`.
-pub(crate) async fn round(inner: &Inner, probes: Probes, timeout: Duration) {
+/// Runs one round of `probes` on every node of the current snapshot.
+pub(crate) async fn round(inner: &Inner, probes: Probes) {
     let snapshot = inner.topology.snapshot();
     let nodes: Vec<&Arc<NodeEntry>> = snapshot.all().collect();
-    join_all(nodes.into_iter().map(|e| probe(e, probes, timeout))).await;
+    let waits = Waits {
+        // Connecting is bounded by the connect timeout within this.
+        connect: inner.settings.connection.response_timeout,
+        reply: timeout(inner),
+    };
+    join_all(nodes.into_iter().map(|e| probe(e, probes, waits))).await;
 }
 
-async fn probe(entry: &NodeEntry, probes: Probes, timeout: Duration) {
+/// How long a probe waits.
+#[derive(Clone, Copy)]
+struct Waits {
+    /// To open a socket (and hear the node's zone).
+    connect: Duration,
+    /// For the reply to a timed `PING`.
+    reply: Duration,
+}
+
+async fn probe(entry: &NodeEntry, probes: Probes, waits: Waits) {
     let ping = Cmd::new("PING");
     if !entry.conn.is_connected() {
         // Connecting greets the node, which tells its zone; the connect is not timed.
-        if let Err(e) = entry.conn.send_within(&ping, timeout).await {
+        if let Err(e) = entry.conn.send_within(&ping, waits.connect).await {
             tracing::debug!(node = entry.node.name(), error = %e, "read probe could not connect");
             entry.latency.forget();
             return;
@@ -69,7 +82,7 @@ async fn probe(entry: &NodeEntry, probes: Probes, timeout: Duration) {
         return;
     }
     let started = Instant::now();
-    match entry.conn.send_within(&ping, timeout).await {
+    match entry.conn.send_within(&ping, waits.reply).await {
         Ok(_) => entry.latency.record(started.elapsed()),
         // As slow as the wait: slower than any node that answered.
         Err(e) if e.kind() == ErrorKind::Timeout => entry.latency.record(started.elapsed()),
@@ -80,8 +93,8 @@ async fn probe(entry: &NodeEntry, probes: Probes, timeout: Duration) {
     }
 }
 
-/// How long one probe waits for its reply.
-pub(crate) fn timeout(inner: &Inner) -> Duration {
+/// How long a timed `PING` waits for its reply.
+fn timeout(inner: &Inner) -> Duration {
     let settings = &inner.settings;
     settings
         .latency_probe_interval
@@ -99,7 +112,7 @@ pub(crate) fn spawn(inner: &Arc<Inner>, probes: Probes) {
             let Some(inner) = weak.upgrade() else {
                 return;
             };
-            round(&inner, probes, timeout(&inner)).await;
+            round(&inner, probes).await;
         }
     });
 }
