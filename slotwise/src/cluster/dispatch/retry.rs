@@ -198,7 +198,7 @@ impl RedisCluster {
                 (None, Destination::Node(entry)) => Arc::clone(entry),
                 (None, Destination::Default) => self.default_entry(),
                 (None, Destination::Slot { slot, read }) => {
-                    match snapshot.node_for_slot(*slot, read.map(|_| &self.read_from)) {
+                    match snapshot.node_for_slot(*slot, read.map(|_| self.strategy())) {
                         Ok(entry) => Arc::clone(entry),
                         Err(e) => {
                             // A slot without a node, in a topology caught mid-change: wait for
@@ -301,7 +301,7 @@ impl RedisCluster {
                     if to_primary {
                         if let Destination::Slot { read, .. } = &mut dest {
                             // Keep a strict replica strategy strict; others fall back.
-                            if !matches!(self.read_from, ReadFrom::Replica) {
+                            if !matches!(self.strategy(), ReadFrom::Replica) {
                                 *read = None;
                             }
                         }
