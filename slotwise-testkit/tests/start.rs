@@ -1,5 +1,6 @@
 //! Starting clusters: the shared default cluster forms quickly, is healthy and covers every
-//! slot; accessors describe it; dropping a cluster kills its servers.
+//! slot; accessors describe it; dropping a cluster kills its servers; a Valkey cluster gives each
+//! node the options given for it.
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -133,4 +134,41 @@ fn flushall_empties_primaries_and_replicas() {
             "127.0.0.1:{port} still accepts connections after the cluster was dropped"
         );
     }
+}
+
+#[test]
+fn a_valkey_cluster_gives_each_node_its_own_options_also_after_a_restart() {
+    let cluster = LocalCluster::builder()
+        .valkey(true)
+        .primaries(1)
+        .replicas(1)
+        .node_config(0, &[("availability-zone", "zone-p")])
+        .node_config(1, &[("availability-zone", "zone-r")])
+        .start()
+        .unwrap();
+    let zone = |port| {
+        let reply = cluster
+            .call(
+                port,
+                &Cmd::new("CONFIG").arg("GET").arg("availability-zone"),
+            )
+            .unwrap();
+        match reply {
+            Value::Array(items) => {
+                String::from_utf8(items[1].as_bytes().unwrap().to_vec()).unwrap()
+            }
+            other => panic!("CONFIG GET replied {other:?}"),
+        }
+    };
+    let primary = cluster.primaries().unwrap()[0].port;
+    let replica = cluster.replicas().unwrap()[0].port;
+    let server = cluster
+        .call(primary, &Cmd::new("INFO").arg("server"))
+        .unwrap();
+    let text = String::from_utf8_lossy(server.as_bytes().unwrap()).into_owned();
+    assert!(text.contains("server_name:valkey"), "{text}");
+    assert_eq!(zone(primary), "zone-p");
+    assert_eq!(zone(replica), "zone-r");
+    cluster.restart(replica).unwrap();
+    assert_eq!(zone(replica), "zone-r");
 }

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The examples, one per topic of redis-py's clustering guide.
-const EXAMPLES: [&str; 11] = [
+const EXAMPLES: [&str; 12] = [
     "create_client",
     "keyslot_hash_tags",
     "target_nodes",
@@ -22,6 +22,7 @@ const EXAMPLES: [&str; 11] = [
     "pipelines",
     "pubsub",
     "read_from_replicas",
+    "az_reads",
     "direct_node_access",
     "blocking",
     "cluster_events",
@@ -158,6 +159,11 @@ fn scan_cluster() {
 #[test]
 fn read_from_replicas() {
     run("read_from_replicas");
+}
+
+#[test]
+fn az_reads() {
+    run("az_reads");
 }
 
 #[test]

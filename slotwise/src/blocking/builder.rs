@@ -48,6 +48,7 @@ impl ClusterBuilder {
         max_pending_bytes(bytes: usize);
         max_pending_requests(requests: usize);
         read_from(read_from: ReadFrom);
+        latency_probe_interval(interval: Duration);
         require_full_coverage(require: bool);
         retry_max_attempts(attempts: u32);
         retry_deadline(deadline: Duration);
@@ -68,6 +69,16 @@ impl ClusterBuilder {
     pub fn startup_nodes(self, nodes: impl IntoIterator<Item = ClusterNode>) -> ClusterBuilder {
         ClusterBuilder {
             inner: self.inner.startup_nodes(nodes),
+        }
+    }
+
+    /// See [`crate::ClusterBuilder::node_zones`].
+    pub fn node_zones(
+        self,
+        zones: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> ClusterBuilder {
+        ClusterBuilder {
+            inner: self.inner.node_zones(zones),
         }
     }
 

@@ -212,6 +212,16 @@ impl RedisCluster {
         self.inner.read_from()
     }
 
+    /// The availability zone of `node`; see [`crate::RedisCluster::node_zone`].
+    pub fn node_zone(&self, node: &ClusterNode) -> Option<String> {
+        self.inner.node_zone(node)
+    }
+
+    /// The smoothed round trip of `node`; see [`crate::RedisCluster::node_latency`].
+    pub fn node_latency(&self, node: &ClusterNode) -> Option<std::time::Duration> {
+        self.inner.node_latency(node)
+    }
+
     /// A handle whose commands go to `target`.
     pub fn target(&self, target: Target) -> TargetedCluster {
         TargetedCluster::new(self.inner.target(target), Arc::clone(&self.rt))

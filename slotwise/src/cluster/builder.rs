@@ -6,6 +6,7 @@
 //!
 //! This module does not connect; [`RedisCluster`](super::RedisCluster) does.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +44,8 @@ pub struct ClusterBuilder {
     pub(crate) startup: Vec<ClusterNode>,
     pub(crate) connection: ConnectionConfig,
     pub(crate) read_from: ReadFrom,
+    pub(crate) node_zones: HashMap<String, Arc<str>>,
+    pub(crate) latency_probe_interval: Duration,
     pub(crate) require_full_coverage: bool,
     pub(crate) remap: Option<AddressRemap>,
     pub(crate) retry_max_attempts: u32,
@@ -73,6 +76,8 @@ impl ClusterBuilder {
             startup: Vec::new(),
             connection: ConnectionConfig::new("", 0),
             read_from: ReadFrom::Primary,
+            node_zones: HashMap::new(),
+            latency_probe_interval: Duration::from_secs(1),
             require_full_coverage: true,
             remap: None,
             retry_max_attempts: 16,
@@ -195,6 +200,46 @@ impl ClusterBuilder {
     /// Where read-only commands go. Default is [`ReadFrom::Primary`].
     pub fn read_from(mut self, read_from: ReadFrom) -> ClusterBuilder {
         self.read_from = read_from;
+        self
+    }
+
+    /// The availability zone of nodes that report none, by address (`host:port`, as
+    /// [`ClusterNode::name`] shows it: after any [address remap](Self::address_remap)), for
+    /// [`ReadFrom::AzAffinity`] and [`ReadFrom::AzAffinityReplicasAndPrimary`]. Redis reports
+    /// no zone; Valkey 8.1 and newer report the server's `availability-zone`, which wins over
+    /// the map. Calls add up; a later zone for an address replaces an earlier one.
+    /// Default is none.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> slotwise::Result<()> {
+    /// use slotwise::{ReadFrom, RedisCluster};
+    ///
+    /// let cluster = RedisCluster::builder()
+    ///     .url("redis://10.0.1.5:6379")
+    ///     .node_zones([("10.0.1.5:6379", "use1-az1"), ("10.0.2.7:6379", "use1-az2")])
+    ///     .read_from(ReadFrom::AzAffinity("use1-az1".into()))
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn node_zones(
+        mut self,
+        zones: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> ClusterBuilder {
+        self.node_zones.extend(
+            zones
+                .into_iter()
+                .map(|(addr, zone)| (addr.into(), Arc::from(zone.into()))),
+        );
+        self
+    }
+
+    /// How often every node is sent a `PING` to measure its round trip, with
+    /// [`ReadFrom::LowestLatency`]; with the zone-aware strategies, how soon a node that joined
+    /// is connected to, to learn its zone. Other strategies send no probe. At least 10 ms.
+    /// Default is 1 s.
+    pub fn latency_probe_interval(mut self, interval: Duration) -> ClusterBuilder {
+        self.latency_probe_interval = interval.max(Duration::from_millis(10));
         self
     }
 
@@ -368,6 +413,8 @@ impl fmt::Debug for ClusterBuilder {
             .field("startup", &self.startup)
             .field("connection", &self.connection)
             .field("read_from", &self.read_from)
+            .field("node_zones", &self.node_zones)
+            .field("latency_probe_interval", &self.latency_probe_interval)
             .field("require_full_coverage", &self.require_full_coverage)
             .field("address_remap", &self.remap.is_some())
             .field("retry_max_attempts", &self.retry_max_attempts)

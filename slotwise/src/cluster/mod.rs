@@ -65,7 +65,17 @@ use topology::{spawn_periodic_refresh, Topology};
 #[derive(Clone)]
 pub struct RedisCluster {
     inner: Arc<Inner>,
-    read_from: ReadFrom,
+    reads: Reads,
+}
+
+/// The read strategy of a handle: the client's own (the builder's), or the one `readonly()` or
+/// `readwrite()` gave it. One byte whatever the strategy holds (a zone), and copied for free:
+/// every command's future carries a clone of its handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reads {
+    Configured,
+    PreferReplica,
+    Primary,
 }
 
 /// State shared by every clone of a client.
@@ -108,7 +118,7 @@ impl RedisCluster {
     pub(crate) async fn connect(mut settings: ClusterBuilder) -> Result<RedisCluster> {
         let events = events::EventBus::new();
         settings.connection.watcher = crate::connection::Watcher(Some(events.reachability()));
-        let registry = Registry::new(settings.connection.clone());
+        let registry = Registry::new(settings.connection.clone(), settings.node_zones.clone());
         let candidates: Vec<Arc<NodeEntry>> = settings
             .startup
             .iter()
@@ -160,7 +170,7 @@ impl RedisCluster {
                 "the cluster reported no primary",
             ));
         };
-        let read_from = settings.read_from;
+        let probes = read_from::probe::Probes::of(&settings.read_from);
         let interval = settings.refresh_interval;
         let inner = Arc::new(Inner {
             settings,
@@ -174,6 +184,13 @@ impl RedisCluster {
         if let Some(interval) = interval {
             spawn_periodic_refresh(&inner, interval);
         }
+        if let Some(probes) = probes {
+            // Zones and round trips known before the first read; a node that does not answer
+            // in time is only passed over until the next round.
+            let left = limit.saturating_sub(started.elapsed());
+            let _ = tokio::time::timeout(left, read_from::probe::round(&inner, probes)).await;
+            read_from::probe::spawn(&inner, probes);
+        }
         if late {
             let weak = Arc::downgrade(&inner);
             tokio::spawn(async move {
@@ -183,7 +200,10 @@ impl RedisCluster {
                 }
             });
         }
-        Ok(RedisCluster { inner, read_from })
+        Ok(RedisCluster {
+            inner,
+            reads: Reads::Configured,
+        })
     }
 
     /// The hash slot of `key` (CRC16 of the key or its `{hash tag}`, modulo 16384).
@@ -230,7 +250,7 @@ impl RedisCluster {
     /// it has none).
     pub fn get_node_from_key(&self, key: impl AsRef<[u8]>, replica: bool) -> Result<ClusterNode> {
         let slot = RedisCluster::keyslot(key);
-        let read = replica.then_some(ReadFrom::PreferReplica);
+        let read = replica.then_some(&ReadFrom::PreferReplica);
         Ok(self.snapshot().node_for_slot(slot, read)?.node.clone())
     }
 
@@ -299,13 +319,12 @@ impl RedisCluster {
     /// ```
     #[must_use = "it returns a new handle; this one reads as before"]
     pub fn readonly(&self) -> RedisCluster {
-        let configured = self.inner.settings.read_from;
         RedisCluster {
             inner: Arc::clone(&self.inner),
-            read_from: if configured.uses_replicas() {
-                configured
+            reads: if self.inner.settings.read_from.uses_replicas() {
+                Reads::Configured
             } else {
-                ReadFrom::PreferReplica
+                Reads::PreferReplica
             },
         }
     }
@@ -315,13 +334,39 @@ impl RedisCluster {
     pub fn readwrite(&self) -> RedisCluster {
         RedisCluster {
             inner: Arc::clone(&self.inner),
-            read_from: ReadFrom::Primary,
+            reads: Reads::Primary,
         }
     }
 
     /// This handle's read strategy.
     pub fn read_from(&self) -> ReadFrom {
-        self.read_from
+        self.strategy().clone()
+    }
+
+    /// This handle's read strategy, borrowed.
+    pub(crate) fn strategy(&self) -> &ReadFrom {
+        match self.reads {
+            Reads::Configured => &self.inner.settings.read_from,
+            Reads::PreferReplica => &ReadFrom::PreferReplica,
+            Reads::Primary => &ReadFrom::Primary,
+        }
+    }
+
+    /// The availability zone of `node`: the one it reported when the client last connected to
+    /// it (Valkey 8.1 and newer with `availability-zone` set), else the one given in
+    /// [`ClusterBuilder::node_zones`], else `None` (Redis, or a node not connected to yet:
+    /// only the zone-aware [`ReadFrom`] strategies connect to every node).
+    pub fn node_zone(&self, node: &ClusterNode) -> Option<String> {
+        self.snapshot().find(node.name()).and_then(|e| e.zone())
+    }
+
+    /// The smoothed `PING` round trip of `node` that [`ReadFrom::LowestLatency`] chooses by;
+    /// `None` with other strategies, before the first probe, and while the node does not
+    /// answer.
+    pub fn node_latency(&self, node: &ClusterNode) -> Option<std::time::Duration> {
+        self.snapshot()
+            .find(node.name())
+            .and_then(|e| e.latency.get())
     }
 
     /// A handle whose commands go to `target`.
@@ -420,7 +465,7 @@ impl fmt::Debug for RedisCluster {
             .field("primaries", &snapshot.primaries().count())
             .field("replicas", &snapshot.replicas().count())
             .field("default_node", &self.default_node())
-            .field("read_from", &self.read_from)
+            .field("read_from", self.strategy())
             .finish_non_exhaustive()
     }
 }
@@ -430,5 +475,17 @@ impl fmt::Debug for Inner {
         f.debug_struct("Inner")
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command's future holds a clone of its handle: a strategy with a zone must not make
+    /// the handle (and so every future) larger, nor its clone more than a copy and an `Arc`.
+    #[test]
+    fn a_handle_stays_a_pointer_and_a_byte() {
+        assert!(std::mem::size_of::<RedisCluster>() <= 16);
     }
 }

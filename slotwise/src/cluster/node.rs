@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use super::read_from::latency::Smoothed;
+use super::read_from::Candidate;
 use super::RedisCluster;
 use crate::commands::{CommandFuture, Executor};
 use crate::connection::{Connection, ConnectionConfig};
@@ -133,6 +135,37 @@ pub(crate) struct NodeEntry {
     pub(crate) conn: Connection,
     /// Idle connections of blocking commands (`BLPOP` …), kept for the next one.
     pub(crate) blocking: Mutex<Vec<Connection>>,
+    /// The zone given for this address in the builder's `node_zones`, for nodes that report
+    /// none.
+    pub(crate) given_zone: Option<Arc<str>>,
+    /// The smoothed `PING` round trip, kept by the latency probes.
+    pub(crate) latency: Smoothed,
+}
+
+impl NodeEntry {
+    /// The node's availability zone: the one it reported in its greeting, else the one given.
+    pub(crate) fn zone(&self) -> Option<String> {
+        self.conn
+            .zone()
+            .or_else(|| self.given_zone.as_deref().map(str::to_owned))
+    }
+}
+
+impl Candidate for Arc<NodeEntry> {
+    fn in_zone(&self, zone: &str) -> bool {
+        match self.conn.zone_is(zone) {
+            Some(reported) => reported,
+            None => self.given_zone.as_deref() == Some(zone),
+        }
+    }
+
+    fn is_down(&self) -> bool {
+        self.conn.is_down()
+    }
+
+    fn latency(&self) -> Option<std::time::Duration> {
+        self.latency.get()
+    }
 }
 
 /// Every node entry made so far, by name and role, so a refresh that still lists a node keeps
@@ -141,6 +174,8 @@ pub(crate) struct NodeEntry {
 #[derive(Debug)]
 pub(crate) struct Registry {
     base: ConnectionConfig,
+    /// Zones given by address (`host:port`), for nodes that report none.
+    zones: HashMap<String, Arc<str>>,
     entries: Mutex<Entries>,
 }
 
@@ -148,9 +183,10 @@ pub(crate) struct Registry {
 type Entries = HashMap<(Arc<str>, Role), Arc<NodeEntry>>;
 
 impl Registry {
-    pub(crate) fn new(base: ConnectionConfig) -> Registry {
+    pub(crate) fn new(base: ConnectionConfig, zones: HashMap<String, Arc<str>>) -> Registry {
         Registry {
             base,
+            zones,
             entries: Mutex::new(HashMap::new()),
         }
     }
@@ -167,10 +203,13 @@ impl Registry {
             .base
             .for_node(host, port)
             .readonly(role == Role::Replica);
+        let given_zone = self.zones.get(node.name()).cloned();
         let entry = Arc::new(NodeEntry {
             node,
             conn: Connection::new(config),
             blocking: Mutex::new(Vec::new()),
+            given_zone,
+            latency: Smoothed::default(),
         });
         entries.insert(key, Arc::clone(&entry));
         entry

@@ -6,11 +6,10 @@
 //!
 //! This module does not fetch topology (see `refresh`) or send commands (see `dispatch`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::node::{NodeEntry, Registry, Role};
-use super::read_from::ReadFrom;
+use super::read_from::{ReadFrom, ShardChoice};
 use crate::error::{Error, ErrorKind, Result};
 use crate::routing::CommandTable;
 use crate::topology::{ClusterView, SlotMap};
@@ -21,8 +20,8 @@ pub(crate) struct ShardNodes {
     pub(crate) primary: Arc<NodeEntry>,
     /// Replicas the cluster reports online.
     pub(crate) replicas: Vec<Arc<NodeEntry>>,
-    /// Round-robin position for replica reads.
-    turn: AtomicUsize,
+    /// Whose turn it is among the replicas, and the lowest-latency node chosen so far.
+    choice: ShardChoice,
     /// False for a shard that only remembers a failed primary without slots (a primary that was
     /// replaced): it is kept so slot indices stay aligned, but no command goes there.
     listed: bool,
@@ -65,7 +64,7 @@ impl Snapshot {
                     .filter(|r| r.online)
                     .map(|r| registry.entry(&r.host, r.port, Role::Replica))
                     .collect(),
-                turn: AtomicUsize::new(fastrand::usize(..)),
+                choice: ShardChoice::new(),
                 listed: shard.primary.online || !shard.slots.is_empty(),
             })
             .collect();
@@ -92,7 +91,7 @@ impl Snapshot {
     pub(crate) fn node_for_slot(
         &self,
         slot: u16,
-        read: Option<ReadFrom>,
+        read: Option<&ReadFrom>,
     ) -> Result<&Arc<NodeEntry>> {
         let Some(index) = self.map.shard_of(slot) else {
             return Err(Error::new(
@@ -109,12 +108,7 @@ impl Snapshot {
         let Some(read) = read else {
             return Ok(&shard.primary);
         };
-        let turn = if read.uses_replicas() {
-            shard.turn.fetch_add(1, Ordering::Relaxed)
-        } else {
-            0
-        };
-        match read.pick(shard.replicas.len(), turn) {
+        match read.pick(&shard.primary, &shard.replicas, &shard.choice) {
             Ok(None) => Ok(&shard.primary),
             Ok(Some(i)) => Ok(shard.replicas.get(i).unwrap_or(&shard.primary)),
             Err(()) => Err(Error::new(

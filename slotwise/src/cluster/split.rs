@@ -166,7 +166,7 @@ impl RedisCluster {
         let args: Vec<&[u8]> = cmd.args().collect();
         let parts = make_parts(&args, &layout, info.is_readonly());
         let read =
-            (info.is_readonly() && self.read_from().uses_replicas()).then_some(self.read_from());
+            (info.is_readonly() && self.strategy().uses_replicas()).then_some(self.strategy());
         let snapshot = self.snapshot();
         let mut groups = Groups::default();
         for (i, part) in parts.iter().enumerate() {

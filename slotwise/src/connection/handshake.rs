@@ -1,6 +1,7 @@
 //! Opening a socket to a node and greeting it: TCP (or TLS), then `HELLO 3` with `AUTH` and
 //! `SETNAME`, falling back to `AUTH` and RESP2 on servers without `HELLO`, then `READONLY` for
-//! replica connections.
+//! replica connections. What the node says of itself in its `HELLO` reply (its availability
+//! zone) comes back as a [`Greeting`].
 //!
 //! Everything here runs within the connect timeout. This module does not retry: a failed
 //! handshake is one failed connect, and [`Connection`](super::Connection) decides when to try again.
@@ -16,17 +17,45 @@ use super::mux::{Multiplexer, PushSink, Reply};
 use crate::error::{Error, ErrorKind, Result, Sent};
 use crate::protocol::{Cmd, Decoder, Value};
 
-/// Connects, greets the node and returns the running multiplexer.
+/// What a node told of itself while being greeted.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Greeting {
+    /// `availability_zone` from the `HELLO` reply (Valkey 8.1 and newer, when the server's
+    /// `availability-zone` is set); `None` from servers that do not report one.
+    pub(crate) zone: Option<String>,
+}
+
+impl Greeting {
+    /// Reads a `HELLO` reply: a map in RESP3, a flat array of fields and values in RESP2.
+    fn from_hello(reply: &Value) -> Greeting {
+        let field = |key: &Value, value: &Value| {
+            (key.as_bytes() == Some(b"availability_zone".as_slice()))
+                .then(|| value.as_bytes())
+                .flatten()
+                .filter(|zone| !zone.is_empty())
+                .map(|zone| String::from_utf8_lossy(zone).into_owned())
+        };
+        let zone = match reply {
+            Value::Map(pairs) => pairs.iter().find_map(|(k, v)| field(k, v)),
+            Value::Array(items) => items.chunks_exact(2).find_map(|kv| field(&kv[0], &kv[1])),
+            _ => None,
+        };
+        Greeting { zone }
+    }
+}
+
+/// Connects, greets the node and returns the running multiplexer with what the node said of
+/// itself.
 pub(crate) async fn open(
     timeout: Duration,
     config: &ConnectionConfig,
     node: Arc<str>,
     push_sink: Option<PushSink>,
-) -> Result<Multiplexer> {
+) -> Result<(Multiplexer, Greeting)> {
     let attempt = async {
         let mux = start(config, Arc::clone(&node), push_sink).await?;
-        greet(&mux, config, timeout).await?;
-        Ok(mux)
+        let greeting = greet(&mux, config, timeout).await?;
+        Ok((mux, greeting))
     };
     match tokio::time::timeout(timeout, attempt).await {
         Ok(result) => result,
@@ -103,7 +132,12 @@ fn hello_unsupported(err: &Error) -> bool {
                 .contains("unknown command"))
 }
 
-async fn greet(mux: &Multiplexer, config: &ConnectionConfig, timeout: Duration) -> Result<()> {
+async fn greet(
+    mux: &Multiplexer,
+    config: &ConnectionConfig,
+    timeout: Duration,
+) -> Result<Greeting> {
+    let mut greeting = Greeting::default();
     let credentials = config.auth.for_connect(timeout).await?;
     let secret = credentials.as_ref().map(|c| c.password().expose());
     let mut resp2 = config.protocol == Protocol::Resp2;
@@ -120,7 +154,8 @@ async fn greet(mux: &Multiplexer, config: &ConnectionConfig, timeout: Duration) 
             hello.push_arg("SETNAME").push_arg(name.as_str());
         }
         match call(mux, &hello, timeout).await {
-            Ok(_) => {}
+            // The zone comes with the reply the handshake waits for anyway: no round trip more.
+            Ok(reply) => greeting = Greeting::from_hello(&reply),
             Err(e) if hello_unsupported(&e) => resp2 = true,
             Err(e) => return Err(handshake_error(e, "HELLO", secret)),
         }
@@ -144,7 +179,7 @@ async fn greet(mux: &Multiplexer, config: &ConnectionConfig, timeout: Duration) 
             .await
             .map_err(|e| handshake_error(e, "READONLY", secret))?;
     }
-    Ok(())
+    Ok(greeting)
 }
 
 /// An error of the handshake, with the password hidden should the server echo it.
@@ -163,5 +198,51 @@ pub(crate) fn auth_command(credentials: &Credentials) -> Cmd {
             .arg(user)
             .arg(credentials.password().expose()),
         None => Cmd::new("AUTH").arg(credentials.password().expose()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn bulk(s: &str) -> Value {
+        Value::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    #[test]
+    fn the_zone_is_read_from_a_resp3_or_resp2_hello_reply() {
+        let resp3 = Value::Map(vec![
+            (bulk("server"), bulk("valkey")),
+            (bulk("modules"), Value::Array(Vec::new())),
+            (bulk("availability_zone"), bulk("us-east-1b")),
+        ]);
+        assert_eq!(
+            Greeting::from_hello(&resp3).zone.as_deref(),
+            Some("us-east-1b")
+        );
+        let resp2 = Value::Array(vec![
+            bulk("server"),
+            bulk("valkey"),
+            bulk("modules"),
+            Value::Array(Vec::new()),
+            bulk("availability_zone"),
+            bulk("zone-a"),
+        ]);
+        assert_eq!(Greeting::from_hello(&resp2).zone.as_deref(), Some("zone-a"));
+    }
+
+    #[test]
+    fn servers_without_a_zone_report_none() {
+        // Redis 7, and Valkey without `availability-zone` set, leave the field out.
+        let redis = Value::Map(vec![
+            (bulk("server"), bulk("redis")),
+            (bulk("version"), bulk("7.0.15")),
+            (bulk("proto"), Value::Int(3)),
+        ]);
+        assert_eq!(Greeting::from_hello(&redis), Greeting::default());
+        let empty = Value::Map(vec![(bulk("availability_zone"), bulk(""))]);
+        assert_eq!(Greeting::from_hello(&empty).zone, None);
+        assert_eq!(Greeting::from_hello(&Value::Nil).zone, None);
     }
 }

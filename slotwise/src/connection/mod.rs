@@ -64,6 +64,8 @@ struct ConnectionState {
     single_socket: bool,
     /// A socket was opened at least once.
     opened: AtomicBool,
+    /// The availability zone the node reported when last greeted.
+    zone: ArcSwapOption<String>,
 }
 
 /// Reconnect pacing: after `failures` failed connects in a row, no new attempt before `retry_at`.
@@ -117,6 +119,7 @@ impl Connection {
                 push_sink,
                 single_socket,
                 opened: AtomicBool::new(false),
+                zone: ArcSwapOption::empty(),
             }),
         }
     }
@@ -129,6 +132,20 @@ impl Connection {
     /// The settings this connection was made with.
     pub fn config(&self) -> &ConnectionConfig {
         &self.inner.config
+    }
+
+    /// The availability zone the node reported when this connection last greeted it
+    /// (`availability_zone` in the `HELLO` reply: Valkey 8.1 and newer, with the server's
+    /// `availability-zone` set). `None` before the first connect, with
+    /// [`Protocol::Resp2`] (no `HELLO` is sent) and from servers that report none, such as
+    /// Redis.
+    pub fn zone(&self) -> Option<String> {
+        self.inner.zone.load().as_deref().cloned()
+    }
+
+    /// Whether the node reported `zone` as its own; `None` when it reported none.
+    pub(crate) fn zone_is(&self, zone: &str) -> Option<bool> {
+        self.inner.zone.load().as_deref().map(|z| z == zone)
     }
 
     /// True while a socket is open (it may still fail on the next request).
@@ -307,7 +324,8 @@ impl Connection {
         )
         .await
         {
-            Ok(mux) => {
+            Ok((mux, greeting)) => {
+                self.inner.zone.store(greeting.zone.map(Arc::new));
                 let mux = Arc::new(mux);
                 self.inner.current.store(Some(Arc::clone(&mux)));
                 self.inner.opened.store(true, Ordering::Relaxed);
@@ -370,7 +388,7 @@ impl Subscriber {
             ));
         }
         let node: Arc<str> = Arc::from(config.node_name());
-        let mux = handshake::open(
+        let (mux, _) = handshake::open(
             config.connect_timeout,
             config,
             Arc::clone(&node),

@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout)]
 
 pub(crate) mod cases;
+pub(crate) mod delay_proxy;
 pub(crate) mod events;
 pub(crate) mod fake_node;
 pub(crate) mod faults;

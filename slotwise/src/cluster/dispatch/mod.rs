@@ -26,7 +26,7 @@ use crate::error::{Error, ErrorKind, Redirect, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::{block_time, one_slot, route, Block, CommandInfo, CommandTable, Route};
 pub(crate) use fanout::Merge;
-pub(crate) use retry::{within_deadline, Attempt, Destination, Operation};
+pub(crate) use retry::{within_deadline, Attempt, Destination, HandleReads, Operation};
 
 /// Commands that change the state of the connection they run on, which every caller shares.
 const CONNECTION_STATE: &[&str] = &[
@@ -108,7 +108,9 @@ impl RedisCluster {
         let snapshot = self.snapshot();
         let info = snapshot.table.lookup(cmd);
         let readonly = info.is_some_and(CommandInfo::is_readonly);
-        let read = (readonly && self.read_from.uses_replicas()).then_some(self.read_from);
+        let read = readonly
+            .then(|| self.strategy())
+            .filter(|r| r.uses_replicas());
         let of_slots = |slots: &[u16]| -> Result<Vec<ClusterNode>> {
             let mut nodes: Vec<ClusterNode> = Vec::new();
             for slot in slots {
@@ -148,7 +150,7 @@ impl RedisCluster {
         slot: u16,
     ) -> Result<Value> {
         let readonly = info.is_some_and(CommandInfo::is_readonly);
-        let read = (readonly && self.read_from.uses_replicas()).then_some(self.read_from);
+        let read = (readonly && self.strategy().uses_replicas()).then_some(HandleReads);
         let blocks = match info.is_some_and(CommandInfo::is_blocking) {
             true => block_time(cmd),
             false => Block::Not,

@@ -35,14 +35,23 @@ use crate::routing::Block;
 /// Where the attempts of one operation go.
 #[derive(Clone, Debug)]
 pub(crate) enum Destination {
-    /// The node serving the slot (a replica for reads, when the strategy says so).
-    Slot { slot: u16, read: Option<ReadFrom> },
+    /// The node serving the slot; with `read`, chosen by the read strategy.
+    Slot {
+        slot: u16,
+        read: Option<HandleReads>,
+    },
     /// This node, never another.
     Node(Arc<NodeEntry>),
     /// The default node at each attempt: one that cannot be reached is replaced by another
     /// primary before the retry.
     Default,
 }
+
+/// A read whose node the strategy of the handle running the attempts chooses (its
+/// [`ReadFrom`]): the strategy stays on the handle rather than being copied into every
+/// destination, which keeps a command's future small whatever the strategy holds (a zone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct HandleReads;
 
 /// One try of an operation on one node.
 pub(crate) trait Attempt {
@@ -189,7 +198,7 @@ impl RedisCluster {
                 (None, Destination::Node(entry)) => Arc::clone(entry),
                 (None, Destination::Default) => self.default_entry(),
                 (None, Destination::Slot { slot, read }) => {
-                    match snapshot.node_for_slot(*slot, *read) {
+                    match snapshot.node_for_slot(*slot, read.map(|_| self.strategy())) {
                         Ok(entry) => Arc::clone(entry),
                         Err(e) => {
                             // A slot without a node, in a topology caught mid-change: wait for
@@ -292,7 +301,7 @@ impl RedisCluster {
                     if to_primary {
                         if let Destination::Slot { read, .. } = &mut dest {
                             // Keep a strict replica strategy strict; others fall back.
-                            if *read != Some(ReadFrom::Replica) {
+                            if !matches!(self.strategy(), ReadFrom::Replica) {
                                 *read = None;
                             }
                         }

@@ -145,7 +145,7 @@ impl RedisCluster {
             return;
         }
         let snapshot = self.snapshot();
-        let read = self.read_from().uses_replicas().then_some(self.read_from());
+        let read = Some(self.strategy()).filter(|r| r.uses_replicas());
         let mut groups = Groups::default();
         let mut unplaced: Vec<usize> = Vec::new();
         for i in range {
