@@ -123,5 +123,6 @@ pub use cluster::{
     ScanCursor, ScanOptions, Script, Stats, Target, TargetedCluster, Watch,
 };
 pub use cluster::{LossReason, PubSubEvent, PubSubEvents};
+pub use connection::meter::{ErrorCounts, Latency, NodeStats};
 pub use error::{Error, ErrorKind, Redirect, Result};
 pub use topology::keyslot;

@@ -11,6 +11,7 @@
 mod auth;
 mod config;
 mod handshake;
+pub(crate) mod meter;
 mod mux;
 #[cfg(feature = "tls")]
 mod tls;
@@ -21,10 +22,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
+use meter::Meter;
 
 pub use auth::{Credentials, CredentialsFuture, CredentialsProvider};
 pub use config::{ConnectionConfig, Protocol, Secret};
-pub(crate) use config::{Reachability, Watcher};
+pub(crate) use config::{MeterSlot, Reachability, Watcher};
 pub(crate) use handshake::auth_command;
 use mux::{Multiplexer, Reply};
 pub(crate) use mux::{PushSink, SinkEvent, FOREVER};
@@ -64,6 +66,8 @@ struct ConnectionState {
     single_socket: bool,
     /// A socket was opened at least once.
     opened: AtomicBool,
+    /// The node's meter, which every socket of this connection records into.
+    meter: Arc<Meter>,
 }
 
 /// Reconnect pacing: after `failures` failed connects in a row, no new attempt before `retry_at`.
@@ -107,6 +111,10 @@ impl Connection {
         single_socket: bool,
     ) -> Connection {
         let node: Arc<str> = Arc::from(config.node_name());
+        let meter = match &config.meter.0 {
+            Some(meter) => Arc::clone(meter),
+            None => Meter::new(&node),
+        };
         Connection {
             inner: Arc::new(ConnectionState {
                 config,
@@ -117,6 +125,7 @@ impl Connection {
                 push_sink,
                 single_socket,
                 opened: AtomicBool::new(false),
+                meter,
             }),
         }
     }
@@ -304,13 +313,16 @@ impl Connection {
             &self.inner.config,
             Arc::clone(&self.inner.node),
             self.inner.push_sink.clone(),
+            Arc::clone(&self.inner.meter),
         )
         .await
         {
             Ok(mux) => {
                 let mux = Arc::new(mux);
                 self.inner.current.store(Some(Arc::clone(&mux)));
-                self.inner.opened.store(true, Ordering::Relaxed);
+                if self.inner.opened.swap(true, Ordering::Relaxed) {
+                    self.inner.meter.reconnected();
+                }
                 *backoff = Backoff::default();
                 if self.inner.down.swap(false, Ordering::Relaxed) {
                     if let Some(watcher) = &self.inner.config.watcher.0 {
@@ -320,6 +332,7 @@ impl Connection {
                 Ok(mux)
             }
             Err(e) => {
+                self.inner.meter.connect_failed();
                 let config = &self.inner.config;
                 let exp = backoff.failures.min(16);
                 let wait = config
@@ -375,6 +388,7 @@ impl Subscriber {
             config,
             Arc::clone(&node),
             Some(sink),
+            Meter::detached(),
         )
         .await?;
         // The handshake falls back to RESP2 on servers without HELLO 3; ask which it is.
