@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The examples, one per topic of redis-py's clustering guide.
-const EXAMPLES: [&str; 11] = [
+const EXAMPLES: [&str; 12] = [
     "create_client",
     "keyslot_hash_tags",
     "target_nodes",
@@ -25,6 +25,7 @@ const EXAMPLES: [&str; 11] = [
     "direct_node_access",
     "blocking",
     "cluster_events",
+    "node_stats",
 ];
 
 /// An example talks to a local cluster for well under a second; this only bounds a hang.
@@ -183,4 +184,9 @@ fn pubsub() {
 #[test]
 fn cluster_events() {
     run("cluster_events");
+}
+
+#[test]
+fn node_stats() {
+    run("node_stats");
 }
