@@ -16,7 +16,9 @@
 #
 # Usage: bench/callgrind.sh [workload (default get-64)]
 # Environment: SMALL and LARGE operation counts (default 5000 and 25000), CLIENTS (default
-# "slotwise redis-rs fred"), TOP (default 0).
+# "slotwise redis-rs fred"), TOP (default 0), FEATURES (cargo features of the build, e.g.
+# "slotwise/metrics" to count slotwise with its metrics facade on and no recorder installed;
+# default none).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -26,15 +28,18 @@ small=${SMALL:-5000}
 large=${LARGE:-25000}
 clients=${CLIENTS:-"slotwise redis-rs fred"}
 top=${TOP:-0}
+features=${FEATURES:-}
 
 if ! command -v valgrind >/dev/null; then
     echo "valgrind not found; install it with: apt-get install -y valgrind" >&2
     exit 1
 fi
 
-cargo build --release -p slotwise-bench >&2
+cargo build --release -p slotwise-bench ${features:+--features "$features"} >&2
 bin=target/release/slotwise-bench
 out=target/callgrind
+# Builds with other features keep their profiles apart.
+tag=${features:+-${features//[^A-Za-z0-9]/_}}
 mkdir -p "$out"
 
 # A filled cluster that lives as long as the `serve` process, which exits when its stdin closes.
@@ -46,15 +51,15 @@ echo "cluster: $seed" >&2
 # Prints the instructions callgrind collected for one run.
 instructions() {
     local client=$1 ops=$2
-    local file="$out/$client-$workload-$ops.out"
+    local file="$out/$client-$workload$tag-$ops.out"
     valgrind --tool=callgrind --dump-instr=no --callgrind-out-file="$file" \
         "$bin" worker --client "$client" --workload "$workload" --seed "$seed" --ops "$ops" \
-        >/dev/null 2>"$out/$client-$workload-$ops.log"
+        >/dev/null 2>"$out/$client-$workload$tag-$ops.log"
     # The totals line of the output file: "totals: <Ir>".
     awk '/^totals:/ { print $2 }' "$file"
 }
 
-printf '| Client | instructions / op (%s) |\n|---|--:|\n' "$workload"
+printf '| Client | instructions / op (%s%s) |\n|---|--:|\n' "$workload" "${features:+, $features}"
 for client in $clients; do
     a=$(instructions "$client" "$small")
     b=$(instructions "$client" "$large")
@@ -96,9 +101,9 @@ PY
 if [ "$top" -gt 0 ]; then
     for client in $clients; do
         printf '\n%s, instructions per operation by function (own cost):\n' "$client"
-        per_function "$out/$client-$workload-$small.out" "$out/$client-$workload-$large.out" \
+        per_function "$out/$client-$workload$tag-$small.out" "$out/$client-$workload$tag-$large.out" \
             $((large - small))
     done
 fi
 echo >&2
-echo "profiles: $out/<client>-$workload-$large.out (callgrind_annotate <file>)" >&2
+echo "profiles: $out/<client>-$workload$tag-$large.out (callgrind_annotate <file>)" >&2

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The examples, one per topic of redis-py's clustering guide.
-const EXAMPLES: [&str; 12] = [
+const EXAMPLES: [&str; 13] = [
     "create_client",
     "keyslot_hash_tags",
     "target_nodes",
@@ -26,6 +26,7 @@ const EXAMPLES: [&str; 12] = [
     "direct_node_access",
     "blocking",
     "cluster_events",
+    "node_stats",
 ];
 
 /// An example talks to a local cluster for well under a second; this only bounds a hang.
@@ -189,4 +190,9 @@ fn pubsub() {
 #[test]
 fn cluster_events() {
     run("cluster_events");
+}
+
+#[test]
+fn node_stats() {
+    run("node_stats");
 }

@@ -37,7 +37,7 @@ use crate::cluster::{ClusterNode, ReadFrom, ScanOptions, Script, Stats, Target};
 use crate::commands::Executor;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue, ToArgs};
-use crate::NonAtomicExecutor;
+use crate::{NodeStats, NonAtomicExecutor};
 
 /// The runtime behind a blocking client and every handle made from it.
 pub(crate) struct Runtime {
@@ -325,9 +325,15 @@ impl RedisCluster {
             .block_on(self.inner.update_credentials(credentials))?
     }
 
-    /// What the client did to keep commands flowing: redirections, retries, refreshes.
+    /// What the client did to keep commands flowing, and what it saw of each node (see
+    /// [`crate::RedisCluster::stats`]).
     pub fn stats(&self) -> Stats {
         self.inner.stats()
+    }
+
+    /// What the client saw of `node` (see [`crate::RedisCluster::node_stats`]).
+    pub fn node_stats(&self, node: &ClusterNode) -> Option<NodeStats> {
+        self.inner.node_stats(node)
     }
 
     fn wrap(&self, inner: crate::RedisCluster) -> RedisCluster {

@@ -39,6 +39,7 @@ pub use stats::Stats;
 pub use target::{Target, TargetedCluster};
 
 use crate::commands::{CommandFuture, Executor};
+use crate::connection::meter::NodeStats;
 use crate::connection::Credentials;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue};
@@ -432,9 +433,41 @@ impl RedisCluster {
         self.inner.topology.snapshot()
     }
 
-    /// What the client did to keep commands flowing: redirections, retries, refreshes.
+    /// What the client did to keep commands flowing (redirections, retries, refreshes), and
+    /// what it saw of each node it knows: requests, errors by kind, redirections received,
+    /// reconnects, requests in flight and latency percentiles ([`Stats::nodes`], their sum in
+    /// [`Stats::total`]).
+    ///
+    /// A copy, made by reading every node's counters: cheap enough to call every second, not
+    /// per command.
+    ///
+    /// ```no_run
+    /// # async fn demo(cluster: slotwise::RedisCluster) {
+    /// let stats = cluster.stats();
+    /// for (node, s) in stats.nodes() {
+    ///     println!("{node}: {} requests, p50 {:?}", s.requests, s.latency.p50);
+    /// }
+    /// # }
+    /// ```
     pub fn stats(&self) -> Stats {
-        self.inner.counters.read()
+        let counters = self.inner.counters.read();
+        counters.with_nodes(self.inner.registry.meters())
+    }
+
+    /// What the client saw of `node`: as in [`stats`](Self::stats), for one node. `None` if the
+    /// client does not know the node (or no longer: its counts go when it leaves the topology).
+    ///
+    /// ```no_run
+    /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
+    /// let node = cluster.get_node_from_key("user:42", false)?;
+    /// if let Some(s) = cluster.node_stats(&node) {
+    ///     println!("{node}: {} requests, {} errors", s.requests, s.errors.total());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn node_stats(&self, node: &ClusterNode) -> Option<NodeStats> {
+        let meter = self.inner.registry.meter(node.name())?;
+        Some(meter.read().0)
     }
 
     pub(crate) fn default_entry(&self) -> Arc<NodeEntry> {

@@ -1,6 +1,6 @@
 //! Nodes: [`ClusterNode`] (what users see and name), the internal entry that pairs a node with its
-//! connection, the registry that keeps those entries (and so their sockets) across topology
-//! refreshes, and [`NodeClient`], a plain client for one node.
+//! connection, the registry that keeps those entries (and so their sockets) and each node's
+//! meter across topology refreshes, and [`NodeClient`], a plain client for one node.
 //!
 //! This module does not decide which node serves a command; see the dispatcher.
 
@@ -12,7 +12,8 @@ use super::read_from::latency::Smoothed;
 use super::read_from::Candidate;
 use super::RedisCluster;
 use crate::commands::{CommandFuture, Executor};
-use crate::connection::{Connection, ConnectionConfig};
+use crate::connection::meter::Meter;
+use crate::connection::{Connection, ConnectionConfig, MeterSlot};
 use crate::protocol::{Cmd, FromValue};
 
 /// The role a node plays in the cluster.
@@ -171,6 +172,11 @@ impl Candidate for Arc<NodeEntry> {
 /// Every node entry made so far, by name and role, so a refresh that still lists a node keeps
 /// its open socket. A node whose role changed gets a new entry: replica connections are
 /// `READONLY`, primary connections must not be.
+///
+/// Each node name also has one [`Meter`], which every connection to it records into (its
+/// entries' of either role, and those made from their settings: blocking commands', watches'),
+/// so a node's counts outlive a failover. A meter goes when the node's last entry does: the
+/// counts of a node no topology lists are dropped, not kept for ever.
 #[derive(Debug)]
 pub(crate) struct Registry {
     base: ConnectionConfig,
@@ -179,15 +185,20 @@ pub(crate) struct Registry {
     entries: Mutex<Entries>,
 }
 
-/// Node entries by name and role.
-type Entries = HashMap<(Arc<str>, Role), Arc<NodeEntry>>;
+#[derive(Debug, Default)]
+struct Entries {
+    /// Node entries by name and role.
+    by_role: HashMap<(Arc<str>, Role), Arc<NodeEntry>>,
+    /// Meters by node name.
+    meters: HashMap<Arc<str>, Arc<Meter>>,
+}
 
 impl Registry {
     pub(crate) fn new(base: ConnectionConfig, zones: HashMap<String, Arc<str>>) -> Registry {
         Registry {
             base,
             zones,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
         }
     }
 
@@ -196,14 +207,19 @@ impl Registry {
         let node = ClusterNode::with_role(host, port, role);
         let mut entries = self.lock();
         let key = (Arc::clone(&node.name), role);
-        if let Some(e) = entries.get(&key) {
+        if let Some(e) = entries.by_role.get(&key) {
             return Arc::clone(e);
         }
-        let config = self
+        let meter = entries
+            .meters
+            .entry(Arc::clone(&node.name))
+            .or_insert_with(|| Meter::new(&node.name));
+        let mut config = self
             .base
             .for_node(host, port)
             .readonly(role == Role::Replica);
         let given_zone = self.zones.get(node.name()).cloned();
+        config.meter = MeterSlot(Some(Arc::clone(meter)));
         let entry = Arc::new(NodeEntry {
             node,
             conn: Connection::new(config),
@@ -211,18 +227,39 @@ impl Registry {
             given_zone,
             latency: Smoothed::default(),
         });
-        entries.insert(key, Arc::clone(&entry));
+        entries.by_role.insert(key, Arc::clone(&entry));
         entry
     }
 
-    /// Drops entries no longer in use, closing their sockets.
     /// Every entry, for an action on all of them.
     pub(crate) fn all(&self) -> Vec<Arc<NodeEntry>> {
-        self.lock().values().cloned().collect()
+        self.lock().by_role.values().cloned().collect()
     }
 
+    /// Every node's meter, by node name.
+    pub(crate) fn meters(&self) -> Vec<(Arc<str>, Arc<Meter>)> {
+        let entries = self.lock();
+        let meters = entries.meters.iter();
+        meters
+            .map(|(n, m)| (Arc::clone(n), Arc::clone(m)))
+            .collect()
+    }
+
+    /// The meter of the node named `name`, if it has an entry.
+    pub(crate) fn meter(&self, name: &str) -> Option<Arc<Meter>> {
+        self.lock().meters.get(name).cloned()
+    }
+
+    /// Drops entries no longer in use, closing their sockets, and the meters of nodes left
+    /// with no entry.
     pub(crate) fn retain(&self, keep: impl Fn(&NodeEntry) -> bool) {
-        self.lock().retain(|_, e| keep(e));
+        let mut entries = self.lock();
+        entries.by_role.retain(|_, e| keep(e));
+        let Entries { by_role, meters } = &mut *entries;
+        // A set, not a search per meter: a cluster can have thousands of nodes.
+        let named: std::collections::HashSet<&str> =
+            by_role.keys().map(|(name, _)| name.as_ref()).collect();
+        meters.retain(|name, _| named.contains(name.as_ref()));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {

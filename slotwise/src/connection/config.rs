@@ -82,6 +82,7 @@ pub struct ConnectionConfig {
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<super::tls::TlsConfig>,
     pub(crate) watcher: Watcher,
+    pub(crate) meter: MeterSlot,
 }
 
 /// Told when a node (`host:port`) becomes unreachable, with why, or reachable again (`None`).
@@ -95,6 +96,17 @@ pub(crate) struct Watcher(pub(crate) Option<Reachability>);
 impl fmt::Debug for Watcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(if self.0.is_some() { "Watcher" } else { "None" })
+    }
+}
+
+/// The meter a connection records into: its node's, shared by every connection of a cluster
+/// client to that node. `None`: the connection makes one of its own.
+#[derive(Clone, Default)]
+pub(crate) struct MeterSlot(pub(crate) Option<Arc<super::meter::Meter>>);
+
+impl fmt::Debug for MeterSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Meter" } else { "None" })
     }
 }
 
@@ -119,6 +131,7 @@ impl ConnectionConfig {
             #[cfg(feature = "tls")]
             tls: None,
             watcher: Watcher::default(),
+            meter: MeterSlot::default(),
         }
     }
 

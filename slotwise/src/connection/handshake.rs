@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 
 use super::auth::Credentials;
 use super::config::{ConnectionConfig, Protocol};
+use super::meter::Meter;
 use super::mux::{Multiplexer, PushSink, Reply};
 use crate::error::{Error, ErrorKind, Result, Sent};
 use crate::protocol::{Cmd, Decoder, Value};
@@ -51,9 +52,10 @@ pub(crate) async fn open(
     config: &ConnectionConfig,
     node: Arc<str>,
     push_sink: Option<PushSink>,
+    meter: Arc<Meter>,
 ) -> Result<(Multiplexer, Greeting)> {
     let attempt = async {
-        let mux = start(config, Arc::clone(&node), push_sink).await?;
+        let mux = start(config, Arc::clone(&node), push_sink, meter).await?;
         let greeting = greet(&mux, config, timeout).await?;
         Ok((mux, greeting))
     };
@@ -71,6 +73,7 @@ async fn start(
     config: &ConnectionConfig,
     node: Arc<str>,
     push_sink: Option<PushSink>,
+    meter: Arc<Meter>,
 ) -> Result<Multiplexer> {
     let tcp = TcpStream::connect((config.host.as_str(), config.port))
         .await
@@ -95,6 +98,7 @@ async fn start(
             decoder,
             push_sink,
             config.limits,
+            meter,
         ));
     }
     // The owned halves of a TCP stream need no lock between reader and writer.
@@ -106,6 +110,7 @@ async fn start(
         decoder,
         push_sink,
         config.limits,
+        meter,
     ))
 }
 

@@ -11,6 +11,7 @@
 mod auth;
 mod config;
 mod handshake;
+pub(crate) mod meter;
 mod mux;
 #[cfg(feature = "tls")]
 mod tls;
@@ -21,10 +22,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwapOption;
+use meter::Meter;
 
 pub use auth::{Credentials, CredentialsFuture, CredentialsProvider};
 pub use config::{ConnectionConfig, Protocol, Secret};
-pub(crate) use config::{Reachability, Watcher};
+pub(crate) use config::{MeterSlot, Reachability, Watcher};
 pub(crate) use handshake::auth_command;
 use mux::{Multiplexer, Reply};
 pub(crate) use mux::{PushSink, SinkEvent, FOREVER};
@@ -66,6 +68,8 @@ struct ConnectionState {
     opened: AtomicBool,
     /// The availability zone the node reported when last greeted.
     zone: ArcSwapOption<String>,
+    /// The node's meter, which every socket of this connection records into.
+    meter: Arc<Meter>,
 }
 
 /// Reconnect pacing: after `failures` failed connects in a row, no new attempt before `retry_at`.
@@ -109,6 +113,10 @@ impl Connection {
         single_socket: bool,
     ) -> Connection {
         let node: Arc<str> = Arc::from(config.node_name());
+        let meter = match &config.meter.0 {
+            Some(meter) => Arc::clone(meter),
+            None => Meter::new(&node),
+        };
         Connection {
             inner: Arc::new(ConnectionState {
                 config,
@@ -120,6 +128,7 @@ impl Connection {
                 single_socket,
                 opened: AtomicBool::new(false),
                 zone: ArcSwapOption::empty(),
+                meter,
             }),
         }
     }
@@ -321,6 +330,7 @@ impl Connection {
             &self.inner.config,
             Arc::clone(&self.inner.node),
             self.inner.push_sink.clone(),
+            Arc::clone(&self.inner.meter),
         )
         .await
         {
@@ -328,7 +338,9 @@ impl Connection {
                 self.inner.zone.store(greeting.zone.map(Arc::new));
                 let mux = Arc::new(mux);
                 self.inner.current.store(Some(Arc::clone(&mux)));
-                self.inner.opened.store(true, Ordering::Relaxed);
+                if self.inner.opened.swap(true, Ordering::Relaxed) {
+                    self.inner.meter.reconnected();
+                }
                 *backoff = Backoff::default();
                 if self.inner.down.swap(false, Ordering::Relaxed) {
                     if let Some(watcher) = &self.inner.config.watcher.0 {
@@ -338,6 +350,7 @@ impl Connection {
                 Ok(mux)
             }
             Err(e) => {
+                self.inner.meter.connect_failed();
                 let config = &self.inner.config;
                 let exp = backoff.failures.min(16);
                 let wait = config
@@ -393,6 +406,7 @@ impl Subscriber {
             config,
             Arc::clone(&node),
             Some(sink),
+            Meter::detached(),
         )
         .await?;
         // The handshake falls back to RESP2 on servers without HELLO 3; ask which it is.

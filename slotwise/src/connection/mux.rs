@@ -27,6 +27,10 @@
 //! frames one at a time and hands such a request its replies' bytes, found by a `Scanner` with
 //! the decoder's caps. Otherwise that costs other replies one check per read.
 //!
+//! Each socket records into its node's [`Meter`]: a request is counted as it is queued, its
+//! latency when its reply is read, from two instants the multiplexer takes anyway (the
+//! request's deadline is counted from the first; the second tells a silent socket).
+//!
 //! This file holds the state the three tasks share and the callers' side (queueing, limits,
 //! closing); each task has a file of its own: [`reader`], [`writer`], [`watchdog`].
 
@@ -45,6 +49,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
+use super::meter::Meter;
 use crate::error::{Error, ErrorKind, Result, Sent};
 use crate::protocol::{Cmd, Decoder, Value, WireReply};
 use reader::read_loop;
@@ -139,9 +144,9 @@ struct Shared {
     /// Tells the watchdog that a request's deadline is earlier than the one it sleeps until.
     wake_watchdog: Notify,
     open: AtomicBool,
-    /// Milliseconds since `epoch` of the last successful read, to tell a silent socket from a
+    /// Nanoseconds since `epoch` of the last successful read, to tell a silent socket from a
     /// slow command.
-    last_read_ms: AtomicU64,
+    last_read_ns: AtomicU64,
     /// Writes finished so far (see [`State::writes_started`]): a peer that stops reading leaves
     /// one unfinished.
     writes_done: AtomicU64,
@@ -154,6 +159,8 @@ struct Shared {
     /// counted before the request can be written: while any waits, the reader looks up each
     /// frame's request before reading it.
     undecoded: AtomicUsize,
+    /// What this socket tells of its node.
+    meter: Arc<Meter>,
 }
 
 #[derive(Debug)]
@@ -182,8 +189,8 @@ struct Pending {
     frames: Vec<WireReply>,
     /// `None` once the caller was told it timed out: the reply, when it comes, is dropped.
     tx: Option<oneshot::Sender<Result<Reply>>>,
-    /// Milliseconds since `epoch` when the request was queued.
-    started_ms: u64,
+    /// Nanoseconds since `epoch` when the request was queued.
+    started_ns: u64,
     /// [`State::writes_started`] when the request was queued: until that many writes are done,
     /// the write under way then has not finished.
     writes_before: u64,
@@ -201,6 +208,7 @@ impl Multiplexer {
         decoder: Decoder,
         push_sink: Option<PushSink>,
         limits: Limits,
+        meter: Arc<Meter>,
     ) -> Multiplexer
     where
         R: AsyncRead + Unpin + Send + 'static,
@@ -220,13 +228,14 @@ impl Multiplexer {
             wake_writer: Notify::new(),
             wake_watchdog: Notify::new(),
             open: AtomicBool::new(true),
-            last_read_ms: AtomicU64::new(0),
+            last_read_ns: AtomicU64::new(0),
             writes_done: AtomicU64::new(0),
             epoch: Instant::now(),
             limits,
             push_sink,
             raw: AtomicBool::new(false),
             undecoded: AtomicUsize::new(0),
+            meter,
         });
         let read_task = tokio::spawn(read_loop(reader, decoder, Arc::clone(&shared)));
         let write_task = tokio::spawn(write_loop(writer, Arc::clone(&shared)));
@@ -327,9 +336,16 @@ impl Multiplexer {
         let deadline = now.checked_add(timeout).unwrap_or(now + FOREVER);
         let mut state = self.shared.lock();
         if let Some(err) = &state.closed {
-            return Err(err.clone().with_sent(Sent::No));
+            let err = err.clone().with_sent(Sent::No);
+            drop(state);
+            self.shared.meter.failed(err.kind());
+            return Err(err);
         }
-        self.shared.check_limits(&state)?;
+        if let Err(err) = self.shared.check_limits(&state) {
+            drop(state);
+            self.shared.meter.failed(err.kind());
+            return Err(err);
+        }
         let was_empty = state.out.is_empty();
         let mut count = 0;
         for cmd in cmds {
@@ -357,7 +373,7 @@ impl Multiplexer {
             values: Vec::new(),
             frames: Vec::new(),
             tx: Some(tx),
-            started_ms: self.shared.ms_since_epoch(now),
+            started_ns: self.shared.ns_since_epoch(now),
             writes_before,
             deadline,
             timeout,
@@ -369,6 +385,7 @@ impl Multiplexer {
             state.armed = Some(deadline);
         }
         drop(state);
+        self.shared.meter.sent(count as u64);
         if was_empty {
             self.shared.wake_writer.notify_one();
         }
@@ -438,8 +455,8 @@ impl Shared {
     }
 
     #[inline]
-    fn ms_since_epoch(&self, at: Instant) -> u64 {
-        at.saturating_duration_since(self.epoch).as_millis() as u64
+    fn ns_since_epoch(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_nanos() as u64
     }
 
     fn closed_error(&self, seq: u64) -> Error {
@@ -472,6 +489,10 @@ impl Shared {
         if let Some(sink) = &self.push_sink {
             sink.send(SinkEvent::Closed(err.clone()));
         }
+        // Requests left unanswered leave the in-flight count; those whose callers still wait
+        // failed with the socket.
+        let unanswered: usize = drained.iter().map(|p| p.remaining).sum();
+        self.meter.answered(unanswered as u64);
         for p in drained {
             let sent = if p.seq < handed {
                 Sent::Maybe
@@ -479,6 +500,7 @@ impl Shared {
                 Sent::No
             };
             if let Some(tx) = p.tx {
+                self.meter.failed(err.kind());
                 let _ = tx.send(Err(err.clone().with_sent(sent)));
             }
         }

@@ -75,6 +75,23 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The kind of an error reply with this code (its first word).
+    pub(crate) fn of_code(code: &str) -> ErrorKind {
+        match code {
+            "MOVED" => ErrorKind::Moved,
+            "ASK" => ErrorKind::Ask,
+            "TRYAGAIN" => ErrorKind::TryAgain,
+            "CLUSTERDOWN" => ErrorKind::ClusterDown,
+            "MASTERDOWN" => ErrorKind::MasterDown,
+            "LOADING" => ErrorKind::Loading,
+            "READONLY" => ErrorKind::ReadOnly,
+            "CROSSSLOT" => ErrorKind::CrossSlot,
+            "NOSCRIPT" => ErrorKind::NoScript,
+            "NOAUTH" | "WRONGPASS" | "NOPERM" => ErrorKind::Auth,
+            _ => ErrorKind::Response,
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             ErrorKind::Io => "I/O error",
@@ -190,20 +207,7 @@ impl Error {
 
     /// Classifies an error reply from the server.
     pub(crate) fn from_server(err: ServerError) -> Error {
-        let code = err.code();
-        let kind = match code {
-            "MOVED" => ErrorKind::Moved,
-            "ASK" => ErrorKind::Ask,
-            "TRYAGAIN" => ErrorKind::TryAgain,
-            "CLUSTERDOWN" => ErrorKind::ClusterDown,
-            "MASTERDOWN" => ErrorKind::MasterDown,
-            "LOADING" => ErrorKind::Loading,
-            "READONLY" => ErrorKind::ReadOnly,
-            "CROSSSLOT" => ErrorKind::CrossSlot,
-            "NOSCRIPT" => ErrorKind::NoScript,
-            "NOAUTH" | "WRONGPASS" | "NOPERM" => ErrorKind::Auth,
-            _ => ErrorKind::Response,
-        };
+        let kind = ErrorKind::of_code(err.code());
         let redirect = match kind {
             ErrorKind::Moved | ErrorKind::Ask => Redirect::parse(err.detail()),
             _ => None,

@@ -6,7 +6,9 @@
 //! request a frame answers says whether to decode it or to scan for its end and hand over its
 //! bytes, and the frame is handed over before the next is looked at.
 //!
-//! It owns matching replies to requests. It does not write, nor time requests out (the
+//! It owns matching replies to requests, and so counting replies, error replies and each
+//! request's latency in the node's meter: to the instant the read that brought the reply
+//! returned, taken once per read. It does not write, nor time requests out (the
 //! watchdog does).
 
 use std::sync::atomic::Ordering;
@@ -30,6 +32,8 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
     let mut scanner = decoder.scanner();
     let mut replies: Vec<Value> = Vec::new();
     let mut done: Vec<(oneshot::Sender<Result<Reply>>, Reply)> = Vec::new();
+    // When the last read returned: what is in the buffer came then.
+    let mut read_ns = 0;
     loop {
         // Looked at once per read, after it: a request whose reply could be in the buffer was
         // counted before it was written, so before that read returned.
@@ -40,6 +44,7 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
                 scanner: &mut scanner,
                 replies: &mut replies,
                 done: &mut done,
+                read_ns,
             };
             if let Err(e) = frames.read(&mut buf) {
                 shared.close(e);
@@ -66,7 +71,7 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
                     }
                 }
             }
-            if !replies.is_empty() && !deliver(&shared, &mut replies, &mut done) {
+            if !replies.is_empty() && !deliver(&shared, &mut replies, &mut done, read_ns) {
                 shared.close(orphan(&shared));
                 return;
             }
@@ -84,9 +89,8 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
                 return;
             }
             Ok(_) => {
-                shared
-                    .last_read_ms
-                    .store(shared.ms_since_epoch(Instant::now()), Ordering::Release);
+                read_ns = shared.ns_since_epoch(Instant::now());
+                shared.last_read_ns.store(read_ns, Ordering::Release);
             }
             Err(e) => {
                 shared.close(shared.io_error(e));
@@ -96,13 +100,16 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
     }
 }
 
-/// Matches replies to waiting requests in order; false if a reply had no request.
+/// Matches replies to waiting requests in order, counting them in the meter with the requests'
+/// latency to `read_ns`; false if a reply had no request.
 fn deliver(
     shared: &Shared,
     replies: &mut Vec<Value>,
     done: &mut Vec<(oneshot::Sender<Result<Reply>>, Reply)>,
+    read_ns: u64,
 ) -> bool {
     let mut orphan = false;
+    let mut answered = 0;
     {
         let mut state = shared.lock();
         for value in replies.drain(..) {
@@ -110,6 +117,10 @@ fn deliver(
                 orphan = true;
                 break;
             };
+            answered += 1;
+            if let Value::Error(e) = &value {
+                shared.meter.error_reply(e.code());
+            }
             front.remaining -= 1;
             if front.remaining > 0 {
                 front.values.push(value);
@@ -119,6 +130,7 @@ fn deliver(
                 orphan = true;
                 break;
             };
+            shared.meter.timed(read_ns.saturating_sub(p.started_ns));
             let reply = if p.wants == Wants::One {
                 Reply::One(value)
             } else {
@@ -132,6 +144,7 @@ fn deliver(
             }
         }
     }
+    shared.meter.answered(answered);
     // Wake callers outside the lock.
     for (tx, reply) in done.drain(..) {
         let _ = tx.send(Ok(reply));
@@ -146,6 +159,8 @@ struct OneAtATime<'a> {
     scanner: &'a mut Scanner,
     replies: &'a mut Vec<Value>,
     done: &'a mut Vec<(oneshot::Sender<Result<Reply>>, Reply)>,
+    /// When the read that brought the buffer's bytes returned.
+    read_ns: u64,
 }
 
 impl OneAtATime<'_> {
@@ -177,7 +192,7 @@ impl OneAtATime<'_> {
                 let Some(len) = self.scanner.scan(buf).map_err(broken)? else {
                     return Ok(());
                 };
-                deliver_frame(shared, WireReply::new(take_frame(buf, len)))
+                deliver_frame(shared, WireReply::new(take_frame(buf, len)), self.read_ns)
             } else {
                 match self.decoder.decode(buf).map_err(broken)? {
                     None => return Ok(()),
@@ -195,7 +210,7 @@ impl OneAtATime<'_> {
                     }
                     Some(value) => {
                         self.replies.push(value);
-                        deliver(shared, self.replies, self.done)
+                        deliver(shared, self.replies, self.done, self.read_ns)
                     }
                 }
             };
@@ -230,14 +245,20 @@ fn take_frame(buf: &mut BytesMut, len: usize) -> Bytes {
     Bytes::from(frame)
 }
 
-/// Hands a frame to the request at the front, which wants its replies undecoded; false if no
-/// request waits.
-fn deliver_frame(shared: &Shared, frame: WireReply) -> bool {
+/// Hands a frame to the request at the front, which wants its replies undecoded, counting it
+/// as [`deliver`] does; false if no request waits.
+fn deliver_frame(shared: &Shared, frame: WireReply, read_ns: u64) -> bool {
+    if frame.is_error() {
+        if let Ok(Some(e)) = frame.server_error() {
+            shared.meter.error_reply(e.code());
+        }
+    }
     let answered = {
         let mut state = shared.lock();
         let Some(front) = state.pending.front_mut() else {
             return false;
         };
+        shared.meter.answered(1);
         front.frames.push(frame);
         front.remaining -= 1;
         if front.remaining > 0 {
@@ -246,6 +267,7 @@ fn deliver_frame(shared: &Shared, frame: WireReply) -> bool {
         let Some(p) = state.pending.pop_front() else {
             return false;
         };
+        shared.meter.timed(read_ns.saturating_sub(p.started_ns));
         if p.wants == Wants::Frames {
             shared.undecoded.fetch_sub(1, Ordering::Release);
         }

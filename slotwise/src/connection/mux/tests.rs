@@ -1,6 +1,7 @@
 //! Tests of the multiplexed socket over an in-memory duplex stream standing in for a node.
 
 use super::*;
+use crate::connection::meter::Meter;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn start_over_duplex(sink: Option<PushSink>) -> (Multiplexer, tokio::io::DuplexStream) {
@@ -13,6 +14,7 @@ fn start_over_duplex(sink: Option<PushSink>) -> (Multiplexer, tokio::io::DuplexS
         Decoder::new(),
         sink,
         Limits::default(),
+        Meter::detached(),
     );
     (mux, server)
 }
@@ -193,6 +195,7 @@ async fn callers_woken_together_share_a_write() {
         Decoder::new(),
         None,
         Limits::default(),
+        Meter::detached(),
     ));
     let mut callers = Vec::new();
     for i in 0..CALLERS {
@@ -324,6 +327,7 @@ async fn a_peer_that_stops_reading_is_closed_and_what_it_never_took_is_unsent() 
         Decoder::new(),
         None,
         Limits::default(),
+        Meter::detached(),
     ));
     let timeout = Duration::from_secs(1);
     let ping = Cmd::new("PING");
@@ -382,6 +386,7 @@ async fn past_its_limits_a_socket_refuses_requests_at_once() {
         Decoder::new(),
         None,
         limits,
+        Meter::detached(),
     ));
     let get = Cmd::new("GET").arg("k");
     let waiting: Vec<_> = (0..8)
@@ -415,6 +420,7 @@ async fn past_its_limits_a_socket_refuses_requests_at_once() {
         Decoder::new(),
         None,
         limits,
+        Meter::detached(),
     ));
     let set = Cmd::new("SET").arg("k").arg(vec![b'x'; 16 * 1024]);
     let mut refused = None;
@@ -440,4 +446,82 @@ async fn past_its_limits_a_socket_refuses_requests_at_once() {
         err.to_string().contains("bytes wait to be written"),
         "{err}"
     );
+}
+
+fn start_metered(meter: Arc<Meter>) -> (Multiplexer, tokio::io::DuplexStream) {
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let (r, w) = tokio::io::split(client);
+    let mux = Multiplexer::start(
+        r,
+        w,
+        Arc::from("test:1"),
+        Decoder::new(),
+        None,
+        Limits::default(),
+        meter,
+    );
+    (mux, server)
+}
+
+#[tokio::test]
+async fn the_meter_counts_requests_replies_redirects_and_latency() {
+    let meter = Meter::detached();
+    let (mux, mut server) = start_metered(Arc::clone(&meter));
+    let get = Cmd::new("GET").arg("k");
+    let mut wire = BytesMut::new();
+    get.encode(&mut wire);
+    let one = mux.request([&get], false, WAIT);
+    let two = mux.request([&get, &get], true, WAIT);
+    let serve = async {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        while got.len() < 3 * wire.len() {
+            let n = server.read(&mut buf).await.unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        let (sent, _) = meter.read();
+        assert_eq!((sent.requests, sent.in_flight), (3, 3), "{sent:?}");
+        server
+            .write_all(b"$1\r\nv\r\n-MOVED 1 127.0.0.1:1\r\n-WRONGTYPE no\r\n")
+            .await
+            .unwrap();
+    };
+    let (one, two, ()) = tokio::join!(one, two, serve);
+    assert!(matches!(one.unwrap(), Reply::One(Value::Bulk(_))));
+    assert!(matches!(two.unwrap(), Reply::Many(v) if v.len() == 2));
+    let (stats, _) = meter.read();
+    assert_eq!(stats.requests, 3);
+    assert_eq!(stats.in_flight, 0, "{stats:?}");
+    assert_eq!((stats.moved, stats.ask), (1, 0), "{stats:?}");
+    assert_eq!(stats.errors.server, 1, "{stats:?}");
+    assert_eq!(stats.errors.total(), 1, "{stats:?}");
+    // One sample per request, the batch's when its last reply came.
+    assert_eq!(stats.latency.count, 2, "{stats:?}");
+    assert!(stats.latency.p50 <= stats.latency.max);
+}
+
+#[tokio::test]
+async fn the_meter_counts_a_timeout_and_nothing_stays_in_flight_after_the_close() {
+    let meter = Meter::detached();
+    let (mux, server) = start_metered(Arc::clone(&meter));
+    let get = Cmd::new("GET").arg("k");
+    let err = match mux.request([&get], false, Duration::from_millis(50)).await {
+        Err(e) => e,
+        Ok(reply) => panic!("a node that never answers answered {reply:?}"),
+    };
+    assert!(err.is_timeout(), "{err:?}");
+    // Nothing was read while the request waited: the watchdog closes the socket, and the
+    // request that will never be answered leaves the in-flight count.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (stats, _) = meter.read();
+        assert_eq!(stats.errors.timeouts, 1, "{stats:?}");
+        if stats.in_flight == 0 {
+            assert_eq!((stats.requests, stats.latency.count), (1, 0), "{stats:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{stats:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(server);
 }

@@ -29,12 +29,12 @@ impl Shared {
             if state.closed.is_some() {
                 return Watch::Closed;
             }
-            let last_read_ms = self.last_read_ms.load(Ordering::Acquire);
+            let last_read_ns = self.last_read_ns.load(Ordering::Acquire);
             let writes_done = self.writes_done.load(Ordering::Acquire);
             // Nothing read since the request was made, or the write under way when it was made
             // still unfinished (a peer that stopped reading, however it trickles bytes back).
             let stalled =
-                |p: &Pending| last_read_ms <= p.started_ms || writes_done < p.writes_before;
+                |p: &Pending| last_read_ns <= p.started_ns || writes_done < p.writes_before;
             let handed = state.handed;
             // Nothing read since an overdue request was made: the socket is presumed dead and
             // is closed below, and what was never handed to it is then never sent. While it
@@ -72,6 +72,7 @@ impl Shared {
             next
         };
         for (tx, err) in overdue {
+            self.meter.failed(ErrorKind::Timeout);
             let _ = tx.send(Err(err));
         }
         if let Some(err) = dead {

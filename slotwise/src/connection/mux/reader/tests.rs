@@ -18,7 +18,15 @@ const WAIT: Duration = Duration::from_secs(5);
 fn start(decoder: Decoder, sink: Option<PushSink>) -> (Multiplexer, DuplexStream) {
     let (client, server) = tokio::io::duplex(64 * 1024);
     let (r, w) = tokio::io::split(client);
-    let mux = Multiplexer::start(r, w, Arc::from("test:1"), decoder, sink, Limits::default());
+    let mux = Multiplexer::start(
+        r,
+        w,
+        Arc::from("test:1"),
+        decoder,
+        sink,
+        Limits::default(),
+        crate::connection::meter::Meter::detached(),
+    );
     (mux, server)
 }
 
