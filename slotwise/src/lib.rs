@@ -119,8 +119,8 @@ pub use cluster::events;
 pub use cluster::events::{ClusterEvent, ClusterEvents};
 pub use cluster::{
     ClusterBuilder, ClusterCommands, ClusterNode, ClusterScan, Message, MessageKind, NodeClient,
-    NonAtomicExecutor, Pipeline, PubSub, Queued, ReadFrom, RedisCluster, Replies, Request, Role,
-    ScanCursor, ScanOptions, Script, Stats, Target, TargetedCluster, Watch,
+    Nodes, NonAtomicExecutor, Pipeline, PubSub, Queued, ReadFrom, RedisCluster, Replies, Request,
+    Role, ScanCursor, ScanOptions, Script, Stats, Target, TargetedCluster, Watch,
 };
 pub use cluster::{LossReason, PubSubEvent, PubSubEvents};
 pub use error::{Error, ErrorKind, Redirect, Result};
