@@ -63,7 +63,7 @@ impl Task {
     /// Brings the local sockets in line with the plan; false if a socket could not be written.
     pub(super) fn place_local(&mut self) -> bool {
         let snapshot = self.cluster.snapshot();
-        let plan = self.plan(&snapshot);
+        let (plan, settled) = self.plan(&snapshot);
         self.planned = plan
             .iter()
             .flat_map(|(node, p)| {
@@ -111,7 +111,11 @@ impl Task {
                 }
             }
         }
-        ok
+        if !settled {
+            // Nothing else may ask: no command need fail while the stand-in node serves.
+            self.cluster.inner.request_refresh();
+        }
+        ok && settled
     }
 
     /// True if `name` is asked for on a set of nodes.
@@ -122,8 +126,11 @@ impl Task {
     }
 
     /// Where each name goes: node-local names on every node of their set, spread channels on
-    /// the primary of their slot.
-    fn plan(&self, snapshot: &Snapshot) -> BTreeMap<String, Plan> {
+    /// the primary of their slot. False with it if a spread channel stands in on another node
+    /// for a lost primary: placing goes on (and refreshes with it) until the topology names
+    /// the slot's new primary.
+    fn plan(&self, snapshot: &Snapshot) -> (BTreeMap<String, Plan>, bool) {
+        let mut settled = true;
         let mut plan: BTreeMap<String, Plan> = BTreeMap::new();
         let mut add =
             |entry: &Arc<NodeEntry>, kind: MessageKind, names: &BTreeSet<Bytes>, local| {
@@ -176,6 +183,7 @@ impl Task {
                 let entry = if usable(owner) {
                     owner
                 } else {
+                    settled = false;
                     live.copied().unwrap_or(owner)
                 };
                 add(
@@ -186,7 +194,7 @@ impl Task {
                 );
             }
         }
-        plan
+        (plan, settled)
     }
 
     /// Node-local subscriptions told `Subscribed` whose node the plan no longer has for them:
