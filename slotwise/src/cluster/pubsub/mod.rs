@@ -1,17 +1,30 @@
-//! Cluster pub/sub: [`PubSub`], [`Message`].
+//! Cluster pub/sub: [`PubSub`], [`Message`], [`Nodes`].
 //!
 //! One task per `PubSub` owns its subscriber sockets and keeps what is subscribed in line with
 //! what the caller asked for. Classic channels and patterns share one socket: the cluster
 //! broadcasts classic messages to every node, so any node will do; the first channel's slot
-//! picks it, as redis-py does. Sharded channels (`SSUBSCRIBE`) live on the primary of their
-//! slot, one socket per node. When a socket closes (its node failed), stops answering the
-//! `PING` it gets after a second of quiet (a frozen node), or the server drops a sharded
-//! channel (its slot moved), the task subscribes again where the channel lives now, until it
-//! succeeds: each sharded channel's `SSUBSCRIBE` runs through the same attempt loop as a command
-//! to its slot (following `MOVED`, backing off, waiting for a new topology after a lost node);
-//! classic channels move to any live node at once. Sockets open in the background, so a slow
-//! node does not hold up the messages of others. Messages published while a channel had no
-//! subscription are not delivered: pub/sub is at most once.
+//! picks it, as redis-py does. With
+//! [`pubsub_spread_channels`](crate::ClusterBuilder::pubsub_spread_channels) each classic
+//! channel goes on the primary of its own slot instead, so one node does not carry every
+//! subscriber's traffic (patterns stay on the one socket). Sharded channels (`SSUBSCRIBE`) live
+//! on the primary of their slot, one socket per node. Node-local subscriptions
+//! ([`PubSub::subscribe_on`], [`PubSub::psubscribe_on`]) are made on every node of a set
+//! ([`Nodes::Primaries`], [`Nodes::AllNodes`]), one socket per node, for what a node publishes
+//! only to its own subscribers: keyspace notifications. The task hears the cluster's events and
+//! places them again on each new topology, leaving a node before joining its successor.
+//!
+//! When a socket closes (its node failed), stops answering the `PING` it gets after a second of
+//! quiet (a frozen node), or the server drops a sharded channel (its slot moved), the task
+//! subscribes again where the channel lives now, until it succeeds: each sharded channel's
+//! `SSUBSCRIBE` runs through the same attempt loop as a command to its slot (following `MOVED`,
+//! backing off, waiting for a new topology after a lost node); classic channels move to any
+//! live node at once. Sockets open in the background, so a slow node does not hold up the
+//! messages of others. Messages published while a channel had no subscription are not
+//! delivered: pub/sub is at most once, and a socket delivers only the names it holds, so no
+//! move delivers a message twice.
+//!
+//! This module does not route or retry commands (the dispatcher does, for the sharded
+//! channels' attempts) and does not own the topology: it reads the installed snapshot.
 
 mod event;
 mod queue;

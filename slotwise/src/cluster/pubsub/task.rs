@@ -3,14 +3,16 @@
 //!
 //! This file holds the task's state, its loop and the `subscribe` calls waiting on it; what the
 //! sockets send is handled in [`events`], their health in [`health`], where each name goes
-//! in [`place`], sharded channels' attempts in [`shard`], and node-local subscriptions and
-//! classic channels spread by slot in [`local`].
+//! in [`place`], sharded channels' attempts in [`shard`], node-local subscriptions and
+//! classic channels spread by slot in [`local`], and when a `subscribe` call is done in
+//! [`waiters`].
 
 mod events;
 mod health;
 mod local;
 mod place;
 mod shard;
+mod waiters;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use crate::cluster::dispatch::backoff;
 use crate::cluster::events::ClusterEvents;
 use crate::cluster::RedisCluster;
 use crate::connection::{deadline_in, SinkEvent, Subscriber};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use place::{Opened, Opening};
 use shard::{Note, Outcome};
 
@@ -327,40 +329,6 @@ impl Task {
         }
     }
 
-    /// True if `name` is subscribed as asked: classic and sharded names on a socket and not
-    /// waiting for their confirmation; node-local ones so on every node placing planned.
-    fn is_placed(&self, kind: MessageKind, on: Option<Nodes>, name: &Bytes) -> bool {
-        let holds = |s: &Socket| {
-            s.names[index(kind)].contains(name)
-                && !s
-                    .outstanding
-                    .iter()
-                    .any(|o| o.kind == kind && o.names.contains(name))
-        };
-        if on.is_some() {
-            let mut nodes = self.planned_nodes(kind, name).peekable();
-            return nodes.peek().is_some()
-                && nodes.all(|node| self.locals.iter().any(|s| &*s.node == node && holds(s)));
-        }
-        match kind {
-            MessageKind::Message if self.spread => self.locals.iter().any(holds),
-            MessageKind::Message | MessageKind::Pattern => self.classic.iter().any(holds),
-            MessageKind::Sharded => self.shards.iter().any(holds),
-        }
-    }
-
-    /// The nodes the last placement planned `name`'s node-local subscription on.
-    fn planned_nodes<'a>(
-        &'a self,
-        kind: MessageKind,
-        name: &'a Bytes,
-    ) -> impl Iterator<Item = &'a str> + 'a {
-        self.planned
-            .range((kind, name.clone(), String::new())..)
-            .take_while(move |(k, n, _)| *k == kind && n == name)
-            .map(|(_, _, node)| node.as_str())
-    }
-
     fn sockets(&self) -> impl Iterator<Item = &Socket> {
         self.classic
             .iter()
@@ -494,93 +462,6 @@ impl Task {
     fn tell(&self, make: impl FnOnce() -> PubSubEvent) {
         if self.news.receiver_count() > 0 {
             let _ = self.news.send(make());
-        }
-    }
-
-    /// Completes the waiters whose names are all placed: those waiting for `name` after its
-    /// confirmation, or every node-local one after a placement (`None`), whose plan may have
-    /// changed.
-    fn settle(&mut self, confirmed: Option<(MessageKind, &Bytes)>) {
-        let mut i = 0;
-        while i < self.waiters.len() {
-            let waiter = &self.waiters[i];
-            let (kind, on) = (waiter.kind, waiter.on);
-            let done: Vec<Bytes> = match confirmed {
-                Some((k, name)) if k == kind && waiter.names.contains(name) => {
-                    if self.is_placed(kind, on, name) {
-                        vec![name.clone()]
-                    } else {
-                        Vec::new()
-                    }
-                }
-                None if on.is_some() => waiter
-                    .names
-                    .iter()
-                    .filter(|n| self.is_placed(kind, on, n))
-                    .cloned()
-                    .collect(),
-                _ => Vec::new(),
-            };
-            let waiter = &mut self.waiters[i];
-            for name in &done {
-                waiter.names.remove(name);
-            }
-            if waiter.names.is_empty() {
-                let waiter = self.waiters.swap_remove(i);
-                let _ = waiter.done.send(Ok(()));
-            } else {
-                i += 1;
-            }
-        }
-    }
-
-    fn fail_waiters(&mut self, kind: MessageKind, names: &BTreeSet<Bytes>, err: &Error) {
-        let mut i = 0;
-        while i < self.waiters.len() {
-            let waiter = &self.waiters[i];
-            if waiter.kind == kind && waiter.names.iter().any(|n| names.contains(n)) {
-                let waiter = self.waiters.swap_remove(i);
-                let _ = waiter.done.send(Err(err.clone()));
-            } else {
-                i += 1;
-            }
-        }
-    }
-
-    fn expire_waiters(&mut self) {
-        let now = Instant::now();
-        let mut i = 0;
-        while i < self.waiters.len() {
-            if self.waiters[i].deadline > now {
-                i += 1;
-                continue;
-            }
-            let waiter = self.waiters.swap_remove(i);
-            // The caller hears it failed, so it is not subscribed behind its back later
-            // (unless another call still waits for the same name).
-            for name in &waiter.names {
-                let still_waited = self
-                    .waiters
-                    .iter()
-                    .any(|w| w.kind == waiter.kind && w.on == waiter.on && w.names.contains(name));
-                if !still_waited {
-                    self.wanted_mut(waiter.kind, waiter.on).remove(name);
-                    self.dirty = true;
-                }
-            }
-            let names: Vec<String> = waiter
-                .names
-                .iter()
-                .map(|n| String::from_utf8_lossy(n).into_owned())
-                .collect();
-            let _ = waiter.done.send(Err(Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "{} of {} was not confirmed in time; it is not kept",
-                    waiter.kind.subscribe(),
-                    names.join(", ")
-                ),
-            )));
         }
     }
 
