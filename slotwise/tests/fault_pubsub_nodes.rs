@@ -3,7 +3,8 @@
 //! each from the primary that holds the key. After a graceful failover the old primary is left
 //! (told `Left`, its subscriptions gone from the server) before the new one is subscribed, and
 //! events keep coming from every primary, none twice; after a primary is added and a slot moved
-//! to it, it is subscribed too and its events arrive, none twice.
+//! to it, it is subscribed too and its events arrive, none twice; after a primary is killed,
+//! its subscriptions are lost, left, and made on the promoted replica.
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -18,7 +19,7 @@ use common::SLACK;
 use slotwise::commands::{KeyCommands, StringCommands};
 use slotwise::protocol::{Cmd, Value};
 use slotwise::{Message, MessageKind, Nodes, PubSub, PubSubEvent, PubSubEvents, RedisCluster};
-use slotwise_testkit::LocalCluster;
+use slotwise_testkit::{LocalCluster, NodeState};
 use tokio::sync::mpsc;
 
 const EVENTS: [&str; 3] = [
@@ -52,7 +53,14 @@ fn set_and_del(key: &str) -> [Seen; 4] {
 
 /// `n` keys matching the keyspace pattern on each primary, by port.
 fn keys_on_each(cluster: &LocalCluster, tag: &str, n: usize) -> BTreeMap<u16, Vec<String>> {
-    let primaries = cluster.primaries().unwrap();
+    // A killed primary can still be listed with its slots by a node that has not heard of
+    // the election: only running ones count.
+    let primaries: Vec<_> = cluster
+        .primaries()
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.state == NodeState::Running)
+        .collect();
     let mut keys: BTreeMap<u16, Vec<String>> =
         primaries.iter().map(|p| (p.port, Vec::new())).collect();
     for i in 0.. {
@@ -358,6 +366,52 @@ async fn keyspace_events_from_every_primary_through_failover_and_growth() {
     );
     assert_eq!(held_by(&cluster, added.port), 4);
     let keys = keys_on_each(&cluster, "c", 3);
+    assert_eq!(keys.len(), 4, "keys on every primary: {keys:?}");
+    round(&client, &mut inbox, &keys).await;
+
+    // A primary killed: its subscriptions are lost with its socket, then left once the
+    // topology names its promoted replica, which is subscribed.
+    let victim = cluster
+        .primaries()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.port != added.port)
+        .unwrap();
+    let heir = cluster
+        .replicas()
+        .unwrap()
+        .into_iter()
+        .find(|r| r.primary_id.as_deref() == Some(victim.id.as_str()))
+        .unwrap();
+    seen.clear();
+    {
+        let cluster = Arc::clone(&cluster);
+        tokio::task::spawn_blocking(move || cluster.kill(victim.port).unwrap())
+            .await
+            .unwrap();
+    }
+    let killed = Instant::now();
+    collect(&mut events, &mut seen, Duration::from_secs(20), |seen| {
+        told_on(seen, heir.port, subscribed).len() == 4
+            && told_on(seen, victim.port, left).len() == 4
+    })
+    .await;
+    println!(
+        "after a kill, the promoted replica was subscribed {:?} later",
+        killed.elapsed()
+    );
+    let lost: Vec<usize> = told_on(&seen, victim.port, |e| match e {
+        PubSubEvent::Lost { name, node, .. } => Some((name, node)),
+        _ => None,
+    });
+    assert_eq!(lost.len(), 4, "each name lost with the victim: {seen:#?}");
+    {
+        let cluster = Arc::clone(&cluster);
+        tokio::task::spawn_blocking(move || cluster.wait_for_cluster_ok().unwrap())
+            .await
+            .unwrap();
+    }
+    let keys = keys_on_each(&cluster, "d", 3);
     assert_eq!(keys.len(), 4, "keys on every primary: {keys:?}");
     round(&client, &mut inbox, &keys).await;
 
