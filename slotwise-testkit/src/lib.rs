@@ -66,7 +66,7 @@
 //! # Layout
 //!
 //! `cluster` (the node list and accessors), `builder` (settings), `form` (start and form),
-//! `wait` (health and deadlines), `fault`, `migrate`, `persistent` (clusters the CLI leaves
+//! `wait` (health and deadlines), `fault`, `migrate`, `grow` (adding a node), `persistent` (clusters the CLI leaves
 //! running), `server` (one process), `spawner` (the thread that forks them), `admin` (a blocking
 //! RESP client), `view` (`CLUSTER NODES` parsing), `tls` (certificates), `binary`, `valkey`
 //! (finding or installing Valkey), `ports`, `workdir`, `error`.
@@ -80,6 +80,7 @@ mod cluster;
 mod error;
 mod fault;
 mod form;
+mod grow;
 mod migrate;
 mod persistent;
 mod ports;

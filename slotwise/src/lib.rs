@@ -50,7 +50,7 @@
 //! | `get_redis_connection(node)` | [`RedisCluster::node_client`] |
 //! | `pipeline()`, `pipeline(transaction=True)` | [`RedisCluster::pipeline`], [`RedisCluster::transaction`]: a [`Pipeline`] whose calls return [`Queued`] handles for the [`Replies`] |
 //! | `pipe.watch(key)` … `pipe.multi()` … `execute()`, `WatchError` | [`RedisCluster::watch`] → [`Watch`]: reads, then [`Watch::transaction`]; [`ErrorKind::Aborted`] |
-//! | `pubsub()`, `subscribe`, `psubscribe`, `ssubscribe`, `get_message()` | [`RedisCluster::pubsub`] → [`PubSub`]: [`PubSub::next_message`] gives a [`Message`]; subscriptions follow failovers and slot migrations |
+//! | `pubsub()`, `subscribe`, `psubscribe`, `ssubscribe`, `get_message()` | [`RedisCluster::pubsub`] → [`PubSub`]: [`PubSub::next_message`] gives a [`Message`]; subscriptions follow failovers and slot migrations; keyspace notifications from every primary: [`PubSub::psubscribe_on`] with [`Nodes::Primaries`] |
 //! | `register_script(lua)`, `script(keys=…, args=…)` | [`Script::new`], [`RedisCluster::eval_script`] (`EVALSHA`, then `EVAL` on `NOSCRIPT`), [`RedisCluster::load_script`] |
 //! | command methods (`rc.get`, `rc.hset` …) | the traits of [`commands`], on every client and handle |
 //! | the synchronous client | [`blocking::RedisCluster`], same names |
@@ -160,8 +160,8 @@ pub use cluster::events;
 pub use cluster::events::{ClusterEvent, ClusterEvents};
 pub use cluster::{
     ClusterBuilder, ClusterCommands, ClusterNode, ClusterScan, Message, MessageKind, NodeClient,
-    NonAtomicExecutor, Pipeline, PubSub, Queued, ReadFrom, RedisCluster, Replies, Request, Role,
-    ScanCursor, ScanOptions, Script, Stats, Target, TargetedCluster, Watch,
+    Nodes, NonAtomicExecutor, Pipeline, PubSub, Queued, ReadFrom, RedisCluster, Replies, Request,
+    Role, ScanCursor, ScanOptions, Script, Stats, Target, TargetedCluster, Watch,
 };
 pub use cluster::{LossReason, PubSubEvent, PubSubEvents};
 pub use connection::meter::{ErrorCounts, Latency, NodeStats};

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The examples, one per topic of redis-py's clustering guide.
-const EXAMPLES: [&str; 13] = [
+const EXAMPLES: [&str; 14] = [
     "create_client",
     "keyslot_hash_tags",
     "target_nodes",
@@ -21,6 +21,7 @@ const EXAMPLES: [&str; 13] = [
     "scan_cluster",
     "pipelines",
     "pubsub",
+    "keyspace_notifications",
     "read_from_replicas",
     "az_reads",
     "direct_node_access",
@@ -185,6 +186,11 @@ fn pipelines() {
 #[test]
 fn pubsub() {
     run("pubsub");
+}
+
+#[test]
+fn keyspace_notifications() {
+    run("keyspace_notifications");
 }
 
 #[test]

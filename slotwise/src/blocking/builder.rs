@@ -59,6 +59,7 @@ impl ClusterBuilder {
         discovery_fanout(nodes: usize);
         startup_timeout(timeout: Duration);
         pubsub_queue_len(messages: usize);
+        pubsub_spread_channels(spread: bool);
         blocking_connections(idle_per_node: usize);
         recovery_probe_interval(interval: Option<Duration>);
         #[cfg(feature = "tls")]

@@ -276,6 +276,30 @@ impl PubSub {
         self.rt.block_on(self.inner.ssubscribe(channels))?
     }
 
+    /// Subscribes to classic channels on every node of `nodes`; see
+    /// [`crate::PubSub::subscribe_on`].
+    pub fn subscribe_on(&self, nodes: crate::Nodes, channels: impl ToArgs) -> Result<()> {
+        self.rt.block_on(self.inner.subscribe_on(nodes, channels))?
+    }
+
+    /// Subscribes to patterns on every node of `nodes` (keyspace notifications); see
+    /// [`crate::PubSub::psubscribe_on`].
+    pub fn psubscribe_on(&self, nodes: crate::Nodes, patterns: impl ToArgs) -> Result<()> {
+        self.rt
+            .block_on(self.inner.psubscribe_on(nodes, patterns))?
+    }
+
+    /// Ends node-local subscriptions of classic channels; see
+    /// [`crate::PubSub::unsubscribe_on`].
+    pub fn unsubscribe_on(&self, nodes: crate::Nodes, channels: impl ToArgs) -> Result<()> {
+        self.inner.unsubscribe_on(nodes, channels)
+    }
+
+    /// Ends node-local subscriptions of patterns; see [`crate::PubSub::punsubscribe_on`].
+    pub fn punsubscribe_on(&self, nodes: crate::Nodes, patterns: impl ToArgs) -> Result<()> {
+        self.inner.punsubscribe_on(nodes, patterns)
+    }
+
     /// Unsubscribes from classic channels (all if `channels` is empty).
     pub fn unsubscribe(&self, channels: impl ToArgs) -> Result<()> {
         self.inner.unsubscribe(channels)

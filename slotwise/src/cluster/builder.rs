@@ -57,6 +57,7 @@ pub struct ClusterBuilder {
     pub(crate) discovery_fanout: usize,
     pub(crate) startup_timeout: Duration,
     pub(crate) pubsub_queue_len: usize,
+    pub(crate) pubsub_spread_channels: bool,
     pub(crate) blocking_idle: usize,
     pub(crate) recovery_probe_interval: Option<Duration>,
     tls_wanted: bool,
@@ -89,6 +90,7 @@ impl ClusterBuilder {
             discovery_fanout: 3,
             startup_timeout: Duration::from_secs(10),
             pubsub_queue_len: 10_000,
+            pubsub_spread_channels: false,
             blocking_idle: 4,
             recovery_probe_interval: Some(Duration::from_millis(10)),
             tls_wanted: false,
@@ -333,6 +335,15 @@ impl ClusterBuilder {
         self
     }
 
+    /// Whether a [`PubSub`](crate::PubSub)'s classic channels go each on the primary of its
+    /// channel name's slot (and move to another node while that one is lost), so one node does
+    /// not carry every subscriber's traffic; patterns stay on one socket. Off, they share one
+    /// socket on one node. Default is false.
+    pub fn pubsub_spread_channels(mut self, spread: bool) -> ClusterBuilder {
+        self.pubsub_spread_channels = spread;
+        self
+    }
+
     /// Idle connections each node keeps for blocking commands (`BLPOP`, `XREAD … BLOCK` …), which
     /// run on connections of their own and wait the response timeout plus their block time.
     /// Only one that ended with a reply is kept (after a timeout or a cancel the server may still
@@ -425,6 +436,7 @@ impl fmt::Debug for ClusterBuilder {
             .field("discovery_fanout", &self.discovery_fanout)
             .field("startup_timeout", &self.startup_timeout)
             .field("pubsub_queue_len", &self.pubsub_queue_len)
+            .field("pubsub_spread_channels", &self.pubsub_spread_channels)
             .field("blocking_idle", &self.blocking_idle)
             .field("recovery_probe_interval", &self.recovery_probe_interval)
             .finish_non_exhaustive()

@@ -29,7 +29,7 @@ use std::sync::Arc;
 pub use builder::ClusterBuilder;
 pub use node::{ClusterNode, NodeClient, Role};
 pub use pipeline::{Pipeline, Queued, Replies, Watch};
-pub use pubsub::{LossReason, Message, MessageKind, PubSub, PubSubEvent, PubSubEvents};
+pub use pubsub::{LossReason, Message, MessageKind, Nodes, PubSub, PubSubEvent, PubSubEvents};
 pub use read_from::ReadFrom;
 pub use request::Request;
 pub use scan::{ClusterScan, ScanCursor, ScanOptions};

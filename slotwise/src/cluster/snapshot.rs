@@ -123,6 +123,18 @@ impl Snapshot {
         self.shards.iter().filter(|s| s.listed).map(|s| &s.primary)
     }
 
+    /// The primaries that raise the cluster's events now: those serving slots, less one whose
+    /// replica a `MOVED` already named as the new owner of its slots
+    /// (`SlotMap::serving_shards`). What a subscription on every primary covers.
+    pub(crate) fn serving_primaries(&self) -> Vec<&Arc<NodeEntry>> {
+        self.map
+            .serving_shards()
+            .into_iter()
+            .filter_map(|i| self.shards.get(i))
+            .map(|s| &s.primary)
+            .collect()
+    }
+
     /// Every online replica, in shard order.
     pub(crate) fn replicas(&self) -> impl Iterator<Item = &Arc<NodeEntry>> {
         self.shards

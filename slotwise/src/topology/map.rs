@@ -113,6 +113,27 @@ impl SlotMap {
             .position(|s| s.primary.port == port && s.primary.host.eq_ignore_ascii_case(host))
     }
 
+    /// The shards whose primary raises the cluster's events now: those serving slots, less a
+    /// shard whose replica serves slots of its own. That is a failover a `MOVED` showed before
+    /// a refresh did: the replica is the new primary, and the old one (a replica now, or dead)
+    /// keeps the slots not yet redirected only in this map. Shard indices, in order.
+    pub(crate) fn serving_shards(&self) -> Vec<usize> {
+        let serving = |s: &ShardDesc| !s.slots.is_empty();
+        let is_primary_elsewhere = |node: &NodeDesc| {
+            self.shards.iter().any(|s| {
+                serving(s)
+                    && s.primary.port == node.port
+                    && s.primary.host.eq_ignore_ascii_case(&node.host)
+            })
+        };
+        self.shards
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| serving(s) && !s.replicas.iter().any(is_primary_elsewhere))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     #[cfg(test)]
     /// Every distinct node (by host and port), primaries and replicas, in shard order with each
     /// shard's primary before its replicas.
@@ -339,6 +360,27 @@ mod tests {
             before.shards(),
             "moving it back restores the ranges"
         );
+    }
+
+    #[test]
+    fn serving_shards_leave_out_a_primary_whose_replica_took_over() {
+        let map = fixture_map();
+        assert_eq!(map.serving_shards(), [0, 1, 2]);
+        // NODE3, NODE0's replica, is named by a MOVED: a failover seen before a refresh.
+        let promoted = map.with_slot_moved(100, HOST, NODE3.1);
+        assert_eq!(promoted.shards().len(), 4);
+        assert_eq!(promoted.serving_shards(), [1, 2, 3]);
+        // A slot moved to another primary leaves both serving.
+        assert_eq!(
+            map.with_slot_moved(100, HOST, NODE1.1).serving_shards(),
+            [0, 1, 2]
+        );
+        // A new node given a slot serves; one given none does not.
+        let grown = map.with_slot_moved(7, "10.1.1.1", 7100);
+        assert_eq!(grown.serving_shards(), [0, 1, 2, 3]);
+        let mut view = fixture_view(|_| HOST.to_owned());
+        view.shards[2].slots.clear();
+        assert_eq!(SlotMap::new(view).serving_shards(), [0, 1]);
     }
 
     #[test]

@@ -14,7 +14,8 @@ use crate::cluster::events::{Events, Lagging};
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PubSubEvent {
-    /// `name` is subscribed on `node` (`host:port`), for the first time.
+    /// `name` is subscribed on `node` (`host:port`), for the first time (for a node-local
+    /// subscription: the first time on that node).
     Subscribed {
         /// How it is subscribed.
         kind: MessageKind,
@@ -47,6 +48,18 @@ pub enum PubSubEvent {
         from: String,
         /// How long it could not hear: from the loss being seen to the new confirmation.
         deaf_for: Duration,
+    },
+    /// A node-local subscription of `name` ([`PubSub::psubscribe_on`](super::PubSub::psubscribe_on))
+    /// on `node` ended because the node left the set it covers: it no longer serves slots (a
+    /// failover's old primary, a primary whose slots all moved away) or the topology no longer
+    /// lists it. The rest of the set keeps it.
+    Left {
+        /// How it was subscribed.
+        kind: MessageKind,
+        /// The channel or pattern.
+        name: Bytes,
+        /// The node that left.
+        node: String,
     },
     /// The consumer fell behind and messages were dropped, oldest first: `total` so far (told
     /// at 1, 2, 4, 8 … dropped; [`PubSub::dropped_messages`](super::PubSub::dropped_messages)

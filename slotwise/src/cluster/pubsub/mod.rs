@@ -1,17 +1,30 @@
-//! Cluster pub/sub: [`PubSub`], [`Message`].
+//! Cluster pub/sub: [`PubSub`], [`Message`], [`Nodes`].
 //!
 //! One task per `PubSub` owns its subscriber sockets and keeps what is subscribed in line with
 //! what the caller asked for. Classic channels and patterns share one socket: the cluster
 //! broadcasts classic messages to every node, so any node will do; the first channel's slot
-//! picks it, as redis-py does. Sharded channels (`SSUBSCRIBE`) live on the primary of their
-//! slot, one socket per node. When a socket closes (its node failed), stops answering the
-//! `PING` it gets after a second of quiet (a frozen node), or the server drops a sharded
-//! channel (its slot moved), the task subscribes again where the channel lives now, until it
-//! succeeds: each sharded channel's `SSUBSCRIBE` runs through the same attempt loop as a command
-//! to its slot (following `MOVED`, backing off, waiting for a new topology after a lost node);
-//! classic channels move to any live node at once. Sockets open in the background, so a slow
-//! node does not hold up the messages of others. Messages published while a channel had no
-//! subscription are not delivered: pub/sub is at most once.
+//! picks it, as redis-py does. With
+//! [`pubsub_spread_channels`](crate::ClusterBuilder::pubsub_spread_channels) each classic
+//! channel goes on the primary of its own slot instead, so one node does not carry every
+//! subscriber's traffic (patterns stay on the one socket). Sharded channels (`SSUBSCRIBE`) live
+//! on the primary of their slot, one socket per node. Node-local subscriptions
+//! ([`PubSub::subscribe_on`], [`PubSub::psubscribe_on`]) are made on every node of a set
+//! ([`Nodes::Primaries`], [`Nodes::AllNodes`]), one socket per node, for what a node publishes
+//! only to its own subscribers: keyspace notifications. The task hears the cluster's events and
+//! places them again on each new topology, leaving a node before joining its successor.
+//!
+//! When a socket closes (its node failed), stops answering the `PING` it gets after a second of
+//! quiet (a frozen node), or the server drops a sharded channel (its slot moved), the task
+//! subscribes again where the channel lives now, until it succeeds: each sharded channel's
+//! `SSUBSCRIBE` runs through the same attempt loop as a command to its slot (following `MOVED`,
+//! backing off, waiting for a new topology after a lost node); classic channels move to any
+//! live node at once. Sockets open in the background, so a slow node does not hold up the
+//! messages of others. Messages published while a channel had no subscription are not
+//! delivered: pub/sub is at most once, and a socket delivers only the names it holds, so no
+//! move delivers a message twice.
+//!
+//! This module does not route or retry commands (the dispatcher does, for the sharded
+//! channels' attempts) and does not own the topology: it reads the installed snapshot.
 
 mod event;
 mod queue;
@@ -20,6 +33,7 @@ mod task;
 pub use event::{LossReason, PubSubEvent, PubSubEvents};
 
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -58,6 +72,32 @@ impl MessageKind {
     }
 }
 
+/// The nodes a node-local subscription covers ([`PubSub::subscribe_on`],
+/// [`PubSub::psubscribe_on`]), kept in line with the topology: a node that joins the set is
+/// subscribed, one that leaves it is unsubscribed.
+///
+/// Unlike a [`Target`](crate::Target), which is resolved once per command, this names a set
+/// that a subscription follows for as long as it lasts, so only sets defined by role are offered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Nodes {
+    /// Every primary that serves slots: a node raises each keyspace event of its keys once.
+    Primaries,
+    /// Every node the topology lists: primaries, and the replicas reported online. A replica
+    /// raises events of its own for the writes it copies, so an event of a write comes from its
+    /// primary and from each of its replicas.
+    AllNodes,
+}
+
+impl Nodes {
+    fn index(self) -> usize {
+        match self {
+            Nodes::Primaries => 0,
+            Nodes::AllNodes => 1,
+        }
+    }
+}
+
 /// A message received on a subscription.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
@@ -65,6 +105,7 @@ pub struct Message {
     channel: Bytes,
     pattern: Option<Bytes>,
     payload: Bytes,
+    node: Arc<str>,
 }
 
 impl Message {
@@ -92,6 +133,13 @@ impl Message {
     pub fn payload_as<T: FromValue>(&self) -> Result<T> {
         T::from_value(Value::Bulk(self.payload.clone()))
     }
+
+    /// The node (`host:port`) whose socket delivered it. For a node-local subscription
+    /// ([`PubSub::psubscribe_on`]) that is the node that raised it, e.g. the primary of the key
+    /// of a keyspace notification; for a classic message, any node the cluster passed it to.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
 }
 
 impl fmt::Debug for Message {
@@ -104,6 +152,7 @@ impl fmt::Debug for Message {
                 &self.pattern.as_deref().map(String::from_utf8_lossy),
             )
             .field("payload", &String::from_utf8_lossy(&self.payload))
+            .field("node", &self.node)
             .finish()
     }
 }
@@ -112,12 +161,15 @@ impl fmt::Debug for Message {
 pub(super) enum Control {
     Subscribe {
         kind: MessageKind,
+        /// `Some`: a node-local subscription on every node of the set.
+        on: Option<Nodes>,
         names: Vec<Bytes>,
         done: oneshot::Sender<Result<()>>,
     },
     Unsubscribe {
         kind: MessageKind,
-        /// Empty: every name of this kind.
+        on: Option<Nodes>,
+        /// Empty: every name of this kind (and set).
         names: Vec<Bytes>,
     },
 }
@@ -188,9 +240,66 @@ impl PubSub {
         self.subscribe_kind(MessageKind::Sharded, channels).await
     }
 
+    /// Subscribes to classic channels on every node of `nodes`, kept so as nodes join and leave
+    /// the set; returns once every node of the set confirmed every one.
+    ///
+    /// For channels a node publishes only to its own subscribers: keyspace notifications
+    /// (`__keyevent@0__:expired`; see [`psubscribe_on`](Self::psubscribe_on)). A message comes
+    /// once from each node that raised it, and [`Message::node`] says which. This is apart from
+    /// [`subscribe`](Self::subscribe): a channel subscribed both ways is delivered both ways.
+    pub async fn subscribe_on(&self, nodes: Nodes, channels: impl ToArgs) -> Result<()> {
+        self.subscribe_names(MessageKind::Message, Some(nodes), channels)
+            .await
+    }
+
+    /// Subscribes to patterns on every node of `nodes`, kept so as nodes join and leave the
+    /// set; returns once every node of the set confirmed every one.
+    ///
+    /// Keyspace notifications are raised only on the node that holds the key, and published
+    /// only to that node's subscribers: a pattern subscribed on one node misses the rest of the
+    /// cluster. On [`Nodes::Primaries`] each event of a key comes once, from its primary. The
+    /// set follows the topology the client knows: a primary added with slots, or a replica
+    /// taking over, is subscribed once the client learns of it (at once after a failover of a
+    /// subscribed node: its socket closes, or its `ROLE` checked every second says replica; on
+    /// the first `MOVED` or the periodic refresh for a new shard); a node that no longer serves
+    /// slots is unsubscribed before its successor is subscribed. So events are delivered at
+    /// most once per node that raised them, and during a handover an event may be missed, not
+    /// duplicated. Each node's subscription is told in [`events`](Self::events): `Subscribed`
+    /// with the node, `Lost` and `Restored`, and [`PubSubEvent::Left`] when a node leaves the
+    /// set. The server must have notifications on (`CONFIG SET notify-keyspace-events KEA`
+    /// on every node).
+    ///
+    /// ```no_run
+    /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
+    /// use slotwise::Nodes;
+    /// let mut pubsub = cluster.pubsub()?;
+    /// pubsub.psubscribe_on(Nodes::Primaries, "__keyevent@0__:*").await?;
+    /// while let Some(message) = pubsub.next_message().await {
+    ///     let key: String = message.payload_as()?;
+    ///     println!("{} on {key}, raised by {}", String::from_utf8_lossy(message.channel()), message.node());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn psubscribe_on(&self, nodes: Nodes, patterns: impl ToArgs) -> Result<()> {
+        self.subscribe_names(MessageKind::Pattern, Some(nodes), patterns)
+            .await
+    }
+
     /// Unsubscribes from classic channels (all of them if `channels` is empty).
     pub fn unsubscribe(&self, channels: impl ToArgs) -> Result<()> {
         self.unsubscribe_kind(MessageKind::Message, channels)
+    }
+
+    /// Ends node-local subscriptions of classic channels on `nodes` (all of them if `channels`
+    /// is empty); see [`subscribe_on`](Self::subscribe_on).
+    pub fn unsubscribe_on(&self, nodes: Nodes, channels: impl ToArgs) -> Result<()> {
+        self.unsubscribe_names(MessageKind::Message, Some(nodes), channels)
+    }
+
+    /// Ends node-local subscriptions of patterns on `nodes` (all of them if `patterns` is
+    /// empty); see [`psubscribe_on`](Self::psubscribe_on).
+    pub fn punsubscribe_on(&self, nodes: Nodes, patterns: impl ToArgs) -> Result<()> {
+        self.unsubscribe_names(MessageKind::Pattern, Some(nodes), patterns)
     }
 
     /// Unsubscribes from patterns (all of them if `patterns` is empty).
@@ -260,6 +369,15 @@ impl PubSub {
     }
 
     async fn subscribe_kind(&self, kind: MessageKind, names: impl ToArgs) -> Result<()> {
+        self.subscribe_names(kind, None, names).await
+    }
+
+    async fn subscribe_names(
+        &self,
+        kind: MessageKind,
+        on: Option<Nodes>,
+        names: impl ToArgs,
+    ) -> Result<()> {
         let names = names_of(names);
         if names.is_empty() {
             return Err(Error::new(
@@ -269,15 +387,29 @@ impl PubSub {
         }
         let (done, wait) = oneshot::channel();
         self.controls
-            .send(Control::Subscribe { kind, names, done })
+            .send(Control::Subscribe {
+                kind,
+                on,
+                names,
+                done,
+            })
             .map_err(|_| stopped())?;
         wait.await.map_err(|_| stopped())?
     }
 
     fn unsubscribe_kind(&self, kind: MessageKind, names: impl ToArgs) -> Result<()> {
+        self.unsubscribe_names(kind, None, names)
+    }
+
+    fn unsubscribe_names(
+        &self,
+        kind: MessageKind,
+        on: Option<Nodes>,
+        names: impl ToArgs,
+    ) -> Result<()> {
         let names = names_of(names);
         self.controls
-            .send(Control::Unsubscribe { kind, names })
+            .send(Control::Unsubscribe { kind, on, names })
             .map_err(|_| stopped())
     }
 }

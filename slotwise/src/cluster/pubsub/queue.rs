@@ -130,6 +130,7 @@ mod tests {
             channel: Bytes::from_static(b"ch"),
             pattern: None,
             payload: Bytes::from(n.to_string()),
+            node: std::sync::Arc::from("127.0.0.1:7000"),
         }
     }
 

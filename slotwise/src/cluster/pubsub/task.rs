@@ -2,25 +2,31 @@
 //! that in line with what the caller asked for (see the parent module's docs).
 //!
 //! This file holds the task's state, its loop and the `subscribe` calls waiting on it; what the
-//! sockets send is handled in [`events`], their health in [`health`], and where each name goes
-//! in [`place`].
+//! sockets send is handled in [`events`], their health in [`health`], where each name goes
+//! in [`place`], sharded channels' attempts in [`shard`], node-local subscriptions and
+//! classic channels spread by slot in [`local`], and when a `subscribe` call is done in
+//! [`waiters`].
 
 mod events;
 mod health;
+mod local;
 mod place;
 mod shard;
+mod waiters;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{queue, Control, LossReason, MessageKind, PubSubEvent};
+use super::{queue, Control, LossReason, MessageKind, Nodes, PubSubEvent};
 use crate::cluster::dispatch::backoff;
+use crate::cluster::events::ClusterEvents;
 use crate::cluster::RedisCluster;
 use crate::connection::{deadline_in, SinkEvent, Subscriber};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use place::{Opened, Opening};
 use shard::{Note, Outcome};
 
@@ -31,6 +37,10 @@ const MAX_BACKOFF: Duration = Duration::from_millis(500);
 struct Socket {
     id: u64,
     sub: Subscriber,
+    /// `host:port`, shared by the messages it delivers.
+    node: Arc<str>,
+    /// For a node-local socket: when to ask the node its `ROLE` next (see `health`).
+    role_due: Option<Instant>,
     /// When anything last came from it.
     heard: Instant,
     /// When a `PING` went out that nothing has answered since.
@@ -45,8 +55,10 @@ struct Socket {
 struct Outstanding {
     kind: MessageKind,
     subscribe: bool,
-    /// A health `PING`: answered by a reply, not by confirmations.
+    /// A health `PING` (or `ROLE`): answered by a reply, not by confirmations.
     ping: bool,
+    /// A `ROLE`: its reply says whether the node is still what the topology says it is.
+    role: bool,
     /// Confirmations still to come.
     names: BTreeSet<Bytes>,
     /// The attempts (of a sharded channel's runner) waiting for its outcome.
@@ -56,6 +68,8 @@ struct Outstanding {
 /// A `subscribe` call waiting for its confirmations.
 struct Waiter {
     kind: MessageKind,
+    /// `Some`: a node-local subscription, done once every node planned for it confirmed.
+    on: Option<Nodes>,
     names: BTreeSet<Bytes>,
     done: oneshot::Sender<Result<()>>,
     deadline: Instant,
@@ -77,6 +91,8 @@ pub(super) struct Task {
     classic: Option<Socket>,
     /// The sockets of sharded channels, one per node.
     shards: Vec<Socket>,
+    /// The sockets of node-local subscriptions and spread classic channels, one per node.
+    locals: Vec<Socket>,
     /// Sharded channels being placed, each by a runner of its own (see `shard`).
     runners: BTreeMap<Bytes, tokio::task::AbortHandle>,
     /// Where each sharded channel's runner last subscribed it.
@@ -86,6 +102,20 @@ pub(super) struct Task {
     notes: mpsc::UnboundedReceiver<Note>,
     /// What the caller asked for, by kind (see `index`).
     wanted: [BTreeSet<Bytes>; 3],
+    /// The node-local subscriptions asked for: by set (`Nodes::index`), then kind (channels,
+    /// patterns).
+    local: [[BTreeSet<Bytes>; 2]; 2],
+    /// Node-local subscriptions by where the last placement put them: (kind, name, node).
+    planned: BTreeSet<(MessageKind, Bytes, String)>,
+    /// Node-local subscriptions told `Subscribed` and not `Left` since: (kind, name, node).
+    told: BTreeSet<(MessageKind, Bytes, String)>,
+    /// Classic channels go on the node of their slot (`pubsub_spread_channels`).
+    spread: bool,
+    /// Nodes whose local socket was lost, and until when spread channels avoid them.
+    down: HashMap<String, Instant>,
+    /// The cluster's events, heard while something follows the topology (node-local
+    /// subscriptions, spread channels): a new topology is placed at once.
+    cluster_events: Option<ClusterEvents>,
     waiters: Vec<Waiter>,
     /// Failed attempts to place everything, for the backoff.
     failures: u32,
@@ -100,9 +130,14 @@ pub(super) struct Task {
     avoid: Option<(String, Instant)>,
     /// What the `PubSub`'s listeners hear of the subscriptions.
     news: tokio::sync::broadcast::Sender<PubSubEvent>,
-    /// Names lost and not yet subscribed again: where, and when the loss was seen.
-    lost: HashMap<(MessageKind, Bytes), (String, Instant)>,
+    /// Names lost and not yet subscribed again: where, and when the loss was seen. Keyed by
+    /// kind, name, and for a node-local subscription its node (see `Key`).
+    lost: HashMap<(MessageKind, Bytes, Key), (String, Instant)>,
 }
+
+/// Which subscription of a name an event is about: `None` for one that lives on one node at a
+/// time (classic, pattern, sharded), `Some(node)` for a node-local one on that node.
+type Key = Option<String>;
 
 fn index(kind: MessageKind) -> usize {
     match kind {
@@ -122,6 +157,7 @@ impl Task {
         let (events_tx, events) = mpsc::unbounded_channel();
         let (opened_tx, opened) = mpsc::unbounded_channel();
         let (notes_tx, notes) = mpsc::unbounded_channel();
+        let spread = cluster.inner.settings.pubsub_spread_channels;
         Task {
             cluster,
             controls,
@@ -134,11 +170,18 @@ impl Task {
             opened,
             classic: None,
             shards: Vec::new(),
+            locals: Vec::new(),
             runners: BTreeMap::new(),
             placed: BTreeMap::new(),
             notes_tx,
             notes,
             wanted: [BTreeSet::new(), BTreeSet::new(), BTreeSet::new()],
+            local: Default::default(),
+            planned: BTreeSet::new(),
+            told: BTreeSet::new(),
+            spread,
+            down: HashMap::new(),
+            cluster_events: None,
             waiters: Vec::new(),
             failures: 0,
             retry_at: None,
@@ -172,6 +215,12 @@ impl Task {
                     None => std::future::pending().await,
                 }
             };
+            let cluster_event = async {
+                match self.cluster_events.as_mut() {
+                    Some(events) => events.recv().await.is_some(),
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 control = self.controls.recv() => match control {
                     Some(control) => self.handle(control),
@@ -188,6 +237,16 @@ impl Task {
                         self.topology = None;
                     }
                 }
+                heard = cluster_event => {
+                    if heard {
+                        // A new topology, a node lost or found: the sets node-local
+                        // subscriptions cover, and the nodes of spread channels, may differ.
+                        self.retry_at = None;
+                        self.dirty = true;
+                    } else {
+                        self.cluster_events = None;
+                    }
+                }
                 () = sleep => {}
             }
             self.expire_waiters();
@@ -202,19 +261,28 @@ impl Task {
 
     fn handle(&mut self, control: Control) {
         match control {
-            Control::Subscribe { kind, names, done } => {
-                let wanted = &mut self.wanted[index(kind)];
-                wanted.extend(names.iter().cloned());
+            Control::Subscribe {
+                kind,
+                on,
+                names,
+                done,
+            } => {
+                self.wanted_mut(kind, on).extend(names.iter().cloned());
+                self.follow_topology();
                 let deadline = deadline_in(self.cluster.inner.settings.retry_deadline);
                 let mut names: BTreeSet<Bytes> = names.into_iter().collect();
-                // Names confirmed already need no wait.
-                names.retain(|n| !self.confirmed(kind, n));
+                if on.is_none() {
+                    // Names confirmed already need no wait (node-local ones are judged once
+                    // placing has planned them).
+                    names.retain(|n| !self.is_placed(kind, on, n));
+                }
                 if names.is_empty() {
                     let _ = done.send(Ok(()));
                     return;
                 }
                 self.waiters.push(Waiter {
                     kind,
+                    on,
                     names,
                     done,
                     deadline,
@@ -223,8 +291,8 @@ impl Task {
                 self.retry_at = None;
                 self.dirty = true;
             }
-            Control::Unsubscribe { kind, names } => {
-                let wanted = &mut self.wanted[index(kind)];
+            Control::Unsubscribe { kind, on, names } => {
+                let wanted = self.wanted_mut(kind, on);
                 if names.is_empty() {
                     wanted.clear();
                 } else {
@@ -232,39 +300,66 @@ impl Task {
                         wanted.remove(name);
                     }
                 }
+                self.follow_topology();
                 self.retry_at = None;
                 self.dirty = true;
             }
         }
     }
 
-    /// True if `name` is on a socket and not waiting for its confirmation.
-    fn confirmed(&self, kind: MessageKind, name: &Bytes) -> bool {
-        self.sockets().any(|s| {
-            s.names[index(kind)].contains(name)
-                && !s
-                    .outstanding
-                    .iter()
-                    .any(|o| o.kind == kind && o.names.contains(name))
-        })
+    /// The names asked for of `kind`, classic or sharded (`on` is `None`) or node-local.
+    fn wanted_mut(&mut self, kind: MessageKind, on: Option<Nodes>) -> &mut BTreeSet<Bytes> {
+        match (on, kind) {
+            (Some(nodes), MessageKind::Message | MessageKind::Pattern) => {
+                &mut self.local[nodes.index()][index(kind)]
+            }
+            _ => &mut self.wanted[index(kind)],
+        }
+    }
+
+    /// Hears the cluster's events while something follows the topology, and only then (a
+    /// listener makes the client build them).
+    fn follow_topology(&mut self) {
+        let follows = self.local.iter().flatten().any(|names| !names.is_empty())
+            || (self.spread && !self.wanted[index(MessageKind::Message)].is_empty());
+        match (follows, self.cluster_events.is_some()) {
+            (true, false) => self.cluster_events = Some(self.cluster.events()),
+            (false, true) => self.cluster_events = None,
+            _ => {}
+        }
     }
 
     fn sockets(&self) -> impl Iterator<Item = &Socket> {
-        self.classic.iter().chain(self.shards.iter())
+        self.classic
+            .iter()
+            .chain(self.shards.iter())
+            .chain(self.locals.iter())
     }
 
     fn socket_mut(&mut self, id: u64) -> Option<&mut Socket> {
         self.classic
             .iter_mut()
             .chain(self.shards.iter_mut())
+            .chain(self.locals.iter_mut())
             .find(|s| s.id == id)
+    }
+
+    /// True if `id` is a node-local socket.
+    fn is_local(&self, id: u64) -> bool {
+        self.locals.iter().any(|s| s.id == id)
     }
 
     /// Forgets a socket (closed, or silent too long): what it carried is placed again, and
     /// the attempts waiting on it hear `err`.
     fn drop_socket(&mut self, id: u64, err: &Error, reason: LossReason) {
+        let local = self.is_local(id);
         let socket = if self.classic.as_ref().is_some_and(|s| s.id == id) {
             self.classic.take()
+        } else if local {
+            self.locals
+                .iter()
+                .position(|s| s.id == id)
+                .map(|i| self.locals.swap_remove(i))
         } else {
             self.shards
                 .iter()
@@ -272,14 +367,22 @@ impl Task {
                 .map(|i| self.shards.swap_remove(i))
         };
         if let Some(socket) = socket {
-            let node = socket.sub.node().to_owned();
+            let node = socket.node.to_string();
+            if local {
+                // Spread channels keep away from it for a while; its node-local
+                // subscriptions are made again on it, or leave with it.
+                self.down
+                    .insert(node.clone(), Instant::now() + health::AVOID_FOR);
+            }
             for kind in [
                 MessageKind::Message,
                 MessageKind::Pattern,
                 MessageKind::Sharded,
             ] {
                 for name in &socket.names[index(kind)] {
-                    self.lose(kind, name, &node, reason);
+                    for key in self.stands_for(local, kind, name, &node) {
+                        self.lose(kind, name, &node, reason, key);
+                    }
                 }
             }
             for done in socket.outstanding.into_iter().flat_map(|o| o.placing) {
@@ -289,12 +392,30 @@ impl Task {
         self.refresh_and_retry();
     }
 
-    /// `name`, subscribed on `node`, is lost: told, and remembered until it is restored.
-    fn lose(&mut self, kind: MessageKind, name: &Bytes, node: &str, reason: LossReason) {
-        if !self.wanted[index(kind)].contains(name) {
-            return;
+    /// The subscriptions `name` on a socket at `node` stands for, as `lost` keys them: on a
+    /// local socket, a node-local subscription planned there and a spread channel; on any
+    /// other, the one subscription of a name still wanted.
+    fn stands_for(&self, local: bool, kind: MessageKind, name: &Bytes, node: &str) -> Vec<Key> {
+        let classic = self.wanted[index(kind)].contains(name);
+        if !local {
+            return if classic { vec![None] } else { Vec::new() };
         }
-        let key = (kind, name.clone());
+        let mut keys = Vec::new();
+        if self
+            .planned
+            .contains(&(kind, name.clone(), node.to_owned()))
+        {
+            keys.push(Some(node.to_owned()));
+        }
+        if self.spread && kind == MessageKind::Message && classic {
+            keys.push(None);
+        }
+        keys
+    }
+
+    /// `name`, subscribed on `node`, is lost: told, and remembered until it is restored.
+    fn lose(&mut self, kind: MessageKind, name: &Bytes, node: &str, reason: LossReason, key: Key) {
+        let key = (kind, name.clone(), key);
         if self.lost.contains_key(&key) {
             return;
         }
@@ -307,94 +428,40 @@ impl Task {
         });
     }
 
-    /// `name` is confirmed on `node`: subscribed, or restored if it was lost.
-    fn subscribed(&mut self, kind: MessageKind, name: &Bytes, node: &str) {
-        match self.lost.remove(&(kind, name.clone())) {
-            Some((from, at)) => self.tell(|| PubSubEvent::Restored {
-                kind,
-                name: name.clone(),
-                node: node.to_owned(),
-                from,
-                deaf_for: at.elapsed(),
-            }),
-            None => self.tell(|| PubSubEvent::Subscribed {
-                kind,
-                name: name.clone(),
-                node: node.to_owned(),
-            }),
+    /// `name` is confirmed on `node` (a local socket's if `local`): subscribed, or restored if
+    /// it was lost; the calls waiting for it are told.
+    fn subscribed(&mut self, local: bool, kind: MessageKind, name: &Bytes, node: &str) {
+        let keys = if local {
+            self.stands_for(true, kind, name, node)
+        } else {
+            vec![None]
+        };
+        for key in keys {
+            if let Some(at) = &key {
+                self.told.insert((kind, name.clone(), at.clone()));
+            }
+            match self.lost.remove(&(kind, name.clone(), key)) {
+                Some((from, at)) => self.tell(|| PubSubEvent::Restored {
+                    kind,
+                    name: name.clone(),
+                    node: node.to_owned(),
+                    from,
+                    deaf_for: at.elapsed(),
+                }),
+                None => self.tell(|| PubSubEvent::Subscribed {
+                    kind,
+                    name: name.clone(),
+                    node: node.to_owned(),
+                }),
+            }
         }
+        self.settle(Some((kind, name)));
     }
 
     /// Sends the event `make` builds, if anyone listens.
     fn tell(&self, make: impl FnOnce() -> PubSubEvent) {
         if self.news.receiver_count() > 0 {
             let _ = self.news.send(make());
-        }
-    }
-
-    fn confirm(&mut self, kind: MessageKind, name: &Bytes) {
-        let mut i = 0;
-        while i < self.waiters.len() {
-            let waiter = &mut self.waiters[i];
-            if waiter.kind == kind {
-                waiter.names.remove(name);
-            }
-            if waiter.names.is_empty() {
-                let waiter = self.waiters.swap_remove(i);
-                let _ = waiter.done.send(Ok(()));
-            } else {
-                i += 1;
-            }
-        }
-    }
-
-    fn fail_waiters(&mut self, kind: MessageKind, names: &BTreeSet<Bytes>, err: &Error) {
-        let mut i = 0;
-        while i < self.waiters.len() {
-            let waiter = &self.waiters[i];
-            if waiter.kind == kind && waiter.names.iter().any(|n| names.contains(n)) {
-                let waiter = self.waiters.swap_remove(i);
-                let _ = waiter.done.send(Err(err.clone()));
-            } else {
-                i += 1;
-            }
-        }
-    }
-
-    fn expire_waiters(&mut self) {
-        let now = Instant::now();
-        let mut i = 0;
-        while i < self.waiters.len() {
-            if self.waiters[i].deadline > now {
-                i += 1;
-                continue;
-            }
-            let waiter = self.waiters.swap_remove(i);
-            // The caller hears it failed, so it is not subscribed behind its back later
-            // (unless another call still waits for the same name).
-            for name in &waiter.names {
-                let still_waited = self
-                    .waiters
-                    .iter()
-                    .any(|w| w.kind == waiter.kind && w.names.contains(name));
-                if !still_waited {
-                    self.wanted[index(waiter.kind)].remove(name);
-                    self.dirty = true;
-                }
-            }
-            let names: Vec<String> = waiter
-                .names
-                .iter()
-                .map(|n| String::from_utf8_lossy(n).into_owned())
-                .collect();
-            let _ = waiter.done.send(Err(Error::new(
-                ErrorKind::Timeout,
-                format!(
-                    "{} of {} was not confirmed in time; it is not kept",
-                    waiter.kind.subscribe(),
-                    names.join(", ")
-                ),
-            )));
         }
     }
 

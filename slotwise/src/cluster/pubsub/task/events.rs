@@ -4,6 +4,7 @@
 //!
 //! This module does not decide where names go (`place`) nor judge a quiet socket (`health`).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -28,15 +29,21 @@ impl Task {
             // A reply, not a push: the answer to the oldest command still waiting for its
             // outcome (those before it completed with their confirmations, in order).
             SinkEvent::Frame(reply) => {
-                let node = socket.sub.node().to_owned();
-                let Some(front) = socket.outstanding.pop_front() else {
+                let node = socket.node.to_string();
+                let Value::Error(e) = reply else {
+                    // A PONG or a ROLE: the answer to the oldest health check (subscribe
+                    // commands before it confirm with pushes, not replies).
+                    let Some(pos) = socket.outstanding.iter().position(|o| o.ping) else {
+                        return;
+                    };
+                    if let Some(check) = socket.outstanding.remove(pos) {
+                        if check.role {
+                            self.role_reply(&node, &reply);
+                        }
+                    }
                     return;
                 };
-                let Value::Error(e) = reply else {
-                    // A PONG, or an unexpected reply to a command that confirms with pushes.
-                    if !front.ping {
-                        socket.outstanding.push_front(front);
-                    }
+                let Some(front) = socket.outstanding.pop_front() else {
                     return;
                 };
                 if front.ping {
@@ -63,8 +70,18 @@ impl Task {
                 };
                 if classify(&err, context) == Action::Fail && front.subscribe {
                     // The server will not take these names: the caller hears why.
+                    let local = self.is_local(id);
                     for name in &front.names {
-                        self.wanted[index(front.kind)].remove(name);
+                        if local {
+                            for set in &mut self.local {
+                                if let Some(names) = set.get_mut(index(front.kind)) {
+                                    names.remove(name);
+                                }
+                            }
+                        }
+                        if !local || self.spread {
+                            self.wanted[index(front.kind)].remove(name);
+                        }
                     }
                     self.fail_waiters(front.kind, &front.names, &err);
                 } else {
@@ -87,23 +104,37 @@ impl Task {
             return;
         };
         let rest: Vec<Bytes> = items.filter_map(bytes_of).collect();
+        let Some(socket) = self.socket_mut(id) else {
+            return;
+        };
+        // A name this socket has left (or was never sent) is not delivered: what a node sends
+        // after a name moved elsewhere would come twice.
+        let here = |kind: MessageKind, name: Option<&Bytes>| {
+            name.is_some_and(|n| socket.names[index(kind)].contains(n))
+        };
         let message = |kind, channel: Option<&Bytes>, pattern, payload: Option<&Bytes>| {
             Some(Message {
                 kind,
                 channel: channel?.clone(),
                 pattern,
                 payload: payload?.clone(),
+                node: Arc::clone(&socket.node),
             })
         };
         let delivered = match &name[..] {
-            b"message" => message(MessageKind::Message, rest.first(), None, rest.get(1)),
-            b"smessage" => message(MessageKind::Sharded, rest.first(), None, rest.get(1)),
-            b"pmessage" => message(
+            b"message" if here(MessageKind::Message, rest.first()) => {
+                message(MessageKind::Message, rest.first(), None, rest.get(1))
+            }
+            b"smessage" if here(MessageKind::Sharded, rest.first()) => {
+                message(MessageKind::Sharded, rest.first(), None, rest.get(1))
+            }
+            b"pmessage" if here(MessageKind::Pattern, rest.first()) => message(
                 MessageKind::Pattern,
                 rest.get(1),
                 rest.first().cloned(),
                 rest.get(2),
             ),
+            b"message" | b"smessage" | b"pmessage" => return,
             _ => None,
         };
         if let Some(m) = delivered {
@@ -148,15 +179,20 @@ impl Task {
                 }
             }
         }
-        let node = socket.sub.node().to_owned();
+        let node = socket.node.to_string();
+        let local = self.is_local(id);
         if subscribe {
-            self.subscribed(kind, &channel, &node);
-            self.confirm(kind, &channel);
+            self.subscribed(local, kind, &channel, &node);
             return;
         }
-        socket.names[index(kind)].remove(&channel);
-        if !asked && self.wanted[index(kind)].contains(&channel) {
-            self.lose(kind, &channel, &node, LossReason::DroppedByServer);
+        if let Some(socket) = self.socket_mut(id) {
+            socket.names[index(kind)].remove(&channel);
+        }
+        if !asked && local {
+            // Not something a server does to a classic subscription: placed again.
+            self.dirty = true;
+        } else if !asked && self.wanted[index(kind)].contains(&channel) {
+            self.lose(kind, &channel, &node, LossReason::DroppedByServer, None);
             if kind == MessageKind::Sharded {
                 // Its slot moved away: its runner subscribes it again at once, and the `MOVED`
                 // it meets at the old owner says where the slot went.

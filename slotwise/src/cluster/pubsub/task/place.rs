@@ -25,13 +25,25 @@ pub(super) struct Opened {
     result: Result<Subscriber>,
 }
 
-/// A socket being opened in the background: for the classic subscriptions, or a shard's node.
+/// What a socket is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// Classic channels and patterns, on any node.
+    Classic,
+    /// Sharded channels, on their slot's primary.
+    Shard,
+    /// Node-local subscriptions and spread classic channels, on one given node.
+    Local,
+}
+
+/// A socket being opened in the background: for the classic subscriptions, a shard's node, or
+/// a node of node-local subscriptions.
 pub(super) struct Opening {
     /// One id per node tried. Each attempt's socket sends its events to the task under its own
     /// id, so the close of a socket that failed its handshake is not taken for the close of
     /// the one a later attempt opened.
     ids: Range<u64>,
-    pub(super) classic: bool,
+    pub(super) purpose: Purpose,
     pub(super) node: String,
     /// Sharded channels waiting for this socket, with the attempt waiting for each.
     pub(super) queued: Vec<(Bytes, Outcome)>,
@@ -44,6 +56,8 @@ impl Task {
         let mut ok = true;
         ok &= self.place_classic();
         ok &= self.place_sharded();
+        ok &= self.place_local();
+        self.settle(None);
         if ok {
             self.failures = 0;
             self.topology = None;
@@ -53,14 +67,16 @@ impl Task {
     }
 
     fn place_classic(&mut self) -> bool {
-        let wants_any = !self.wanted[0].is_empty() || !self.wanted[1].is_empty();
+        // Spread channels are not this socket's (`local`): patterns still are.
+        let channels_here = !self.spread;
+        let wants_any = (channels_here && !self.wanted[0].is_empty()) || !self.wanted[1].is_empty();
         if !wants_any {
             // Nothing left: the socket goes (its subscriptions with it).
             self.classic = None;
             return true;
         }
         if self.classic.is_none() {
-            if self.opening.iter().any(|o| o.classic) {
+            if self.opening.iter().any(|o| o.purpose == Purpose::Classic) {
                 // Placed once it is open.
                 return true;
             }
@@ -68,7 +84,7 @@ impl Task {
             // other: the cluster delivers classic messages on every node.
             let snapshot = self.cluster.snapshot();
             let mut candidates: Vec<Arc<NodeEntry>> = Vec::new();
-            if let Some(channel) = self.wanted[0].iter().next() {
+            if let Some(channel) = self.wanted[0].iter().next().filter(|_| channels_here) {
                 if let Ok(entry) = snapshot.node_for_slot(keyslot(channel), None) {
                     candidates.push(Arc::clone(entry));
                 }
@@ -91,23 +107,23 @@ impl Task {
                     configs.push(entry.conn.config().clone());
                 }
             }
-            self.spawn_open(true, String::new(), configs);
+            self.spawn_open(Purpose::Classic, String::new(), configs);
             return true;
         }
         let Some(socket) = self.classic.as_mut() else {
             return false;
         };
         let mut ok = true;
+        let none = BTreeSet::new();
         for kind in [MessageKind::Message, MessageKind::Pattern] {
             let i = index(kind);
-            let add: Vec<Bytes> = self.wanted[i]
-                .difference(&socket.names[i])
-                .cloned()
-                .collect();
-            let remove: Vec<Bytes> = socket.names[i]
-                .difference(&self.wanted[i])
-                .cloned()
-                .collect();
+            let wanted = if kind == MessageKind::Message && !channels_here {
+                &none
+            } else {
+                &self.wanted[i]
+            };
+            let add: Vec<Bytes> = wanted.difference(&socket.names[i]).cloned().collect();
+            let remove: Vec<Bytes> = socket.names[i].difference(wanted).cloned().collect();
             ok &= send(socket, kind, true, add, None);
             ok &= send(socket, kind, false, remove, None);
         }
@@ -171,7 +187,7 @@ impl Task {
     /// takes it when it is ready.
     pub(super) fn spawn_open(
         &mut self,
-        classic: bool,
+        purpose: Purpose,
         node: String,
         configs: Vec<ConnectionConfig>,
     ) {
@@ -181,7 +197,7 @@ impl Task {
         let first = ids.start;
         self.opening.push(Opening {
             ids: ids.clone(),
-            classic,
+            purpose,
             node,
             queued: Vec::new(),
         });
@@ -221,7 +237,13 @@ impl Task {
             Ok(sub) => sub,
             Err(err) => {
                 tracing::debug!(error = %err, "no pub/sub socket could be opened; retrying");
-                if opening.classic {
+                if opening.purpose == Purpose::Local {
+                    self.down.insert(
+                        opening.node.clone(),
+                        Instant::now() + super::health::AVOID_FOR,
+                    );
+                }
+                if opening.purpose != Purpose::Shard {
                     self.refresh_and_retry();
                 }
                 // The attempts waiting for it hear why, and decide what comes next.
@@ -231,21 +253,36 @@ impl Task {
                 return;
             }
         };
+        let now = Instant::now();
         let socket = Socket {
             id: opened.id,
+            node: Arc::from(sub.node()),
             sub,
-            heard: Instant::now(),
+            role_due: (opening.purpose == Purpose::Local)
+                .then(|| now + super::health::ROLE_INTERVAL),
+            heard: now,
             pinged: None,
             names: [BTreeSet::new(), BTreeSet::new(), BTreeSet::new()],
             outstanding: VecDeque::new(),
         };
-        if opening.classic {
-            if self.classic.is_none() {
-                self.classic = Some(socket);
+        match opening.purpose {
+            Purpose::Classic => {
+                if self.classic.is_none() {
+                    self.classic = Some(socket);
+                }
+                // What waits for this socket is sent now.
+                self.dirty = true;
+                return;
             }
-            // What waits for this socket is sent now.
-            self.dirty = true;
-            return;
+            Purpose::Local => {
+                self.down.remove(&*socket.node);
+                if !self.locals.iter().any(|s| s.node == socket.node) {
+                    self.locals.push(socket);
+                }
+                self.dirty = true;
+                return;
+            }
+            Purpose::Shard => {}
         }
         let i = match self
             .shards
@@ -313,6 +350,7 @@ pub(super) fn send(
         kind,
         subscribe,
         ping: false,
+        role: false,
         names: names.into_iter().collect(),
         placing: placing.into_iter().collect(),
     });

@@ -160,13 +160,13 @@ impl Task {
         if let Some(opening) = self
             .opening
             .iter_mut()
-            .find(|o| !o.classic && o.node == node)
+            .find(|o| o.purpose == super::place::Purpose::Shard && o.node == node)
         {
             opening.queued.push((channel, done));
             return;
         }
         let config = entry.conn.config().clone();
-        self.spawn_open(false, node.to_owned(), vec![config]);
+        self.spawn_open(super::place::Purpose::Shard, node.to_owned(), vec![config]);
         if let Some(opening) = self.opening.last_mut() {
             opening.queued.push((channel, done));
         }
