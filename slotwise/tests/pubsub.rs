@@ -199,3 +199,86 @@ async fn a_consumer_that_stops_reading_loses_the_oldest_messages_and_is_told() {
     assert_eq!(next[0].payload(), b"after");
     assert_eq!(pubsub.dropped_messages(), expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_on_all_nodes_hears_each_node_once() {
+    let cluster = client().await;
+    let mut pubsub = cluster.pubsub().unwrap();
+    let channel = "ps:everywhere";
+    pubsub
+        .subscribe_on(slotwise::Nodes::AllNodes, channel)
+        .await
+        .unwrap();
+    let nodes: Vec<String> = slotwise_testkit::shared()
+        .nodes()
+        .unwrap()
+        .into_iter()
+        .map(|n| format!("{}:{}", n.host, n.port))
+        .collect();
+    // Every node holds the subscription: the call returned once each had confirmed it.
+    for node in slotwise_testkit::shared().nodes().unwrap() {
+        let reply = slotwise_testkit::shared()
+            .call(
+                node.port,
+                &slotwise::protocol::Cmd::new("PUBSUB")
+                    .arg("NUMSUB")
+                    .arg(channel),
+            )
+            .unwrap();
+        let count = match reply {
+            slotwise::protocol::Value::Array(items) => match items.get(1) {
+                Some(slotwise::protocol::Value::Int(n)) => Some(*n),
+                _ => None,
+            },
+            _ => None,
+        };
+        assert_eq!(count, Some(1), "node {} holds no subscription", node.port);
+    }
+    // The cluster passes a classic PUBLISH on to every node, so each node's socket delivers
+    // it: one copy per node, each named by the node that delivered it.
+    cluster.publish(channel, "hello").await.unwrap();
+    let mut from: Vec<String> = take(&mut pubsub, nodes.len())
+        .await
+        .into_iter()
+        .map(|m| {
+            assert_eq!(m.payload(), b"hello");
+            m.node().to_owned()
+        })
+        .collect();
+    from.sort();
+    let mut expected = nodes;
+    expected.sort();
+    assert_eq!(from, expected);
+    // And no more than one per node.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(pubsub.try_next_message().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pubsub_is_a_stream_of_its_messages() {
+    use futures_util::StreamExt;
+    let cluster = client().await;
+    let mut pubsub = cluster.pubsub().unwrap();
+    pubsub.subscribe("ps:stream").await.unwrap();
+    cluster.publish("ps:stream", "1").await.unwrap();
+    // Borrowed: the pub/sub can still subscribe afterwards.
+    let first = tokio::time::timeout(Duration::from_secs(5), pubsub.messages().next())
+        .await
+        .expect("a message within 5 s");
+    assert_eq!(first.map(|m| m.payload().to_vec()), Some(b"1".to_vec()));
+    pubsub.ssubscribe("{ps-stream}:s").await.unwrap();
+    cluster.publish("ps:stream", "2").await.unwrap();
+    cluster.spublish("{ps-stream}:s", "3").await.unwrap();
+    // By value: the PubSub itself is the stream.
+    let mut rest: Vec<Vec<u8>> = tokio::time::timeout(
+        Duration::from_secs(5),
+        pubsub
+            .take(2)
+            .map(|m| m.payload().to_vec())
+            .collect::<Vec<_>>(),
+    )
+    .await
+    .expect("two messages within 5 s");
+    rest.sort();
+    assert_eq!(rest, [b"2".to_vec(), b"3".to_vec()]);
+}

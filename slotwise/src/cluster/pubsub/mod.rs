@@ -98,6 +98,28 @@ impl Nodes {
     }
 }
 
+/// A `PubSub` is a [`Stream`](futures_util::Stream) of its messages, ending when the pub/sub
+/// stops, the same messages as [`next_message`](PubSub::next_message):
+///
+/// ```no_run
+/// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
+/// use futures_util::StreamExt;
+/// let pubsub = cluster.pubsub()?;
+/// pubsub.subscribe("news").await?;
+/// let payloads: Vec<Vec<u8>> = pubsub.take(10).map(|m| m.payload().to_vec()).collect().await;
+/// # Ok(()) }
+/// ```
+impl futures_util::Stream for PubSub {
+    type Item = Message;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Message>> {
+        self.get_mut().messages.poll_recv(cx)
+    }
+}
+
 /// A message received on a subscription.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
@@ -317,22 +339,21 @@ impl PubSub {
         self.messages.recv().await
     }
 
-    /// The messages as a [`Stream`](futures_util::Stream); it ends when the pub/sub stops.
+    /// The messages as a [`Stream`](futures_util::Stream) borrowing this `PubSub`, so it can
+    /// still (un)subscribe afterwards; it ends when the pub/sub stops. `PubSub` itself is a
+    /// `Stream` of the same messages, for code that takes it by value.
     ///
     /// ```no_run
     /// # async fn demo(mut pubsub: slotwise::PubSub) {
     /// use futures_util::StreamExt;
-    /// let mut messages = std::pin::pin!(pubsub.messages());
+    /// let mut messages = pubsub.messages();
     /// while let Some(message) = messages.next().await {
     ///     println!("{}", String::from_utf8_lossy(message.payload()));
     /// }
     /// # }
     /// ```
-    pub fn messages(&mut self) -> impl futures_util::Stream<Item = Message> + Send + '_ {
-        futures_util::stream::unfold(&mut self.messages, |messages| async move {
-            let message = messages.recv().await?;
-            Some((message, messages))
-        })
+    pub fn messages(&mut self) -> impl futures_util::Stream<Item = Message> + Send + Unpin + '_ {
+        futures_util::stream::poll_fn(|cx| self.messages.poll_recv(cx))
     }
 
     /// What happens to the subscriptions from now on, beside the messages: where each name is

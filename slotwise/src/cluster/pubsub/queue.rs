@@ -6,16 +6,14 @@
 //! This module knows nothing of sockets or subscriptions.
 
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
-
-use tokio::sync::Notify;
+use std::task::{Context, Poll, Waker};
 
 use super::Message;
 
 struct Shared {
     state: Mutex<State>,
-    /// Wakes the consumer when a message comes or the task stops.
-    ready: Notify,
 }
 
 struct State {
@@ -24,6 +22,8 @@ struct State {
     dropped: u64,
     /// The task has stopped: no more messages will come.
     closed: bool,
+    /// The consumer waiting for a message, woken when one comes or the task stops.
+    waiting: Option<Waker>,
 }
 
 impl Shared {
@@ -48,8 +48,8 @@ pub(super) fn queue(capacity: usize) -> (Sender, Receiver) {
             capacity,
             dropped: 0,
             closed: false,
+            waiting: None,
         }),
-        ready: Notify::new(),
     });
     (Sender(Arc::clone(&shared)), Receiver(shared))
 }
@@ -74,16 +74,24 @@ impl Sender {
             }
         }
         state.messages.push_back(message);
+        let waiting = state.waiting.take();
         drop(state);
-        self.0.ready.notify_one();
+        if let Some(waker) = waiting {
+            waker.wake();
+        }
         dropped
     }
 }
 
 impl Drop for Sender {
     fn drop(&mut self) {
-        self.0.state().closed = true;
-        self.0.ready.notify_one();
+        let mut state = self.0.state();
+        state.closed = true;
+        let waiting = state.waiting.take();
+        drop(state);
+        if let Some(waker) = waiting {
+            waker.wake();
+        }
     }
 }
 
@@ -91,20 +99,24 @@ impl Receiver {
     /// The oldest message, waiting for one; `None` once the task has stopped and every message
     /// it queued has been taken.
     pub(super) async fn recv(&mut self) -> Option<Message> {
-        loop {
-            // Registered before looking, so a push between the look and the wait is not missed.
-            let ready = self.0.ready.notified();
-            {
-                let mut state = self.0.state();
-                if let Some(message) = state.messages.pop_front() {
-                    return Some(message);
-                }
-                if state.closed {
-                    return None;
-                }
-            }
-            ready.await;
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// [`recv`](Self::recv) as a poll: the waker is kept under the same lock the sender takes
+    /// to push, so a message that comes between the look and the wait is not missed.
+    pub(super) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        let mut state = self.0.state();
+        if let Some(message) = state.messages.pop_front() {
+            return Poll::Ready(Some(message));
         }
+        if state.closed {
+            return Poll::Ready(None);
+        }
+        match &mut state.waiting {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            waiting => *waiting = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 
     /// The oldest message, if one is queued.
