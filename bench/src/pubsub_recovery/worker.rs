@@ -10,7 +10,6 @@
 //! over.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -22,6 +21,7 @@ use slotwise::RedisCluster;
 
 use super::{Kind, Outcome};
 use crate::recovery::now_ns;
+use crate::recovery::worker::{read_signals, say};
 use crate::workload::Client;
 
 /// How often the publisher publishes on every channel.
@@ -165,12 +165,6 @@ pub(crate) fn run(settings: &WorkerSettings) -> Result<(), String> {
     runtime.shutdown_background();
     say(&outcome.to_json().to_string());
     Ok(())
-}
-
-#[allow(clippy::print_stdout)] // The parent reads the worker's lines from stdout.
-fn say(line: &str) {
-    println!("{line}");
-    let _ = std::io::stdout().flush();
 }
 
 /// Keeps the client under test alive.
@@ -386,18 +380,7 @@ async fn measure(settings: &WorkerSettings, inbox: &Inbox) -> Result<Outcome, St
     }
     say("ready");
 
-    // The parent's lines, read on a thread of their own: stdin is blocking.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if let Some(signal) = parse_signal(&line) {
-                if tx.send(signal).is_err() {
-                    break;
-                }
-            }
-        }
-    });
+    let mut rx = read_signals(parse_signal);
     let mut affected = Vec::new();
     let mut fault = None;
     let mut recovered = None;

@@ -125,8 +125,27 @@ pub(crate) fn run(settings: &WorkerSettings) -> Result<(), String> {
     Ok(())
 }
 
+/// The parent's lines on stdin, parsed by `parse` (lines it refuses are skipped), read on a
+/// thread of their own since stdin is blocking; the channel closes with stdin.
+pub(crate) fn read_signals<T: Send + 'static>(
+    parse: fn(&str) -> Option<T>,
+) -> tokio::sync::mpsc::UnboundedReceiver<T> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if let Some(signal) = parse(&line) {
+                if tx.send(signal).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    rx
+}
+
 #[allow(clippy::print_stdout)] // The parent reads the worker's lines from stdout.
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     println!("{line}");
     let _ = std::io::stdout().flush();
 }
@@ -168,18 +187,7 @@ async fn load<D: Driver>(driver: D, settings: &WorkerSettings) -> Result<Outcome
     tokio::time::sleep(WARMUP).await;
     say("ready");
 
-    // The parent's lines, read on a thread of their own: stdin is blocking.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if let Some(signal) = parse_signal(&line) {
-                if tx.send(signal).is_err() {
-                    break;
-                }
-            }
-        }
-    });
+    let mut rx = read_signals(parse_signal);
     let mut fault = None;
     let mut recovered = None;
     while recovered.is_none() {
