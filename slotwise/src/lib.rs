@@ -158,6 +158,7 @@ mod topology;
 
 pub use cluster::events;
 pub use cluster::events::{ClusterEvent, ClusterEvents};
+pub use cluster::{CacheConfig, CacheStats};
 pub use cluster::{
     ClusterBuilder, ClusterCommands, ClusterNode, ClusterScan, Message, MessageKind, NodeClient,
     Nodes, NonAtomicExecutor, Pipeline, PubSub, Queued, ReadFrom, RedisCluster, Replies, Request,
