@@ -2,7 +2,9 @@
 //! another client's write shows once its invalidation arrived and never flips back; a client
 //! reads its own writes; a hit does not reach the server (its `INFO commandstats`); a
 //! connection killed from outside drops what was read through it; a migrated slot's keys are
-//! read from their new owner; `no_cache()` bypasses it; RESP2 with a cache is refused.
+//! read from their new owner; `no_cache()` bypasses it; RESP2 with a cache is refused; and
+//! sixteen readers racing a writer never read a value older than one they already saw (the
+//! race between a read's reply and an invalidation: without the ticket check it fails).
 //!
 //! The tests share one cluster, each with keys of its own; they take turns (`TURN`) because
 //! one counts the `GET`s a node served, which the others would add to.
@@ -233,4 +235,45 @@ async fn resp2_with_a_cache_is_refused_at_build() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert!(err.to_string().contains("RESP3"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_readers_never_go_back_in_time() {
+    let _turn = TURN.lock().await;
+    let (client, writer) = (caching_client().await, writer().await);
+    let key = "csc-monotonic:k";
+    const WRITES: i64 = 300;
+    writer.set(key, 0).await.unwrap();
+    let readers: Vec<_> = (0..16)
+        .map(|task| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let deadline = Instant::now() + common::SLACK * 4;
+                let mut last = 0;
+                let mut reads = 0u64;
+                while last < WRITES {
+                    let got: i64 = client.get(key).await.unwrap().unwrap();
+                    assert!(
+                        got >= last,
+                        "reader {task} read {got} after {last}: a value older than one it saw"
+                    );
+                    last = got;
+                    reads += 1;
+                    assert!(Instant::now() < deadline, "reader {task} stuck at {last}");
+                    tokio::task::yield_now().await;
+                }
+                reads
+            })
+        })
+        .collect();
+    for i in 1..=WRITES {
+        writer.set(key, i).await.unwrap();
+    }
+    let mut reads = 0;
+    for reader in readers {
+        reads += reader.await.unwrap();
+    }
+    let stats = client.stats().cache;
+    assert!(stats.hits > 0, "{reads} reads, {stats:?}");
+    assert!(stats.misses > 0, "{reads} reads, {stats:?}");
 }
