@@ -111,6 +111,20 @@ async fn a_client_reads_its_own_writes() {
         stats.hits >= 500,
         "second reads came from memory: {stats:?}"
     );
+
+    // A write through a node client is read back at once too.
+    let node = client.get_node_from_key(key, false).unwrap();
+    let direct = client.node_client(&node).unwrap();
+    for i in 0..100 {
+        let _: Option<String> = client.get(key).await.unwrap();
+        direct.set(key, format!("direct-{i}")).await.unwrap();
+        let got: Option<String> = client.get(key).await.unwrap();
+        assert_eq!(
+            got,
+            Some(format!("direct-{i}")),
+            "GET after a node client's SET"
+        );
+    }
 }
 
 /// `GET`s the node at `port` has served, from its own `INFO commandstats`.

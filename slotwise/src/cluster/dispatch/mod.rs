@@ -187,12 +187,15 @@ impl RedisCluster {
 
     /// Runs a command on one node: retried if safe, never redirected elsewhere.
     pub(crate) async fn run_node(&self, entry: &Arc<NodeEntry>, cmd: &Cmd) -> Result<Value> {
-        let readonly = self
-            .snapshot()
-            .table
-            .lookup(cmd)
-            .is_some_and(CommandInfo::is_readonly);
-        self.run_on(entry, cmd, readonly).await
+        let snapshot = self.snapshot();
+        let info = snapshot.table.lookup(cmd);
+        let readonly = info.is_some_and(CommandInfo::is_readonly);
+        let result = self.run_on(entry, cmd, readonly).await;
+        if let (Some(cache), false) = (&self.inner.cache, readonly) {
+            // As for a cluster command: the client reads this write at once.
+            cache.forget_written(&self.snapshot(), cmd, info);
+        }
+        result
     }
 
     /// [`run_node`](Self::run_node) for a caller that already knows whether `cmd` only reads.
