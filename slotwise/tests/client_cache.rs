@@ -291,3 +291,43 @@ async fn concurrent_readers_never_go_back_in_time() {
     assert!(stats.hits > 0, "{reads} reads, {stats:?}");
     assert!(stats.misses > 0, "{reads} reads, {stats:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mget_nonatomic_reads_each_key_through_the_cache() {
+    use slotwise::ClusterCommands;
+    let _turn = TURN.lock().await;
+    let (client, writer) = (caching_client().await, writer().await);
+    let keys: Vec<String> = (0..20).map(|i| format!("csc-mget:{i}")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        writer.set(key.as_str(), i).await.unwrap();
+    }
+    writer.hset("csc-mget:hash", &[("f", 1)][..]).await.unwrap();
+    let mut asked: Vec<&str> = keys.iter().map(String::as_str).collect();
+    asked.push("csc-mget:hash");
+    asked.push("csc-mget:missing");
+    let want: Vec<Option<i64>> = (0..20).map(Some).chain([None, None]).collect();
+    let first: Vec<Option<i64>> = client.mget_nonatomic(&asked).await.unwrap();
+    assert_eq!(
+        first, want,
+        "in key order, nil for a hash and a missing key"
+    );
+    let hits = client.stats().cache.hits;
+    let again: Vec<Option<i64>> = client.mget_nonatomic(&asked).await.unwrap();
+    assert_eq!(again, want);
+    assert!(
+        client.stats().cache.hits >= hits + 20,
+        "the second MGET came from memory: {:?}",
+        client.stats().cache
+    );
+    writer.set(keys[3].as_str(), 100).await.unwrap();
+    let deadline = Instant::now() + common::SLACK;
+    loop {
+        let got: Vec<Option<i64>> = client.mget_nonatomic(&asked).await.unwrap();
+        if got[3] == Some(100) {
+            break;
+        }
+        assert_eq!(got[3], Some(3));
+        assert!(Instant::now() < deadline, "the write never showed: {got:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

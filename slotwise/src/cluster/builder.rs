@@ -171,7 +171,8 @@ impl ClusterBuilder {
     /// What it guarantees: a client reads its own writes; a read that starts after the
     /// connection received a key's invalidation never returns the value from before it; nothing
     /// read through a lost connection, or from a node that lost the key's slot, is served after
-    /// that is known. What it does not: across clients it is eventually consistent, as the
+    /// that is known. [`mget_nonatomic`](crate::ClusterCommands::mget_nonatomic) reads each
+    /// key through the cache. What it does not: across clients it is eventually consistent, as the
     /// server's tracking is: right after another client's write, this one may still serve the
     /// old value until the invalidation arrives. Reads from replicas, targets, pipelines and
     /// [`RedisCluster::no_cache`] handles bypass it; [`Stats::cache`](crate::Stats::cache)

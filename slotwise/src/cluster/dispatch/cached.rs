@@ -53,6 +53,31 @@ impl Attempt for CachedRead<'_> {
 }
 
 impl RedisCluster {
+    /// `MGET` of keys in any slots with the cache on: one `GET` per key, each served from
+    /// memory or sent (the multiplexer pipelines them, so a node's keys still share a round
+    /// trip) and stored as any `GET` is. A key holding another type reads as nil, as in `MGET`.
+    pub(crate) fn run_mget_cached<'a>(
+        &'a self,
+        cmd: &'a Cmd,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Value>> + Send + 'a>> {
+        Box::pin(async move {
+            let gets: Vec<Cmd> = cmd.args().skip(1).map(|k| Cmd::new("GET").arg(k)).collect();
+            let replies =
+                futures_util::future::join_all(gets.iter().map(|get| self.run(get, None))).await;
+            let mut values = Vec::with_capacity(replies.len());
+            for reply in replies {
+                match reply {
+                    Ok(value) => values.push(value),
+                    Err(e) if e.server_error().is_some_and(|s| s.code() == "WRONGTYPE") => {
+                        values.push(Value::Nil)
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(Value::Array(values))
+        })
+    }
+
     /// Serves `cmd` on `key` from `cache`, else runs it on the primary serving `slot`.
     pub(super) async fn run_cached(
         &self,
