@@ -103,7 +103,7 @@ impl CacheConfig {
     }
 
     /// The most keys kept (each with the replies of every cached command read on it); the
-    /// least recently useful go first. At least 1. Default is 10,000.
+    /// least recently useful go first. At least 1, at most 2^30. Default is 10,000.
     pub fn max_entries(mut self, entries: u64) -> CacheConfig {
         self.max_entries = entries.max(1);
         self
@@ -213,21 +213,40 @@ const MAX_REPLIES_PER_KEY: usize = 16;
 /// `entries × bytes`, an entry weighs `max(size × entries, bytes)`. The weights within
 /// capacity then mean at most `entries` entries (each weighs at least `bytes`) and at most
 /// `bytes` bytes (each weighs at least its size × `entries`).
+///
+/// Sizes are counted in units of `unit` bytes, so that `bytes` stays below 2^24 units and,
+/// with `entries` below 2^30, the capacity below 2^54: the store's sum of weights must not
+/// overflow. An entry weighs at most one more than the capacity (it is refused either way).
 #[derive(Clone, Debug)]
 struct Weigh {
     entries: u64,
+    /// `max_bytes`, in units.
     bytes: u64,
+    unit: u64,
 }
 
 impl Weigh {
+    fn new(config: &CacheConfig) -> Weigh {
+        let unit = (config.max_bytes >> 24).max(1);
+        Weigh {
+            entries: config.max_entries.min(1 << 30),
+            bytes: config.max_bytes / unit,
+            unit,
+        }
+    }
+
     fn capacity(&self) -> u64 {
-        self.entries.saturating_mul(self.bytes)
+        self.entries * self.bytes
     }
 }
 
 impl quick_cache::Weighter<Bytes, Arc<KeyEntry>> for Weigh {
     fn weight(&self, _key: &Bytes, entry: &Arc<KeyEntry>) -> u64 {
-        entry.bytes.saturating_mul(self.entries).max(self.bytes)
+        let units = entry.bytes.div_ceil(self.unit);
+        units
+            .saturating_mul(self.entries)
+            .max(self.bytes)
+            .min(self.capacity() + 1)
     }
 }
 
@@ -319,13 +338,10 @@ impl Tracker for NodeTracker {
 
 impl Cache {
     pub(crate) fn new(config: &CacheConfig) -> Cache {
-        let weigh = Weigh {
-            entries: config.max_entries,
-            bytes: config.max_bytes,
-        };
+        let weigh = Weigh::new(config);
         let evictions = Evictions::default();
         let counted = Arc::clone(&evictions.0);
-        let items = usize::try_from(config.max_entries).unwrap_or(usize::MAX);
+        let items = usize::try_from(weigh.entries).unwrap_or(usize::MAX);
         let map = Map::with(
             items,
             weigh.capacity(),

@@ -132,6 +132,19 @@ fn entries_and_bytes_stay_within_bounds() {
 }
 
 #[test]
+fn the_largest_bounds_do_not_overflow_the_weights() {
+    let cache = Cache::new(&CacheConfig::new().max_entries(u64::MAX).max_bytes(u64::MAX));
+    let node = cache.tracker();
+    let big = bulk(&"x".repeat(64 * 1024));
+    for i in 0..100 {
+        let key = format!("k{i}");
+        cache.store(&node, node.ticket(), key.as_bytes(), &get(&key), &big);
+    }
+    assert_eq!(cache.stats().entries, 100);
+    assert_eq!(cache.lookup(b"k7", &get("k7")), Some(big));
+}
+
+#[test]
 fn a_ttl_bounds_how_long_a_reply_is_served() {
     let cache = Cache::new(&CacheConfig::new().ttl(Duration::ZERO));
     let node = cache.tracker();
