@@ -1,7 +1,8 @@
 //! Opening a socket to a node and greeting it: TCP (or TLS), then `HELLO 3` with `AUTH` and
 //! `SETNAME`, falling back to `AUTH` and RESP2 on servers without `HELLO`, then `READONLY` for
-//! replica connections, then `CLIENT TRACKING ON` for connections whose reads are cached. What the node says of itself in its `HELLO` reply (its availability
-//! zone) comes back as a [`Greeting`].
+//! replica connections, then `CLIENT TRACKING ON` for connections whose reads are cached (RESP3
+//! only). What the node says of itself in its `HELLO` reply (its availability zone) comes back
+//! as a [`Greeting`].
 //!
 //! Everything here runs within the connect timeout. This module does not retry: a failed
 //! handshake is one failed connect, and [`Connection`](super::Connection) decides when to try again.
