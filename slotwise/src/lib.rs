@@ -79,6 +79,28 @@
 //! - `metrics`: records what [`RedisCluster::stats`] counts into the
 //!   [`metrics`](https://docs.rs/metrics) facade too (see *Metrics* below).
 //!
+//! # Client-side caching
+//!
+//! [`ClusterBuilder::client_side_cache`] serves single-key reads (`GET`, `HGET`, `HGETALL`,
+//! `SMEMBERS`, `ZRANGE` …) from memory, bounded by a [`CacheConfig`]; each node tells the
+//! client when a key read through its connection changes (`CLIENT TRACKING`, RESP3), and the
+//! entry goes. A client reads its own writes; across clients the cache is eventually
+//! consistent, as the server's tracking is. [`RedisCluster::no_cache`] bypasses it, and
+//! [`Stats::cache`] counts hits, misses, invalidations and evictions.
+//!
+//! ```no_run
+//! # async fn demo() -> slotwise::Result<()> {
+//! use slotwise::{CacheConfig, RedisCluster};
+//!
+//! let cluster = RedisCluster::builder()
+//!     .url("redis://127.0.0.1:7000")
+//!     .client_side_cache(CacheConfig::new().max_entries(100_000).max_bytes(64 << 20))
+//!     .build()
+//!     .await?;
+//! # let _ = cluster;
+//! # Ok(()) }
+//! ```
+//!
 //! # Metrics
 //!
 //! [`RedisCluster::stats`] returns the client's [`Stats`]: cluster-wide counters (redirections
@@ -158,6 +180,7 @@ mod topology;
 
 pub use cluster::events;
 pub use cluster::events::{ClusterEvent, ClusterEvents};
+pub use cluster::{CacheConfig, CacheStats};
 pub use cluster::{
     ClusterBuilder, ClusterCommands, ClusterNode, ClusterScan, Message, MessageKind, NodeClient,
     Nodes, NonAtomicExecutor, Pipeline, PubSub, Queued, ReadFrom, RedisCluster, Replies, Request,

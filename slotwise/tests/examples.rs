@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The examples, one per topic of redis-py's clustering guide.
-const EXAMPLES: [&str; 14] = [
+const EXAMPLES: [&str; 15] = [
     "create_client",
     "keyslot_hash_tags",
     "target_nodes",
@@ -28,6 +28,7 @@ const EXAMPLES: [&str; 14] = [
     "blocking",
     "cluster_events",
     "node_stats",
+    "client_cache",
 ];
 
 /// An example talks to a local cluster for well under a second; this only bounds a hang.
@@ -201,4 +202,9 @@ fn cluster_events() {
 #[test]
 fn node_stats() {
     run("node_stats");
+}
+
+#[test]
+fn client_cache() {
+    run("client_cache");
 }

@@ -60,6 +60,7 @@ pub struct ClusterBuilder {
     pub(crate) pubsub_spread_channels: bool,
     pub(crate) blocking_idle: usize,
     pub(crate) recovery_probe_interval: Option<Duration>,
+    pub(crate) cache: Option<super::cache::CacheConfig>,
     tls_wanted: bool,
     error: Option<Error>,
 }
@@ -93,6 +94,7 @@ impl ClusterBuilder {
             pubsub_spread_channels: false,
             blocking_idle: 4,
             recovery_probe_interval: Some(Duration::from_millis(10)),
+            cache: None,
             tls_wanted: false,
             error: None,
         }
@@ -156,6 +158,44 @@ impl ClusterBuilder {
     /// The RESP version. Default is RESP3 with fallback to RESP2.
     pub fn protocol(mut self, protocol: Protocol) -> ClusterBuilder {
         self.connection = self.connection.protocol(protocol);
+        self
+    }
+
+    /// Serves reads from memory: replies of the cacheable reads (`GET`, `HGET`, `HGETALL`,
+    /// `SMEMBERS`, `ZRANGE` …, one key each) are kept within `config`'s bounds and dropped when
+    /// the node that served them says their key changed (`CLIENT TRACKING`, turned on for
+    /// every primary's connection). Needs RESP3: with [`Protocol::Resp2`], [`build`](Self::build)
+    /// fails with [`ErrorKind::InvalidInput`]; a node that cannot speak RESP3 fails its connect
+    /// with [`ErrorKind::Unsupported`].
+    ///
+    /// What it guarantees: a client reads its own writes; a read that starts after the
+    /// connection received a key's invalidation never returns the value from before it; nothing
+    /// read through a lost connection, or from a node that lost the key's slot, is served after
+    /// that is known. [`mget_nonatomic`](crate::ClusterCommands::mget_nonatomic) reads each
+    /// key through the cache. What it does not: across clients it is eventually consistent, as the
+    /// server's tracking is: right after another client's write, this one may still serve the
+    /// old value until the invalidation arrives. Reads from replicas, targets, pipelines and
+    /// [`RedisCluster::no_cache`] handles bypass it; [`Stats::cache`](crate::Stats::cache)
+    /// counts hits, misses, invalidations and evictions. The store is a
+    /// [`quick_cache`](https://docs.rs/quick_cache) cache (concurrent, bounded by weight,
+    /// small without its default features). Default is off.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> slotwise::Result<()> {
+    /// use slotwise::commands::StringCommands;
+    /// use slotwise::{CacheConfig, RedisCluster};
+    ///
+    /// let cluster = RedisCluster::builder()
+    ///     .url("redis://127.0.0.1:7000")
+    ///     .client_side_cache(CacheConfig::new().max_entries(100_000))
+    ///     .build()
+    ///     .await?;
+    /// let first: Option<String> = cluster.get("config:flags").await?; // from the node
+    /// let again: Option<String> = cluster.get("config:flags").await?; // from memory
+    /// # Ok(()) }
+    /// ```
+    pub fn client_side_cache(mut self, config: super::cache::CacheConfig) -> ClusterBuilder {
+        self.cache = Some(config);
         self
     }
 
@@ -392,6 +432,13 @@ impl ClusterBuilder {
                 "no startup node: give a URL, a host and port, or startup nodes",
             ));
         }
+        if self.cache.is_some() && self.connection.protocol == Protocol::Resp2 {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "the client-side cache needs RESP3 (invalidations come as pushes on the \
+                 connection that read the key), but the protocol is set to RESP2",
+            ));
+        }
         let builder = self.with_tls_if_wanted()?;
         RedisCluster::connect(builder).await
     }
@@ -439,6 +486,7 @@ impl fmt::Debug for ClusterBuilder {
             .field("pubsub_spread_channels", &self.pubsub_spread_channels)
             .field("blocking_idle", &self.blocking_idle)
             .field("recovery_probe_interval", &self.recovery_probe_interval)
+            .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }

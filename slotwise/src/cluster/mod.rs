@@ -7,6 +7,7 @@
 //! module holds the public handle and the few things every clone shares, not those paths.
 
 mod builder;
+mod cache;
 mod discovery;
 mod dispatch;
 pub mod events;
@@ -27,6 +28,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use builder::ClusterBuilder;
+pub use cache::{CacheConfig, CacheStats};
 pub use node::{ClusterNode, NodeClient, Role};
 pub use pipeline::{Pipeline, Queued, Replies, Watch};
 pub use pubsub::{LossReason, Message, MessageKind, Nodes, PubSub, PubSubEvent, PubSubEvents};
@@ -67,6 +69,9 @@ use topology::{spawn_periodic_refresh, Topology};
 pub struct RedisCluster {
     inner: Arc<Inner>,
     reads: Reads,
+    /// Reads may be served from the client-side cache (if it is on); false on a
+    /// [`no_cache`](RedisCluster::no_cache) handle.
+    cached: bool,
 }
 
 /// The read strategy of a handle: the client's own (the builder's), or the one `readonly()` or
@@ -89,6 +94,8 @@ pub(crate) struct Inner {
     pub(crate) counters: stats::Counters,
     /// Where cluster events go, for whoever listens.
     pub(crate) events: events::EventBus,
+    /// The client-side cache, if the builder turned it on.
+    pub(crate) cache: Option<cache::Cache>,
 }
 
 impl RedisCluster {
@@ -119,7 +126,12 @@ impl RedisCluster {
     pub(crate) async fn connect(mut settings: ClusterBuilder) -> Result<RedisCluster> {
         let events = events::EventBus::new();
         settings.connection.watcher = crate::connection::Watcher(Some(events.reachability()));
-        let registry = Registry::new(settings.connection.clone(), settings.node_zones.clone());
+        let cache = settings.cache.as_ref().map(cache::Cache::new);
+        let registry = Registry::new(
+            settings.connection.clone(),
+            settings.node_zones.clone(),
+            cache.clone(),
+        );
         let candidates: Vec<Arc<NodeEntry>> = settings
             .startup
             .iter()
@@ -179,6 +191,7 @@ impl RedisCluster {
             topology: Topology::new(snapshot, view, default),
             counters: stats::Counters::default(),
             events,
+            cache,
         });
         inner.choose_default_node(true);
         inner.drop_unused_entries();
@@ -204,6 +217,7 @@ impl RedisCluster {
         Ok(RedisCluster {
             inner,
             reads: Reads::Configured,
+            cached: true,
         })
     }
 
@@ -327,6 +341,7 @@ impl RedisCluster {
             } else {
                 Reads::PreferReplica
             },
+            cached: self.cached,
         }
     }
 
@@ -336,7 +351,34 @@ impl RedisCluster {
         RedisCluster {
             inner: Arc::clone(&self.inner),
             reads: Reads::Primary,
+            cached: self.cached,
         }
+    }
+
+    /// A handle whose commands never use the client-side cache: every read goes to the node,
+    /// and its reply is not stored. Shares everything with `self` (the cache too: what others
+    /// cached stays). With the cache off it is a plain clone.
+    ///
+    /// ```no_run
+    /// # async fn demo(cluster: slotwise::RedisCluster) -> slotwise::Result<()> {
+    /// use slotwise::commands::StringCommands;
+    ///
+    /// let fresh: Option<String> = cluster.no_cache().get("config:flags").await?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use = "it returns a new handle; this one reads as before"]
+    pub fn no_cache(&self) -> RedisCluster {
+        RedisCluster {
+            inner: Arc::clone(&self.inner),
+            reads: self.reads,
+            cached: false,
+        }
+    }
+
+    /// The client-side cache for this handle's reads, if the builder turned it on and the
+    /// handle does not bypass it.
+    pub(crate) fn cache(&self) -> Option<&cache::Cache> {
+        self.inner.cache.as_ref().filter(|_| self.cached)
     }
 
     /// This handle's read strategy.
@@ -450,8 +492,11 @@ impl RedisCluster {
     /// # }
     /// ```
     pub fn stats(&self) -> Stats {
-        let counters = self.inner.counters.read();
-        counters.with_nodes(self.inner.registry.meters())
+        let mut stats = self.inner.counters.read();
+        if let Some(cache) = &self.inner.cache {
+            stats.cache = cache.stats();
+        }
+        stats.with_nodes(self.inner.registry.meters())
     }
 
     /// What the client saw of `node`: as in [`stats`](Self::stats), for one node. `None` if the

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+use super::cache::{Cache, NodeTracker};
 use super::read_from::latency::Smoothed;
 use super::read_from::Candidate;
 use super::RedisCluster;
@@ -141,6 +142,9 @@ pub(crate) struct NodeEntry {
     pub(crate) given_zone: Option<Arc<str>>,
     /// The smoothed `PING` round trip, kept by the latency probes.
     pub(crate) latency: Smoothed,
+    /// With the client-side cache on, a primary's connection tracks the keys read through it;
+    /// this hears its invalidations.
+    pub(crate) tracker: Option<Arc<NodeTracker>>,
 }
 
 impl NodeEntry {
@@ -182,6 +186,8 @@ pub(crate) struct Registry {
     base: ConnectionConfig,
     /// Zones given by address (`host:port`), for nodes that report none.
     zones: HashMap<String, Arc<str>>,
+    /// The client-side cache, if on: primaries' connections then track what they read.
+    cache: Option<Cache>,
     entries: Mutex<Entries>,
 }
 
@@ -194,10 +200,15 @@ struct Entries {
 }
 
 impl Registry {
-    pub(crate) fn new(base: ConnectionConfig, zones: HashMap<String, Arc<str>>) -> Registry {
+    pub(crate) fn new(
+        base: ConnectionConfig,
+        zones: HashMap<String, Arc<str>>,
+        cache: Option<Cache>,
+    ) -> Registry {
         Registry {
             base,
             zones,
+            cache,
             entries: Mutex::new(Entries::default()),
         }
     }
@@ -220,12 +231,21 @@ impl Registry {
             .readonly(role == Role::Replica);
         let given_zone = self.zones.get(node.name()).cloned();
         config.meter = MeterSlot(Some(Arc::clone(meter)));
+        let tracker = match (&self.cache, role) {
+            (Some(cache), Role::Primary) => Some(cache.tracker()),
+            _ => None,
+        };
+        let conn = match &tracker {
+            Some(tracker) => Connection::with_tracker(config, Arc::clone(tracker) as _),
+            None => Connection::new(config),
+        };
         let entry = Arc::new(NodeEntry {
             node,
-            conn: Connection::new(config),
+            conn,
             blocking: Mutex::new(Vec::new()),
             given_zone,
             latency: Smoothed::default(),
+            tracker,
         });
         entries.by_role.insert(key, Arc::clone(&entry));
         entry

@@ -159,6 +159,10 @@ impl RedisCluster {
                 ),
             ));
         };
+        if info.name() == "mget" && self.cache().is_some() && !self.strategy().uses_replicas() {
+            // Each key through the cache, as its own `GET`.
+            return self.run_mget_cached(cmd).await;
+        }
         let layout = layout(info, cmd)?;
         if layout.groups == 0 {
             return merge_parts(info, &[], Vec::new(), 0);

@@ -52,6 +52,8 @@ pub struct Stats {
     pub io_retries: u64,
     /// Full topology refreshes completed.
     pub refreshes: u64,
+    /// What the client-side cache did; all zero when it is off.
+    pub cache: super::cache::CacheStats,
     nodes: BTreeMap<String, NodeStats>,
     total: NodeStats,
 }

@@ -1,7 +1,8 @@
 //! Opening a socket to a node and greeting it: TCP (or TLS), then `HELLO 3` with `AUTH` and
 //! `SETNAME`, falling back to `AUTH` and RESP2 on servers without `HELLO`, then `READONLY` for
-//! replica connections. What the node says of itself in its `HELLO` reply (its availability
-//! zone) comes back as a [`Greeting`].
+//! replica connections, then `CLIENT TRACKING ON` for connections whose reads are cached (RESP3
+//! only). What the node says of itself in its `HELLO` reply (its availability zone) comes back
+//! as a [`Greeting`].
 //!
 //! Everything here runs within the connect timeout. This module does not retry: a failed
 //! handshake is one failed connect, and [`Connection`](super::Connection) decides when to try again.
@@ -15,6 +16,7 @@ use super::auth::Credentials;
 use super::config::{ConnectionConfig, Protocol};
 use super::meter::Meter;
 use super::mux::{Multiplexer, PushSink, Reply};
+use super::tracking::Tracker;
 use crate::error::{Error, ErrorKind, Result, Sent};
 use crate::protocol::{Cmd, Decoder, Value};
 
@@ -53,10 +55,14 @@ pub(crate) async fn open(
     node: Arc<str>,
     push_sink: Option<PushSink>,
     meter: Arc<Meter>,
+    tracker: Option<&Arc<dyn Tracker>>,
 ) -> Result<(Multiplexer, Greeting)> {
     let attempt = async {
         let mux = start(config, Arc::clone(&node), push_sink, meter).await?;
-        let greeting = greet(&mux, config, timeout).await?;
+        if let Some(tracker) = tracker {
+            mux.track(Arc::clone(tracker));
+        }
+        let greeting = greet(&mux, config, timeout, tracker.is_some()).await?;
         Ok((mux, greeting))
     };
     match tokio::time::timeout(timeout, attempt).await {
@@ -141,6 +147,7 @@ async fn greet(
     mux: &Multiplexer,
     config: &ConnectionConfig,
     timeout: Duration,
+    tracking: bool,
 ) -> Result<Greeting> {
     let mut greeting = Greeting::default();
     let credentials = config.auth.for_connect(timeout).await?;
@@ -183,6 +190,21 @@ async fn greet(
         call(mux, &Cmd::new("READONLY"), timeout)
             .await
             .map_err(|e| handshake_error(e, "READONLY", secret))?;
+    }
+    if tracking {
+        // Invalidations come as pushes on this connection, which RESP2 cannot carry (its
+        // `REDIRECT` mode needs a second connection per node).
+        if resp2 {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "client-side caching needs RESP3 (Redis 6 or newer), which this node does not speak",
+            )
+            .with_sent(Sent::No));
+        }
+        // The default mode, not BCAST: the node tracks only the keys read through here.
+        call(mux, &Cmd::new("CLIENT").arg("TRACKING").arg("ON"), timeout)
+            .await
+            .map_err(|e| handshake_error(e, "CLIENT TRACKING", secret))?;
     }
     Ok(greeting)
 }

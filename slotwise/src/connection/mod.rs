@@ -15,6 +15,7 @@ pub(crate) mod meter;
 mod mux;
 #[cfg(feature = "tls")]
 mod tls;
+pub(crate) mod tracking;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,6 +71,8 @@ struct ConnectionState {
     zone: ArcSwapOption<String>,
     /// The node's meter, which every socket of this connection records into.
     meter: Arc<Meter>,
+    /// Client tracking on every socket of this connection, told of its invalidations.
+    tracker: Option<Arc<dyn tracking::Tracker>>,
 }
 
 /// Reconnect pacing: after `failures` failed connects in a row, no new attempt before `retry_at`.
@@ -95,13 +98,22 @@ impl Connection {
     }
 
     pub(crate) fn with_sink(config: ConnectionConfig, push_sink: Option<PushSink>) -> Connection {
-        Connection::build(config, push_sink, false)
+        Connection::build(config, push_sink, false, None)
+    }
+
+    /// A connection whose every socket turns client tracking on and tells `tracker` of its
+    /// invalidations and its loss.
+    pub(crate) fn with_tracker(
+        config: ConnectionConfig,
+        tracker: Arc<dyn tracking::Tracker>,
+    ) -> Connection {
+        Connection::build(config, None, false, Some(tracker))
     }
 
     /// Opens one socket now; once it is lost, requests fail with [`ErrorKind::Closed`] rather
     /// than reconnect.
     pub(crate) async fn connect_single(config: ConnectionConfig) -> Result<Connection> {
-        let conn = Connection::build(config, None, true);
+        let conn = Connection::build(config, None, true, None);
         let timeout = conn.inner.config.connect_timeout;
         conn.mux(timeout).await?;
         Ok(conn)
@@ -111,6 +123,7 @@ impl Connection {
         config: ConnectionConfig,
         push_sink: Option<PushSink>,
         single_socket: bool,
+        tracker: Option<Arc<dyn tracking::Tracker>>,
     ) -> Connection {
         let node: Arc<str> = Arc::from(config.node_name());
         let meter = match &config.meter.0 {
@@ -129,6 +142,7 @@ impl Connection {
                 opened: AtomicBool::new(false),
                 zone: ArcSwapOption::empty(),
                 meter,
+                tracker,
             }),
         }
     }
@@ -331,6 +345,7 @@ impl Connection {
             Arc::clone(&self.inner.node),
             self.inner.push_sink.clone(),
             Arc::clone(&self.inner.meter),
+            self.inner.tracker.as_ref(),
         )
         .await
         {
@@ -407,6 +422,7 @@ impl Subscriber {
             Arc::clone(&node),
             Some(sink),
             Meter::detached(),
+            None,
         )
         .await?;
         // The handshake falls back to RESP2 on servers without HELLO 3; ask which it is.

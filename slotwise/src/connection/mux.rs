@@ -40,7 +40,7 @@ mod writer;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -50,6 +50,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::meter::Meter;
+use super::tracking::Tracker;
 use crate::error::{Error, ErrorKind, Result, Sent};
 use crate::protocol::{Cmd, Decoder, Value, WireReply};
 use reader::read_loop;
@@ -161,6 +162,9 @@ struct Shared {
     undecoded: AtomicUsize,
     /// What this socket tells of its node.
     meter: Arc<Meter>,
+    /// Hears the `invalidate` pushes and the close of a socket with client tracking on; set
+    /// before the handshake sends anything, so before any push can come.
+    tracker: OnceLock<Arc<dyn Tracker>>,
 }
 
 #[derive(Debug)]
@@ -236,6 +240,7 @@ impl Multiplexer {
             raw: AtomicBool::new(false),
             undecoded: AtomicUsize::new(0),
             meter,
+            tracker: OnceLock::new(),
         });
         let read_task = tokio::spawn(read_loop(reader, decoder, Arc::clone(&shared)));
         let write_task = tokio::spawn(write_loop(writer, Arc::clone(&shared)));
@@ -253,6 +258,12 @@ impl Multiplexer {
     /// False once the socket failed or was closed.
     pub(crate) fn is_open(&self) -> bool {
         self.shared.open.load(Ordering::Acquire)
+    }
+
+    /// Hands this socket's `invalidate` pushes and its close to `tracker`. Called before
+    /// anything is sent (the handshake turns tracking on); a second call changes nothing.
+    pub(crate) fn track(&self, tracker: Arc<dyn Tracker>) {
+        let _ = self.shared.tracker.set(tracker);
     }
 
     /// From now on every frame read goes to the sink as it comes, and requests are only
@@ -488,6 +499,11 @@ impl Shared {
         };
         if let Some(sink) = &self.push_sink {
             sink.send(SinkEvent::Closed(err.clone()));
+        }
+        // Before the callers hear of the failure: a read they retry must not be served from
+        // what this socket no longer tracks.
+        if let Some(tracker) = self.tracker.get() {
+            tracker.lost();
         }
         // Requests left unanswered leave the in-flight count; those whose callers still wait
         // failed with the socket.

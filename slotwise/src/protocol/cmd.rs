@@ -138,6 +138,12 @@ impl Cmd {
         self.args().nth(index)
     }
 
+    /// Every argument, the name first, as encoded on the wire (without the array header): two
+    /// commands are the same command exactly when these bytes are equal.
+    pub(crate) fn encoded_args(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// The command name (its first argument) as sent.
     pub fn name(&self) -> &[u8] {
         self.arg_at(0).unwrap_or_default()

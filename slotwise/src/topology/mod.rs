@@ -24,7 +24,7 @@ mod map;
 mod reply;
 mod slot;
 #[cfg(test)]
-mod test_replies;
+pub(crate) mod test_replies;
 mod view;
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! This module does not discover topology (see `refresh`) or parse commands (see `routing`).
 
 pub(super) mod backoff;
+mod cached;
 pub(super) mod classify;
 mod fanout;
 mod retry;
@@ -65,6 +66,25 @@ impl RedisCluster {
             };
             return self.run_target(cmd, target, merge, readonly).await;
         }
+        if let (Some(cache), false) = (&self.inner.cache, readonly) {
+            // Boxed: the write-through step stays out of every other command's future.
+            return Box::pin(async {
+                let result = self.run_routed(cmd, info, readonly).await;
+                cache.forget_written(&self.snapshot(), cmd, info);
+                result
+            })
+            .await;
+        }
+        self.run_routed(cmd, info, readonly).await
+    }
+
+    /// Runs `cmd` where its keys or routing tips send it.
+    async fn run_routed(
+        &self,
+        cmd: &Cmd,
+        info: Option<&CommandInfo>,
+        readonly: bool,
+    ) -> Result<Value> {
         match route(info, cmd)? {
             Route::Slot(slot) => self.run_slot(cmd, info, slot).await,
             Route::AllNodes(policy) => {
@@ -151,6 +171,12 @@ impl RedisCluster {
     ) -> Result<Value> {
         let readonly = info.is_some_and(CommandInfo::is_readonly);
         let read = (readonly && self.strategy().uses_replicas()).then_some(HandleReads);
+        if let (Some(cache), None) = (self.cache(), read) {
+            if let Some(key) = super::cache::cached_key(cmd) {
+                // Boxed: the cached path's future stays out of every other command's.
+                return Box::pin(self.run_cached(cache, cmd, key, slot)).await;
+            }
+        }
         let blocks = match info.is_some_and(CommandInfo::is_blocking) {
             true => block_time(cmd),
             false => Block::Not,
@@ -161,12 +187,15 @@ impl RedisCluster {
 
     /// Runs a command on one node: retried if safe, never redirected elsewhere.
     pub(crate) async fn run_node(&self, entry: &Arc<NodeEntry>, cmd: &Cmd) -> Result<Value> {
-        let readonly = self
-            .snapshot()
-            .table
-            .lookup(cmd)
-            .is_some_and(CommandInfo::is_readonly);
-        self.run_on(entry, cmd, readonly).await
+        let snapshot = self.snapshot();
+        let info = snapshot.table.lookup(cmd);
+        let readonly = info.is_some_and(CommandInfo::is_readonly);
+        let result = self.run_on(entry, cmd, readonly).await;
+        if let (Some(cache), false) = (&self.inner.cache, readonly) {
+            // As for a cluster command: the client reads this write at once.
+            cache.forget_written(&self.snapshot(), cmd, info);
+        }
+        result
     }
 
     /// [`run_node`](Self::run_node) for a caller that already knows whether `cmd` only reads.

@@ -92,6 +92,9 @@ impl Inner {
             snapshot.table = Arc::clone(&self.topology.snapshot.load().table);
             let new = Arc::new(snapshot);
             let old = self.topology.snapshot.swap(Arc::clone(&new));
+            if let Some(cache) = &self.cache {
+                cache.drop_moved(&old, &new);
+            }
             self.events
                 .topology_changed(&old, &new, ChangeCause::Refresh);
         }
@@ -144,11 +147,12 @@ impl Inner {
         });
         self.note_move(slot, host, port);
         if let Some(generation) = installed {
-            self.events.topology_changed(
-                &old,
-                &self.topology.snapshot.load(),
-                ChangeCause::Redirect,
-            );
+            let new = self.topology.snapshot.load();
+            if let Some(cache) = &self.cache {
+                cache.drop_moved(&old, &new);
+            }
+            self.events
+                .topology_changed(&old, &new, ChangeCause::Redirect);
             self.note_patched();
             self.topology.generation.send_replace(generation);
         }

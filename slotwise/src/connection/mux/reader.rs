@@ -1,5 +1,6 @@
 //! The reader task: decodes what the socket sends and hands each reply to the request waiting
-//! for it, in order; push frames (and, in raw mode, every frame) go to the push sink.
+//! for it, in order; `invalidate` pushes go to the tracker of a socket with client tracking on,
+//! other push frames (and, in raw mode, every frame) to the push sink.
 //!
 //! Normally it decodes every complete reply in the buffer, then hands them all over under one
 //! lock. While a request for undecoded replies waits, it goes one frame at a time instead: the
@@ -20,6 +21,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::{Reply, Shared, SinkEvent, Wants, READ_CHUNK};
+use crate::connection::tracking::invalidated_keys;
 use crate::error::{Error, ErrorKind, Result, Sent};
 use crate::protocol::{Decoder, Scanner, Value, WireReply};
 
@@ -53,11 +55,7 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
         } else {
             loop {
                 match decoder.decode(&mut buf) {
-                    Ok(Some(Value::Push(items))) => {
-                        if let Some(sink) = &shared.push_sink {
-                            sink.send(SinkEvent::Push(items));
-                        }
-                    }
+                    Ok(Some(Value::Push(items))) => push(&shared, items),
                     Ok(Some(value)) if shared.raw.load(Ordering::Acquire) => {
                         if let Some(sink) = &shared.push_sink {
                             sink.send(SinkEvent::Frame(value));
@@ -97,6 +95,20 @@ pub(super) async fn read_loop<R: AsyncRead + Unpin>(
                 return;
             }
         }
+    }
+}
+
+/// A push: an invalidation goes to the tracker, if client tracking is on, at once (before any
+/// reply read after it is handed over); anything else to the sink.
+fn push(shared: &Shared, items: Vec<Value>) {
+    if let Some(tracker) = shared.tracker.get() {
+        if let Some(keys) = invalidated_keys(&items) {
+            tracker.invalidated(keys);
+            return;
+        }
+    }
+    if let Some(sink) = &shared.push_sink {
+        sink.send(SinkEvent::Push(items));
     }
 }
 
@@ -197,9 +209,7 @@ impl OneAtATime<'_> {
                 match self.decoder.decode(buf).map_err(broken)? {
                     None => return Ok(()),
                     Some(Value::Push(items)) => {
-                        if let Some(sink) = &shared.push_sink {
-                            sink.send(SinkEvent::Push(items));
-                        }
+                        push(shared, items);
                         true
                     }
                     Some(value) if shared.raw.load(Ordering::Acquire) => {

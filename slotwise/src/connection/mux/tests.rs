@@ -525,3 +525,62 @@ async fn the_meter_counts_a_timeout_and_nothing_stays_in_flight_after_the_close(
     }
     drop(server);
 }
+
+/// Records what a tracking socket tells it.
+#[derive(Debug, Default)]
+struct Heard(std::sync::Mutex<Vec<String>>);
+
+impl crate::connection::tracking::Tracker for Heard {
+    fn invalidated(&self, keys: Option<&[Value]>) {
+        let said = match keys {
+            Some(keys) => keys
+                .iter()
+                .map(|k| String::from_utf8_lossy(k.as_bytes().unwrap_or_default()).into_owned())
+                .collect::<Vec<_>>()
+                .join(","),
+            None => "*".to_owned(),
+        };
+        self.0.lock().unwrap().push(said);
+    }
+
+    fn lost(&self) {
+        self.0.lock().unwrap().push("lost".to_owned());
+    }
+}
+
+#[tokio::test]
+async fn invalidations_reach_the_tracker_before_the_replies_read_after_them() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (mux, mut server) = start_over_duplex(Some(PushSink::new(1, tx)));
+    let heard = Arc::new(Heard::default());
+    mux.track(Arc::clone(&heard) as _);
+    let cmd = Cmd::new("GET").arg("k");
+    let request = mux.request([&cmd], false, WAIT);
+    let serve = async {
+        // The GET, whole: `*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`.
+        let mut buf = [0u8; 20];
+        server.read_exact(&mut buf).await.unwrap();
+        server
+            .write_all(
+                b">2\r\n$10\r\ninvalidate\r\n*2\r\n$1\r\nk\r\n$1\r\nj\r\n\
+                  >3\r\n+message\r\n+ch\r\n+hi\r\n\
+                  >2\r\n$10\r\ninvalidate\r\n_\r\n$1\r\nv\r\n",
+            )
+            .await
+            .unwrap();
+    };
+    let (reply, ()) = tokio::join!(request, serve);
+    assert!(matches!(reply.unwrap(), Reply::One(Value::Bulk(b)) if &b[..] == b"v"));
+    assert_eq!(*heard.0.lock().unwrap(), ["k,j", "*"]);
+    // Other pushes still go to the sink; invalidations do not.
+    let (_, push) = rx.recv().await.unwrap();
+    assert!(matches!(push, SinkEvent::Push(items) if items.len() == 3));
+    assert!(rx.try_recv().is_err(), "an invalidation reached the sink");
+    drop(server);
+    let failed = mux.request([&cmd], false, WAIT).await;
+    assert!(failed.is_err());
+    assert_eq!(
+        heard.0.lock().unwrap().last().map(String::as_str),
+        Some("lost")
+    );
+}

@@ -1,0 +1,548 @@
+//! Client-side caching: replies of reads kept in memory and served without a round trip, each
+//! dropped when the node it was read from says its key changed.
+//!
+//! Opt-in with [`ClusterBuilder::client_side_cache`](super::ClusterBuilder::client_side_cache).
+//! Every primary's connection then turns `CLIENT TRACKING ON` in its handshake (the default
+//! mode: the node remembers the keys read through that connection and sends an `invalidate`
+//! push there when one changes). Only the reads of [`commands::cached_key`]'s allow-list are
+//! cached, only when they go to a primary (a handle reading from replicas, a target, a
+//! pipeline or a `no_cache()` handle bypasses the cache), and only successful replies.
+//!
+//! # What is kept
+//!
+//! One entry per key: the replies of the cached commands read on it (the cache key is the
+//! whole command, name and arguments), the node connection they were read through, and that
+//! connection's epoch then. Invalidating a key drops its entry, so every command's reply on it
+//! at once. The store is a [`quick_cache`] cache bounded by entries and bytes together (see
+//! `Weigh`); a reply's bytes are an estimate of its size in memory.
+//!
+//! # Why a cached reply is never older than the node's own invalidation
+//!
+//! Each primary's connection has a [`NodeTracker`]: an *invalidation sequence* bumped by
+//! every invalidation read on its sockets (of some keys or of all), every socket closed, and
+//! every slot the node lost; and an *epoch* bumped by all of those but invalidations of single
+//! keys. A read takes a [`Ticket`] (the sequence number) before it is sent, and its reply is
+//! stored only if the sequence still has that number when the reply comes, checked and stored
+//! under the tracker's lock, which every invalidation also takes. Replies and pushes come in
+//! the order the node sent them on one socket, and the reader hands an invalidation to the
+//! tracker before it hands over any reply read after it, so:
+//!
+//! - an invalidation of the key read after the read was sent (the race: the key changed while
+//!   the reply was on its way, or just after) bumps the sequence before the reply is stored, and
+//!   the reply is returned but not stored;
+//! - an invalidation read after the reply was stored removes it;
+//! - a socket lost, or a node flushing its tracking table, bumps the epoch before the callers
+//!   hear of the failure, and a lookup serves an entry only while its connection's epoch is the
+//!   one it was stored with: nothing read through the lost socket is served after it;
+//! - a topology that moves a slot away from a node (an installed refresh, a `MOVED`) bumps that
+//!   node's epoch, so its entries are dropped (the migration itself deletes the keys on the old
+//!   owner, which invalidates them too).
+//!
+//! The scheme is conservative: any invalidation on the connection while a read is in flight,
+//! of whatever key, keeps its reply out of the cache. A reply is cached again on the next read.
+//!
+//! # What it does not guarantee
+//!
+//! Across clients the cache is eventually consistent, as Redis's tracking is: after another
+//! client's write is acknowledged, this client may serve the old value until the node's
+//! invalidation reaches it (usually well under a millisecond on a local network, unbounded
+//! while the network delays it). Its own writes go to the same connection as its reads, and
+//! the node sends the invalidation before the write's reply, so a client reads its own
+//! writes. Replica reads are not cached.
+
+mod commands;
+
+use std::hash::RandomState;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::snapshot::Snapshot;
+use crate::connection::tracking::Tracker;
+use crate::protocol::{Cmd, Value};
+use crate::routing::CommandInfo;
+pub(crate) use commands::cached_key;
+
+/// The bounds of the client-side cache (see
+/// [`ClusterBuilder::client_side_cache`](super::ClusterBuilder::client_side_cache)).
+///
+/// ```
+/// use std::time::Duration;
+/// use slotwise::CacheConfig;
+///
+/// let config = CacheConfig::new()
+///     .max_entries(100_000)
+///     .max_bytes(256 * 1024 * 1024)
+///     .ttl(Duration::from_secs(60));
+/// assert_eq!(config.get_max_entries(), 100_000);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use = "settings take effect only when passed to `ClusterBuilder::client_side_cache`"]
+pub struct CacheConfig {
+    max_entries: u64,
+    max_bytes: u64,
+    ttl: Option<Duration>,
+}
+
+impl Default for CacheConfig {
+    fn default() -> CacheConfig {
+        CacheConfig::new()
+    }
+}
+
+impl CacheConfig {
+    /// The default bounds: 10,000 keys, 64 MiB, no TTL.
+    pub fn new() -> CacheConfig {
+        CacheConfig {
+            max_entries: 10_000,
+            max_bytes: 64 * 1024 * 1024,
+            ttl: None,
+        }
+    }
+
+    /// The most keys kept (each with the replies of every cached command read on it); the
+    /// least recently useful go first. At least 1, at most 2^30. Default is 10,000.
+    pub fn max_entries(mut self, entries: u64) -> CacheConfig {
+        self.max_entries = entries.max(1);
+        self
+    }
+
+    /// The most bytes of replies kept, as estimated in memory. A reply larger than a shard of
+    /// the cache (about this over the number of CPUs, rounded to a power of two) is not kept.
+    /// At least 1 KiB. Default is 64 MiB.
+    pub fn max_bytes(mut self, bytes: u64) -> CacheConfig {
+        self.max_bytes = bytes.max(1024);
+        self
+    }
+
+    /// How long a reply may be served from memory at most, however long the node keeps
+    /// quiet: a bound on the damage of an invalidation that never comes (a network that drops
+    /// it while the connection stays up). Default is none: entries stay until invalidated or
+    /// evicted.
+    pub fn ttl(mut self, ttl: Duration) -> CacheConfig {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// The most keys kept.
+    pub fn get_max_entries(&self) -> u64 {
+        self.max_entries
+    }
+
+    /// The most bytes kept.
+    pub fn get_max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
+    /// The longest a reply is served, if bounded.
+    pub fn get_ttl(&self) -> Option<Duration> {
+        self.ttl
+    }
+}
+
+/// What the client-side cache did, in [`Stats::cache`](crate::Stats::cache). All zero when
+/// the cache is off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheStats {
+    /// Reads served from memory.
+    pub hits: u64,
+    /// Cacheable reads that went to the node (no entry, a stale one, or another command's).
+    pub misses: u64,
+    /// Keys the nodes invalidated, plus one for each invalidation of everything read through
+    /// a connection (a node's flush, a lost socket, slots moved away).
+    pub invalidations: u64,
+    /// Entries dropped to stay within the bounds.
+    pub evictions: u64,
+    /// Keys held now.
+    pub entries: u64,
+    /// Estimated bytes of the replies held now.
+    pub bytes: u64,
+}
+
+/// The client-side cache: the store and its counters. Cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Cache {
+    store: Arc<Store>,
+}
+
+type Map = quick_cache::sync::Cache<Bytes, Arc<KeyEntry>, Weigh, RandomState, Evictions>;
+
+#[derive(Debug)]
+struct Store {
+    map: Map,
+    ttl: Option<Duration>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    invalidations: AtomicU64,
+    evictions: Arc<AtomicU64>,
+    /// The bytes of every entry alive, added as it is made and taken off as it is dropped.
+    bytes: Arc<AtomicU64>,
+}
+
+/// One key's cached replies, all read through one connection in one epoch of it.
+#[derive(Debug)]
+struct KeyEntry {
+    node: Arc<NodeTracker>,
+    epoch: u64,
+    replies: Vec<CachedReply>,
+    bytes: u64,
+    gauge: Arc<AtomicU64>,
+}
+
+#[derive(Debug)]
+struct CachedReply {
+    /// The command, as [`Cmd::encoded_args`].
+    command: Box<[u8]>,
+    value: Value,
+    stored: Instant,
+}
+
+impl Drop for KeyEntry {
+    fn drop(&mut self) {
+        self.gauge.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+/// More replies than this on one key (different ranges of a list, say) start its entry afresh.
+const MAX_REPLIES_PER_KEY: usize = 16;
+
+/// Weighs an entry so that one capacity bounds both entries and bytes: with capacity
+/// `entries × bytes`, an entry weighs `max(size × entries, bytes)`. The weights within
+/// capacity then mean at most `entries` entries (each weighs at least `bytes`) and at most
+/// `bytes` bytes (each weighs at least its size × `entries`).
+///
+/// Sizes are counted in units of `unit` bytes, so that `bytes` stays below 2^24 units and,
+/// with `entries` below 2^30, the capacity below 2^54: the store's sum of weights must not
+/// overflow. An entry weighs at most one more than the capacity (it is refused either way).
+#[derive(Clone, Debug)]
+struct Weigh {
+    entries: u64,
+    /// `max_bytes`, in units.
+    bytes: u64,
+    unit: u64,
+}
+
+impl Weigh {
+    fn new(config: &CacheConfig) -> Weigh {
+        let unit = (config.max_bytes >> 24).max(1);
+        Weigh {
+            entries: config.max_entries.min(1 << 30),
+            bytes: config.max_bytes / unit,
+            unit,
+        }
+    }
+
+    fn capacity(&self) -> u64 {
+        self.entries * self.bytes
+    }
+}
+
+impl quick_cache::Weighter<Bytes, Arc<KeyEntry>> for Weigh {
+    fn weight(&self, _key: &Bytes, entry: &Arc<KeyEntry>) -> u64 {
+        let units = entry.bytes.div_ceil(self.unit);
+        units
+            .saturating_mul(self.entries)
+            .max(self.bytes)
+            .min(self.capacity() + 1)
+    }
+}
+
+/// Counts evictions.
+#[derive(Clone, Debug, Default)]
+struct Evictions(Arc<AtomicU64>);
+
+impl quick_cache::Lifecycle<Bytes, Arc<KeyEntry>> for Evictions {
+    type RequestState = ();
+
+    fn on_evict(&self, _state: &mut (), _key: Bytes, _entry: Arc<KeyEntry>) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What a primary's connection learns of the keys read through it; see the module doc.
+#[derive(Debug)]
+pub(crate) struct NodeTracker {
+    store: Weak<Store>,
+    /// Taken by every invalidation and by storing a reply: a reply is stored only while no
+    /// invalidation came since its read was sent.
+    guard: Mutex<()>,
+    /// Bumped by every invalidation, under `guard`.
+    sequence: AtomicU64,
+    /// Bumped by every invalidation of everything, under `guard`.
+    epoch: AtomicU64,
+}
+
+/// The invalidation sequence of a connection when a read was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ticket(u64);
+
+impl NodeTracker {
+    /// The ticket of a read about to be sent through this connection.
+    pub(crate) fn ticket(&self) -> Ticket {
+        Ticket(self.sequence.load(Ordering::Acquire))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // Guards no data of its own: a poisoned lock serves as well.
+        self.guard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops everything read through this connection.
+    pub(crate) fn flush(&self) {
+        let _guard = self.lock();
+        self.sequence.fetch_add(1, Ordering::AcqRel);
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        if let Some(store) = self.store.upgrade() {
+            store.invalidations.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl NodeTracker {
+    /// Drops the cached replies on `key`, as an invalidation of it would.
+    fn forget(&self, key: &[u8]) {
+        let _guard = self.lock();
+        self.sequence.fetch_add(1, Ordering::AcqRel);
+        if let Some(store) = self.store.upgrade() {
+            store.map.remove(key);
+        }
+    }
+}
+
+impl Tracker for NodeTracker {
+    fn invalidated(&self, keys: Option<&[Value]>) {
+        let Some(keys) = keys else {
+            self.flush();
+            return;
+        };
+        let _guard = self.lock();
+        self.sequence.fetch_add(1, Ordering::AcqRel);
+        let Some(store) = self.store.upgrade() else {
+            return;
+        };
+        for key in keys {
+            if let Some(key) = key.as_bytes() {
+                store.map.remove(key);
+                store.invalidations.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn lost(&self) {
+        self.flush();
+    }
+}
+
+impl Cache {
+    pub(crate) fn new(config: &CacheConfig) -> Cache {
+        let weigh = Weigh::new(config);
+        let evictions = Evictions::default();
+        let counted = Arc::clone(&evictions.0);
+        let items = usize::try_from(weigh.entries).unwrap_or(usize::MAX);
+        let map = Map::with(
+            items,
+            weigh.capacity(),
+            weigh,
+            RandomState::default(),
+            evictions,
+        );
+        Cache {
+            store: Arc::new(Store {
+                map,
+                ttl: config.ttl,
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+                invalidations: AtomicU64::new(0),
+                evictions: counted,
+                bytes: Arc::new(AtomicU64::new(0)),
+            }),
+        }
+    }
+
+    /// A tracker for a new primary connection.
+    pub(crate) fn tracker(&self) -> Arc<NodeTracker> {
+        Arc::new(NodeTracker {
+            store: Arc::downgrade(&self.store),
+            guard: Mutex::new(()),
+            sequence: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
+        })
+    }
+
+    /// The cached reply to `cmd` on `key`, if one may be served.
+    pub(crate) fn lookup(&self, key: &[u8], cmd: &Cmd) -> Option<Value> {
+        let store = &self.store;
+        let found = store.map.get(key).and_then(|entry| {
+            if entry.epoch != entry.node.epoch.load(Ordering::Acquire) {
+                return None;
+            }
+            let command = cmd.encoded_args();
+            let reply = entry.replies.iter().find(|r| *r.command == *command)?;
+            if store.ttl.is_some_and(|ttl| reply.stored.elapsed() >= ttl) {
+                return None;
+            }
+            Some(reply.value.clone())
+        });
+        let counter = if found.is_some() {
+            &store.hits
+        } else {
+            &store.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Stores `value`, the reply to `cmd` on `key` read through `node` with `ticket`, unless
+    /// an invalidation came through `node` since the ticket was taken.
+    pub(crate) fn store(
+        &self,
+        node: &Arc<NodeTracker>,
+        ticket: Ticket,
+        key: &[u8],
+        cmd: &Cmd,
+        value: &Value,
+    ) {
+        if matches!(value, Value::Error(_) | Value::Push(_)) {
+            return;
+        }
+        let store = &self.store;
+        let _guard = node.lock();
+        if node.sequence.load(Ordering::Acquire) != ticket.0 {
+            return;
+        }
+        let epoch = node.epoch.load(Ordering::Acquire);
+        let command: Box<[u8]> = cmd.encoded_args().into();
+        let mut replies = Vec::new();
+        if let Some(current) = store.map.get(key) {
+            let same_source = Arc::ptr_eq(&current.node, node) && current.epoch == epoch;
+            if same_source && current.replies.len() < MAX_REPLIES_PER_KEY {
+                replies.extend(
+                    current
+                        .replies
+                        .iter()
+                        .filter(|r| r.command != command)
+                        .map(|r| CachedReply {
+                            command: r.command.clone(),
+                            value: r.value.clone(),
+                            stored: r.stored,
+                        }),
+                );
+            }
+        }
+        replies.push(CachedReply {
+            command,
+            value: value.clone(),
+            stored: Instant::now(),
+        });
+        let bytes = (key.len()
+            + replies
+                .iter()
+                .map(|r| r.command.len() + value_size(&r.value) + 48)
+                .sum::<usize>()) as u64;
+        store.bytes.fetch_add(bytes, Ordering::Relaxed);
+        let entry = KeyEntry {
+            node: Arc::clone(node),
+            epoch,
+            replies,
+            bytes,
+            gauge: Arc::clone(&store.bytes),
+        };
+        store
+            .map
+            .insert(Bytes::copy_from_slice(key), Arc::new(entry));
+    }
+
+    /// Drops the cached replies on the keys `cmd` (a write, whatever its outcome) names, as
+    /// soon as its reply is back: the node sends its own invalidation for this connection's
+    /// write only after the write's reply, and a read right after must see the write. Each
+    /// key counts as an invalidation of its slot owner's connection, so a read of it in flight
+    /// is not stored either.
+    pub(crate) fn forget_written(
+        &self,
+        snapshot: &Snapshot,
+        cmd: &Cmd,
+        info: Option<&CommandInfo>,
+    ) {
+        let Some(info) = info else {
+            return;
+        };
+        info.for_each_key(cmd, |_, key| {
+            let slot = crate::topology::keyslot(key);
+            match snapshot
+                .node_for_slot(slot, None)
+                .map(|e| e.tracker.as_ref())
+            {
+                Ok(Some(tracker)) => tracker.forget(key),
+                _ => {
+                    self.store.map.remove(key);
+                }
+            }
+        });
+    }
+
+    /// Drops what was read through the primaries of `old` that lost slots in `new`.
+    pub(crate) fn drop_moved(&self, old: &Snapshot, new: &Snapshot) {
+        let mut lost: Vec<&Arc<NodeTracker>> = Vec::new();
+        for slot in 0..crate::slot_count::SLOT_COUNT {
+            let Some(before) = old.map.shard_of(slot).and_then(|i| old.shards.get(i)) else {
+                continue;
+            };
+            let after = new.map.shard_of(slot).and_then(|i| new.shards.get(i));
+            if after.is_some_and(|s| s.primary.node == before.primary.node) {
+                continue;
+            }
+            if let Some(tracker) = &before.primary.tracker {
+                if !lost.iter().any(|t| Arc::ptr_eq(t, tracker)) {
+                    lost.push(tracker);
+                }
+            }
+        }
+        for tracker in lost {
+            tracker.flush();
+        }
+    }
+
+    /// The counters and sizes now.
+    pub(crate) fn stats(&self) -> CacheStats {
+        let store = &self.store;
+        CacheStats {
+            hits: store.hits.load(Ordering::Relaxed),
+            misses: store.misses.load(Ordering::Relaxed),
+            invalidations: store.invalidations.load(Ordering::Relaxed),
+            evictions: store.evictions.load(Ordering::Relaxed),
+            entries: store.map.len() as u64,
+            bytes: store.bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// About what `value` takes in memory.
+fn value_size(value: &Value) -> usize {
+    const NODE: usize = std::mem::size_of::<Value>();
+    NODE + match value {
+        Value::SimpleString(b) | Value::Bulk(b) | Value::BigNumber(b) => b.len(),
+        Value::Verbatim { text, .. } => text.len(),
+        Value::Error(e) => e.message().len(),
+        Value::Array(items) | Value::Set(items) | Value::Push(items) => {
+            items.iter().map(value_size).sum()
+        }
+        Value::Map(pairs) => pairs
+            .iter()
+            .map(|(k, v)| value_size(k) + value_size(v))
+            .sum(),
+        Value::Attribute { attributes, value } => {
+            value_size(value)
+                + attributes
+                    .iter()
+                    .map(|(k, v)| value_size(k) + value_size(v))
+                    .sum::<usize>()
+        }
+        Value::Nil | Value::Int(_) | Value::Double(_) | Value::Boolean(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,190 @@
+use super::*;
+
+fn bulk(s: &str) -> Value {
+    Value::Bulk(Bytes::copy_from_slice(s.as_bytes()))
+}
+
+fn get(key: &str) -> Cmd {
+    Cmd::new("GET").arg(key)
+}
+
+fn cache() -> Cache {
+    Cache::new(&CacheConfig::new())
+}
+
+#[test]
+fn a_reply_is_served_until_its_key_is_invalidated() {
+    let cache = cache();
+    let node = cache.tracker();
+    let ticket = node.ticket();
+    cache.store(&node, ticket, b"k", &get("k"), &bulk("v1"));
+    assert_eq!(cache.lookup(b"k", &get("k")), Some(bulk("v1")));
+    node.invalidated(Some(&[bulk("k")]));
+    assert_eq!(cache.lookup(b"k", &get("k")), None);
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.misses, stats.invalidations), (1, 1, 1));
+    assert_eq!(stats.entries, 0);
+}
+
+#[test]
+fn a_reply_whose_key_was_invalidated_in_flight_is_not_stored() {
+    let cache = cache();
+    let node = cache.tracker();
+    // Sent, then the key changed before the reply was handled.
+    let ticket = node.ticket();
+    node.invalidated(Some(&[bulk("k")]));
+    cache.store(&node, ticket, b"k", &get("k"), &bulk("old"));
+    assert_eq!(cache.lookup(b"k", &get("k")), None);
+    // The next read, sent after the invalidation, is stored.
+    let ticket = node.ticket();
+    cache.store(&node, ticket, b"k", &get("k"), &bulk("new"));
+    assert_eq!(cache.lookup(b"k", &get("k")), Some(bulk("new")));
+}
+
+#[test]
+fn any_invalidation_in_flight_keeps_a_reply_out() {
+    let cache = cache();
+    let node = cache.tracker();
+    let ticket = node.ticket();
+    node.invalidated(Some(&[bulk("other")]));
+    cache.store(&node, ticket, b"k", &get("k"), &bulk("v"));
+    assert_eq!(cache.lookup(b"k", &get("k")), None);
+}
+
+#[test]
+fn another_connection_s_invalidation_does_not_keep_a_reply_out() {
+    let cache = cache();
+    let (a, b) = (cache.tracker(), cache.tracker());
+    let ticket = a.ticket();
+    b.invalidated(Some(&[bulk("other")]));
+    cache.store(&a, ticket, b"k", &get("k"), &bulk("v"));
+    assert_eq!(cache.lookup(b"k", &get("k")), Some(bulk("v")));
+}
+
+#[test]
+fn a_lost_socket_or_a_flush_drops_everything_read_through_it() {
+    let cache = cache();
+    let (a, b) = (cache.tracker(), cache.tracker());
+    cache.store(&a, a.ticket(), b"x", &get("x"), &bulk("1"));
+    cache.store(&b, b.ticket(), b"y", &get("y"), &bulk("2"));
+    let in_flight = a.ticket();
+    a.lost();
+    assert_eq!(cache.lookup(b"x", &get("x")), None);
+    assert_eq!(cache.lookup(b"y", &get("y")), Some(bulk("2")));
+    // A reply read before the loss and handled after it is not stored.
+    cache.store(&a, in_flight, b"x", &get("x"), &bulk("1"));
+    assert_eq!(cache.lookup(b"x", &get("x")), None);
+    b.invalidated(None);
+    assert_eq!(cache.lookup(b"y", &get("y")), None);
+    // What is read after the loss is cached again.
+    cache.store(&a, a.ticket(), b"x", &get("x"), &bulk("3"));
+    assert_eq!(cache.lookup(b"x", &get("x")), Some(bulk("3")));
+}
+
+#[test]
+fn every_command_on_a_key_goes_with_its_invalidation() {
+    let cache = cache();
+    let node = cache.tracker();
+    let hget = |f: &str| Cmd::new("HGET").arg("h").arg(f);
+    cache.store(&node, node.ticket(), b"h", &hget("a"), &bulk("1"));
+    cache.store(&node, node.ticket(), b"h", &hget("b"), &bulk("2"));
+    assert_eq!(cache.lookup(b"h", &hget("a")), Some(bulk("1")));
+    assert_eq!(cache.lookup(b"h", &hget("b")), Some(bulk("2")));
+    assert_eq!(cache.lookup(b"h", &hget("c")), None);
+    assert_eq!(cache.stats().entries, 1);
+    node.invalidated(Some(&[bulk("h")]));
+    assert_eq!(cache.lookup(b"h", &hget("a")), None);
+    assert_eq!(cache.lookup(b"h", &hget("b")), None);
+}
+
+#[test]
+fn error_replies_are_not_stored() {
+    let cache = cache();
+    let node = cache.tracker();
+    let err = Value::Error(crate::protocol::ServerError::new(Bytes::from_static(
+        b"WRONGTYPE wrong kind",
+    )));
+    cache.store(&node, node.ticket(), b"k", &get("k"), &err);
+    assert_eq!(cache.lookup(b"k", &get("k")), None);
+}
+
+#[test]
+fn entries_and_bytes_stay_within_bounds() {
+    let cache = Cache::new(&CacheConfig::new().max_entries(100).max_bytes(1 << 20));
+    let node = cache.tracker();
+    for i in 0..1_000 {
+        let key = format!("k{i}");
+        cache.store(&node, node.ticket(), key.as_bytes(), &get(&key), &bulk("v"));
+    }
+    let stats = cache.stats();
+    assert!(stats.entries <= 100, "{stats:?}");
+    assert!(stats.evictions >= 900, "{stats:?}");
+    let cache = Cache::new(&CacheConfig::new().max_entries(1_000).max_bytes(64 * 1024));
+    let node = cache.tracker();
+    let big = bulk(&"x".repeat(1024));
+    for i in 0..1_000 {
+        let key = format!("k{i}");
+        cache.store(&node, node.ticket(), key.as_bytes(), &get(&key), &big);
+    }
+    let stats = cache.stats();
+    assert!(stats.bytes <= 64 * 1024, "{stats:?}");
+    assert!(stats.entries > 0, "{stats:?}");
+}
+
+#[test]
+fn the_largest_bounds_do_not_overflow_the_weights() {
+    let cache = Cache::new(&CacheConfig::new().max_entries(u64::MAX).max_bytes(u64::MAX));
+    let node = cache.tracker();
+    let big = bulk(&"x".repeat(64 * 1024));
+    for i in 0..100 {
+        let key = format!("k{i}");
+        cache.store(&node, node.ticket(), key.as_bytes(), &get(&key), &big);
+    }
+    assert_eq!(cache.stats().entries, 100);
+    assert_eq!(cache.lookup(b"k7", &get("k7")), Some(big));
+}
+
+#[test]
+fn a_ttl_bounds_how_long_a_reply_is_served() {
+    let cache = Cache::new(&CacheConfig::new().ttl(Duration::ZERO));
+    let node = cache.tracker();
+    cache.store(&node, node.ticket(), b"k", &get("k"), &bulk("v"));
+    assert_eq!(cache.lookup(b"k", &get("k")), None);
+}
+
+#[test]
+fn a_node_that_lost_a_slot_has_what_was_read_through_it_dropped() {
+    use crate::cluster::node::Registry;
+    use crate::connection::ConnectionConfig;
+    use crate::routing::CommandTable;
+    use crate::topology::test_replies::{node, shard, HOST};
+    use crate::topology::ClusterView;
+
+    let cache = cache();
+    let registry = Registry::new(
+        ConnectionConfig::new(HOST, 1),
+        Default::default(),
+        Some(cache.clone()),
+    );
+    let table = Arc::new(CommandTable::builtin());
+    let view = ClusterView {
+        shards: vec![
+            shard(&[(0, 8191)], node("a", 7000), &[]),
+            shard(&[(8192, 16383)], node("b", 7001), &[]),
+        ],
+    };
+    let old = Snapshot::from_view(view, &registry, Arc::clone(&table), 1);
+    let tracker = |i: usize| old.shards[i].primary.tracker.clone().unwrap();
+    let (a, b) = (tracker(0), tracker(1));
+    cache.store(&a, a.ticket(), b"x", &get("x"), &bulk("1"));
+    cache.store(&b, b.ticket(), b"y", &get("y"), &bulk("2"));
+    // Nothing moved: nothing dropped.
+    let same = Snapshot::new(old.map.clone(), &registry, Arc::clone(&table), 2);
+    cache.drop_moved(&old, &same);
+    assert_eq!(cache.lookup(b"x", &get("x")), Some(bulk("1")));
+    // One slot of a's goes to b: a's entries go, b's stay.
+    let moved = Snapshot::new(old.map.with_slot_moved(5, HOST, 7001), &registry, table, 3);
+    cache.drop_moved(&old, &moved);
+    assert_eq!(cache.lookup(b"x", &get("x")), None);
+    assert_eq!(cache.lookup(b"y", &get("y")), Some(bulk("2")));
+}
