@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use slotwise::commands::{HashCommands, StringCommands};
 use slotwise::connection::Protocol;
-use slotwise::protocol::{Cmd, Value};
 use slotwise::{CacheConfig, ClusterNode, ErrorKind, RedisCluster};
 
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -177,18 +176,7 @@ async fn a_killed_connection_drops_what_was_read_through_it() {
 
     let node = client.get_node_from_key(key, false).unwrap();
     let conn = client.node_client(&node).unwrap().connection().clone();
-    let id = match conn.send(&Cmd::new("CLIENT").arg("ID")).await.unwrap() {
-        Value::Int(id) => id,
-        other => panic!("CLIENT ID answered {other:?}"),
-    };
-    let port = node.port();
-    let killed = tokio::task::spawn_blocking(move || {
-        let kill = Cmd::new("CLIENT").arg("KILL").arg("ID").arg(id);
-        slotwise_testkit::shared().call(port, &kill).unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(killed, Value::Int(1), "CLIENT KILL killed {killed:?}");
+    common::faults::kill_connection(&conn, node.port()).await;
     // Once the client knows the socket is gone (and so no invalidation can reach it) ...
     let deadline = Instant::now() + common::SLACK;
     while conn.is_connected() {

@@ -13,7 +13,6 @@ mod common;
 use std::time::{Duration, Instant};
 
 use slotwise::commands::{BlockingCommands, ListCommands, StringCommands};
-use slotwise::protocol::{Cmd, Value};
 use slotwise::{ClusterNode, NodeStats, RedisCluster};
 use slotwise_testkit::LocalCluster;
 
@@ -189,18 +188,7 @@ async fn a_connection_the_server_killed_counts_a_reconnect() {
 
     // The client's own connection, killed by the server: a real lost socket.
     let conn = client.node_client(&node).unwrap().connection().clone();
-    let id = match conn.send(&Cmd::new("CLIENT").arg("ID")).await.unwrap() {
-        Value::Int(id) => id,
-        other => panic!("CLIENT ID answered {other:?}"),
-    };
-    let port = node.port();
-    let killed = tokio::task::spawn_blocking(move || {
-        let kill = Cmd::new("CLIENT").arg("KILL").arg("ID").arg(id);
-        slotwise_testkit::shared().call(port, &kill).unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(killed, Value::Int(1), "CLIENT KILL killed {killed:?}");
+    common::faults::kill_connection(&conn, node.port()).await;
 
     let deadline = Instant::now() + common::SLACK * 3;
     loop {

@@ -80,3 +80,20 @@ pub(crate) async fn client_of(cluster: &LocalCluster) -> slotwise::RedisCluster 
         .await
         .unwrap()
 }
+
+/// Kills `conn`'s socket from the server's side (`CLIENT KILL ID`, sent by the test kit to
+/// the shared cluster's node `port`): a real lost socket, which the client has to notice.
+pub(crate) async fn kill_connection(conn: &slotwise::connection::Connection, port: u16) {
+    use slotwise::protocol::{Cmd, Value};
+    let id = match conn.send(&Cmd::new("CLIENT").arg("ID")).await.unwrap() {
+        Value::Int(id) => id,
+        other => panic!("CLIENT ID answered {other:?}"),
+    };
+    let killed = tokio::task::spawn_blocking(move || {
+        let kill = Cmd::new("CLIENT").arg("KILL").arg("ID").arg(id);
+        slotwise_testkit::shared().call(port, &kill).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(killed, Value::Int(1), "CLIENT KILL killed {killed:?}");
+}
