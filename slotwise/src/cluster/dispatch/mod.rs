@@ -66,26 +66,38 @@ impl RedisCluster {
             };
             return self.run_target(cmd, target, merge, readonly).await;
         }
-        if let (Some(cache), false) = (&self.inner.cache, readonly) {
-            // Boxed: the write-through step stays out of every other command's future.
-            return Box::pin(async {
-                let result = self.run_routed(cmd, info, readonly).await;
-                cache.forget_written(&self.snapshot(), cmd, info);
-                result
-            })
-            .await;
+        let route = route(info, cmd)?;
+        if let Some(cache) = &self.inner.cache {
+            // Boxed, and decided here rather than deeper down: the cache's paths stay out of
+            // the futures of a client without one.
+            if !readonly {
+                return Box::pin(async {
+                    let result = self.run_routed(cmd, info, readonly, route).await;
+                    cache.forget_written(&self.snapshot(), cmd, info);
+                    result
+                })
+                .await;
+            }
+            if let (true, Route::Slot(slot)) = (self.cached, &route) {
+                // Reads from replicas are not cached: only primaries' connections track.
+                let key = super::cache::cached_key(cmd);
+                if let (Some(key), false) = (key, self.strategy().uses_replicas()) {
+                    return Box::pin(self.run_cached(cache, cmd, key, *slot)).await;
+                }
+            }
         }
-        self.run_routed(cmd, info, readonly).await
+        self.run_routed(cmd, info, readonly, route).await
     }
 
-    /// Runs `cmd` where its keys or routing tips send it.
+    /// Runs `cmd` where `route` (from its keys or routing tips) sends it.
     async fn run_routed(
         &self,
         cmd: &Cmd,
         info: Option<&CommandInfo>,
         readonly: bool,
+        route: Route,
     ) -> Result<Value> {
-        match route(info, cmd)? {
+        match route {
             Route::Slot(slot) => self.run_slot(cmd, info, slot).await,
             Route::AllNodes(policy) => {
                 self.run_target(cmd, &Target::AllNodes, Merge::Tip(policy), readonly)
@@ -171,12 +183,6 @@ impl RedisCluster {
     ) -> Result<Value> {
         let readonly = info.is_some_and(CommandInfo::is_readonly);
         let read = (readonly && self.strategy().uses_replicas()).then_some(HandleReads);
-        if let (Some(cache), None) = (self.cache(), read) {
-            if let Some(key) = super::cache::cached_key(cmd) {
-                // Boxed: the cached path's future stays out of every other command's.
-                return Box::pin(self.run_cached(cache, cmd, key, slot)).await;
-            }
-        }
         let blocks = match info.is_some_and(CommandInfo::is_blocking) {
             true => block_time(cmd),
             false => Block::Not,
