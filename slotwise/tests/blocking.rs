@@ -1,6 +1,6 @@
 //! The blocking facade: the shared client cases (tests/common/cases.rs) without an async
-//! runtime, many threads on one client, and a clear error instead of a deadlock when called from
-//! inside a runtime.
+//! runtime, many threads on one client, its client-side cache, and a clear error instead of a
+//! deadlock when called from inside a runtime.
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -124,4 +124,34 @@ fn blocking_pubsub_receives_what_is_published() {
         .next_message_timeout(Duration::from_millis(50))
         .unwrap()
         .is_none());
+}
+
+#[test]
+fn the_blocking_client_serves_reads_from_its_cache() {
+    let cluster = RedisCluster::builder()
+        .url(&format!("redis://127.0.0.1:{}", seed()))
+        .client_side_cache(slotwise::CacheConfig::new())
+        .build()
+        .unwrap();
+    let writer = RedisCluster::new("127.0.0.1", seed()).unwrap();
+    let key = "blocking-cache:k";
+    writer.set(key, "old").unwrap();
+    for _ in 0..10 {
+        assert_eq!(cluster.get::<String>(key).unwrap().as_deref(), Some("old"));
+    }
+    let stats = cluster.stats().cache;
+    assert!(stats.hits >= 9, "{stats:?}");
+    // Another client's write shows once its invalidation arrived.
+    writer.set(key, "new").unwrap();
+    let deadline = std::time::Instant::now() + common::SLACK;
+    while cluster.get::<String>(key).unwrap().as_deref() != Some("new") {
+        assert!(std::time::Instant::now() < deadline, "never invalidated");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // A bypassing handle counts no hit.
+    let hits = cluster.stats().cache.hits;
+    for _ in 0..5 {
+        let _: Option<String> = cluster.no_cache().get(key).unwrap();
+    }
+    assert_eq!(cluster.stats().cache.hits, hits);
 }

@@ -2,7 +2,9 @@
 //! another client's write shows once its invalidation arrived and never flips back; a client
 //! reads its own writes; a hit does not reach the server (its `INFO commandstats`); a
 //! connection killed from outside drops what was read through it; a migrated slot's keys are
-//! read from their new owner; `no_cache()` bypasses it; RESP2 with a cache is refused; and
+//! read from their new owner; replica reads are cached and invalidated by the replica, with
+//! each node's share in `Stats::cache_nodes`; `no_cache()` bypasses it; RESP2 with a cache is
+//! refused; and
 //! sixteen readers racing a writer never read a value older than one they already saw (the
 //! race between a read's reply and an invalidation: without the ticket check it fails).
 //!
@@ -317,5 +319,62 @@ async fn mget_nonatomic_reads_each_key_through_the_cache() {
         assert_eq!(got[3], Some(3));
         assert!(Instant::now() < deadline, "the write never showed: {got:?}");
         tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_reads_are_cached_and_invalidated_by_the_replica() {
+    let _turn = TURN.lock().await;
+    let (client, writer) = (caching_client().await, writer().await);
+    let replicas = client.readonly();
+    let key = "csc-replica:k";
+    writer.set(key, "old").await.unwrap();
+    let replica = client.get_node_from_key(key, true).unwrap();
+    assert!(!replica.is_primary(), "the shared cluster has replicas");
+    // A replica may lag its primary: read until it has the write, then from memory.
+    until_it_reads(&replicas, key, "old").await;
+    let served = gets_served(replica.port());
+    for _ in 0..100 {
+        let got: Option<String> = replicas.get(key).await.unwrap();
+        assert_eq!(got.as_deref(), Some("old"));
+    }
+    assert_eq!(
+        gets_served(replica.port()),
+        served,
+        "a cached replica read reached the replica"
+    );
+    let share = *client.stats().cache_node(replica.name()).unwrap();
+    assert!(share.hits >= 100, "the replica's share: {share:?}");
+    assert!(share.entries >= 1, "{share:?}");
+
+    // The write reaches the replica by replication; the replica's own invalidation drops
+    // the entry.
+    for round in 0..10 {
+        let value = format!("new-{round}");
+        writer.set(key, &value).await.unwrap();
+        until_it_reads(&replicas, key, &value).await;
+    }
+    let share = *client.stats().cache_node(replica.name()).unwrap();
+    assert!(share.invalidations >= 10, "{share:?}");
+    // The primary served none of these reads, so holds no entry of them.
+    let primary = client.get_node_from_key(key, false).unwrap();
+    let primary_share = client.stats().cache_node(primary.name()).copied();
+    assert_eq!(primary_share.map_or(0, |s| s.hits), 0, "{primary_share:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_reading_from_replicas_drops_its_entry_on_its_own_write() {
+    let _turn = TURN.lock().await;
+    let client = caching_client().await;
+    let replicas = client.readonly();
+    let key = "csc-replica-own:k";
+    client.set(key, "v0").await.unwrap();
+    until_it_reads(&replicas, key, "v0").await;
+    for i in 1..50 {
+        let value = format!("v{i}");
+        client.set(key, &value).await.unwrap();
+        // The write shows through the replica once replication carried it there, and never
+        // flips back: the entry read before it was dropped.
+        until_it_reads(&replicas, key, &value).await;
     }
 }

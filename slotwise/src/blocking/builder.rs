@@ -62,6 +62,7 @@ impl ClusterBuilder {
         pubsub_spread_channels(spread: bool);
         blocking_connections(idle_per_node: usize);
         recovery_probe_interval(interval: Option<Duration>);
+        client_side_cache(config: crate::CacheConfig);
         #[cfg(feature = "tls")]
         tls(tls: crate::connection::TlsConfig);
     }

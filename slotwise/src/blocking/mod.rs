@@ -207,6 +207,13 @@ impl RedisCluster {
         self.wrap(self.inner.readwrite())
     }
 
+    /// A handle whose commands never use the client-side cache; see
+    /// [`crate::RedisCluster::no_cache`].
+    #[must_use = "it returns a new handle; this one reads as before"]
+    pub fn no_cache(&self) -> RedisCluster {
+        self.wrap(self.inner.no_cache())
+    }
+
     /// This handle's read strategy.
     pub fn read_from(&self) -> ReadFrom {
         self.inner.read_from()

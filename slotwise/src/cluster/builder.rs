@@ -164,7 +164,7 @@ impl ClusterBuilder {
     /// Serves reads from memory: replies of the cacheable reads (`GET`, `HGET`, `HGETALL`,
     /// `SMEMBERS`, `ZRANGE` …, one key each) are kept within `config`'s bounds and dropped when
     /// the node that served them says their key changed (`CLIENT TRACKING`, turned on for
-    /// every primary's connection). Needs RESP3: with [`Protocol::Resp2`], [`build`](Self::build)
+    /// every node connection; replica reads are cached too, and invalidated by the replica). Needs RESP3: with [`Protocol::Resp2`], [`build`](Self::build)
     /// fails with [`ErrorKind::InvalidInput`]; a node that cannot speak RESP3 fails its connect
     /// with [`ErrorKind::Unsupported`].
     ///
@@ -174,9 +174,11 @@ impl ClusterBuilder {
     /// that is known. [`mget_nonatomic`](crate::ClusterCommands::mget_nonatomic) reads each
     /// key through the cache. What it does not: across clients it is eventually consistent, as the
     /// server's tracking is: right after another client's write, this one may still serve the
-    /// old value until the invalidation arrives. Reads from replicas, targets, pipelines and
-    /// [`RedisCluster::no_cache`] handles bypass it; [`Stats::cache`](crate::Stats::cache)
-    /// counts hits, misses, invalidations and evictions. The store is a
+    /// old value until the invalidation arrives; a read from a replica lags the primary as
+    /// the replica does. Targets, pipelines, transactions and [`RedisCluster::no_cache`]
+    /// handles bypass it; [`Stats::cache`](crate::Stats::cache) counts hits, misses,
+    /// invalidations and evictions, and [`Stats::cache_nodes`](crate::Stats::cache_nodes) each
+    /// node's share. The store is a
     /// [`quick_cache`](https://docs.rs/quick_cache) cache (concurrent, bounded by weight,
     /// small without its default features). Default is off.
     ///

@@ -2,11 +2,12 @@
 //! dropped when the node it was read from says its key changed.
 //!
 //! Opt-in with [`ClusterBuilder::client_side_cache`](super::ClusterBuilder::client_side_cache).
-//! Every primary's connection then turns `CLIENT TRACKING ON` in its handshake (the default
+//! Every node connection then turns `CLIENT TRACKING ON` in its handshake (the default
 //! mode: the node remembers the keys read through that connection and sends an `invalidate`
-//! push there when one changes). Only the reads of [`commands::cached_key`]'s allow-list are
-//! cached, only when they go to a primary (a handle reading from replicas, a target, a
-//! pipeline or a `no_cache()` handle bypasses the cache), and only successful replies.
+//! push there when one changes; a replica does so when replication changes the key). Only
+//! the reads of [`commands::cached_key`]'s allow-list are cached, whether they go to a primary
+//! or, from a handle reading from replicas, to a replica (a target, a pipeline or a
+//! `no_cache()` handle bypasses the cache), and only successful replies.
 //!
 //! # What is kept
 //!
@@ -18,7 +19,7 @@
 //!
 //! # Why a cached reply is never older than the node's own invalidation
 //!
-//! Each primary's connection has a [`NodeTracker`]: an *invalidation sequence* bumped by
+//! Each node connection has a [`NodeTracker`]: an *invalidation sequence* bumped by
 //! every invalidation read on its sockets (of some keys or of all), every socket closed, and
 //! every slot the node lost; and an *epoch* bumped by all of those but invalidations of single
 //! keys. A read takes a [`Ticket`] (the sequence number) before it is sent, and its reply is
@@ -48,7 +49,9 @@
 //! invalidation reaches it (usually well under a millisecond on a local network, unbounded
 //! while the network delays it). Its own writes go to the same connection as its reads, and
 //! the node sends the invalidation before the write's reply, so a client reads its own
-//! writes. Replica reads are not cached.
+//! writes. Replica reads are as fresh as replica reads without a cache: a replica invalidates
+//! a key when replication brings it the change, so a cached replica read lags the primary by
+//! what the replica itself lags, no more.
 
 mod commands;
 
@@ -203,6 +206,9 @@ struct CachedReply {
 impl Drop for KeyEntry {
     fn drop(&mut self) {
         self.gauge.fetch_sub(self.bytes, Ordering::Relaxed);
+        let counts = &self.node.counts;
+        counts.bytes.fetch_sub(self.bytes, Ordering::Relaxed);
+        counts.entries.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -257,15 +263,45 @@ struct Evictions(Arc<AtomicU64>);
 impl quick_cache::Lifecycle<Bytes, Arc<KeyEntry>> for Evictions {
     type RequestState = ();
 
-    fn on_evict(&self, _state: &mut (), _key: Bytes, _entry: Arc<KeyEntry>) {
+    fn on_evict(&self, _state: &mut (), _key: Bytes, entry: Arc<KeyEntry>) {
         self.0.fetch_add(1, Ordering::Relaxed);
+        entry.node.counts.evictions.fetch_add(1, Ordering::Relaxed);
     }
 }
 
-/// What a primary's connection learns of the keys read through it; see the module doc.
+/// One node's share of [`CacheStats`], kept by node name like its meter, so the counts of a
+/// node read as a replica and then as a primary add up.
+#[derive(Debug, Default)]
+pub(crate) struct NodeCounts {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    invalidations: AtomicU64,
+    evictions: AtomicU64,
+    entries: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl NodeCounts {
+    /// A copy of the counts.
+    pub(crate) fn read(&self) -> CacheStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CacheStats {
+            hits: get(&self.hits),
+            misses: get(&self.misses),
+            invalidations: get(&self.invalidations),
+            evictions: get(&self.evictions),
+            entries: get(&self.entries),
+            bytes: get(&self.bytes),
+        }
+    }
+}
+
+/// What a node connection learns of the keys read through it; see the module doc.
 #[derive(Debug)]
 pub(crate) struct NodeTracker {
     store: Weak<Store>,
+    /// The node's counts.
+    counts: Arc<NodeCounts>,
     /// Taken by every invalidation and by storing a reply: a reply is stored only while no
     /// invalidation came since its read was sent.
     guard: Mutex<()>,
@@ -295,9 +331,16 @@ impl NodeTracker {
         let _guard = self.lock();
         self.sequence.fetch_add(1, Ordering::AcqRel);
         self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.counts.invalidations.fetch_add(1, Ordering::Relaxed);
         if let Some(store) = self.store.upgrade() {
             store.invalidations.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// A cacheable read is about to be sent through this connection, for want of a reply in
+    /// memory.
+    pub(crate) fn missed(&self) {
+        self.counts.misses.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -327,6 +370,7 @@ impl Tracker for NodeTracker {
             if let Some(key) = key.as_bytes() {
                 store.map.remove(key);
                 store.invalidations.fetch_add(1, Ordering::Relaxed);
+                self.counts.invalidations.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -362,10 +406,11 @@ impl Cache {
         }
     }
 
-    /// A tracker for a new primary connection.
-    pub(crate) fn tracker(&self) -> Arc<NodeTracker> {
+    /// A tracker for a new node connection, counting into `counts`, its node's.
+    pub(crate) fn tracker(&self, counts: Arc<NodeCounts>) -> Arc<NodeTracker> {
         Arc::new(NodeTracker {
             store: Arc::downgrade(&self.store),
+            counts,
             guard: Mutex::new(()),
             sequence: AtomicU64::new(0),
             epoch: AtomicU64::new(0),
@@ -384,6 +429,7 @@ impl Cache {
             if store.ttl.is_some_and(|ttl| reply.stored.elapsed() >= ttl) {
                 return None;
             }
+            entry.node.counts.hits.fetch_add(1, Ordering::Relaxed);
             Some(reply.value.clone())
         });
         let counter = if found.is_some() {
@@ -443,6 +489,8 @@ impl Cache {
                 .map(|r| r.command.len() + value_size(&r.value) + 48)
                 .sum::<usize>()) as u64;
         store.bytes.fetch_add(bytes, Ordering::Relaxed);
+        node.counts.bytes.fetch_add(bytes, Ordering::Relaxed);
+        node.counts.entries.fetch_add(1, Ordering::Relaxed);
         let entry = KeyEntry {
             node: Arc::clone(node),
             epoch,
@@ -458,8 +506,8 @@ impl Cache {
     /// Drops the cached replies on the keys `cmd` (a write, whatever its outcome) names, as
     /// soon as its reply is back: the node sends its own invalidation for this connection's
     /// write only after the write's reply, and a read right after must see the write. Each
-    /// key counts as an invalidation of its slot owner's connection, so a read of it in flight
-    /// is not stored either.
+    /// key counts as an invalidation of every connection of its slot's shard, so a read of it
+    /// in flight (on the primary or on a replica) is not stored either.
     pub(crate) fn forget_written(
         &self,
         snapshot: &Snapshot,
@@ -471,31 +519,44 @@ impl Cache {
         };
         info.for_each_key(cmd, |_, key| {
             let slot = crate::topology::keyslot(key);
-            match snapshot
-                .node_for_slot(slot, None)
-                .map(|e| e.tracker.as_ref())
-            {
-                Ok(Some(tracker)) => tracker.forget(key),
-                _ => {
-                    self.store.map.remove(key);
+            let shard = snapshot
+                .map
+                .shard_of(slot)
+                .and_then(|i| snapshot.shards.get(i));
+            self.store.map.remove(key);
+            for entry in shard.into_iter().flat_map(|s| s.all()) {
+                if let Some(tracker) = &entry.tracker {
+                    tracker.forget(key);
                 }
             }
         });
     }
 
-    /// Drops what was read through the primaries of `old` that lost slots in `new`.
+    /// Drops what was read through the nodes of `old` that no longer serve a slot they served:
+    /// a primary that lost slots, a replica whose shard lost slots or that left its shard.
     pub(crate) fn drop_moved(&self, old: &Snapshot, new: &Snapshot) {
         let mut lost: Vec<&Arc<NodeTracker>> = Vec::new();
+        // Slots come in ranges: a pair of shards is compared once per range.
+        let mut compared = None;
         for slot in 0..crate::slot_count::SLOT_COUNT {
-            let Some(before) = old.map.shard_of(slot).and_then(|i| old.shards.get(i)) else {
-                continue;
-            };
-            let after = new.map.shard_of(slot).and_then(|i| new.shards.get(i));
-            if after.is_some_and(|s| s.primary.node == before.primary.node) {
+            let pair = (old.map.shard_of(slot), new.map.shard_of(slot));
+            if compared == Some(pair) {
                 continue;
             }
-            if let Some(tracker) = &before.primary.tracker {
-                if !lost.iter().any(|t| Arc::ptr_eq(t, tracker)) {
+            compared = Some(pair);
+            let Some(before) = pair.0.and_then(|i| old.shards.get(i)) else {
+                continue;
+            };
+            let after = pair.1.and_then(|i| new.shards.get(i));
+            for entry in before.all() {
+                let Some(tracker) = &entry.tracker else {
+                    continue;
+                };
+                let stays = after.is_some_and(|s| {
+                    s.all()
+                        .any(|e| e.tracker.as_ref().is_some_and(|t| Arc::ptr_eq(t, tracker)))
+                });
+                if !stays && !lost.iter().any(|t| Arc::ptr_eq(t, tracker)) {
                     lost.push(tracker);
                 }
             }

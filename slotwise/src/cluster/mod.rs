@@ -495,6 +495,7 @@ impl RedisCluster {
         let mut stats = self.inner.counters.read();
         if let Some(cache) = &self.inner.cache {
             stats.cache = cache.stats();
+            stats = stats.with_cache_nodes(self.inner.registry.cache_counts());
         }
         stats.with_nodes(self.inner.registry.meters())
     }

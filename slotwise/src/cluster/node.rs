@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use super::cache::{Cache, NodeTracker};
+use super::cache::{Cache, NodeCounts, NodeTracker};
 use super::read_from::latency::Smoothed;
 use super::read_from::Candidate;
 use super::RedisCluster;
@@ -142,8 +142,8 @@ pub(crate) struct NodeEntry {
     pub(crate) given_zone: Option<Arc<str>>,
     /// The smoothed `PING` round trip, kept by the latency probes.
     pub(crate) latency: Smoothed,
-    /// With the client-side cache on, a primary's connection tracks the keys read through it;
-    /// this hears its invalidations.
+    /// With the client-side cache on, the connection tracks the keys read through it; this
+    /// hears its invalidations.
     pub(crate) tracker: Option<Arc<NodeTracker>>,
 }
 
@@ -186,7 +186,7 @@ pub(crate) struct Registry {
     base: ConnectionConfig,
     /// Zones given by address (`host:port`), for nodes that report none.
     zones: HashMap<String, Arc<str>>,
-    /// The client-side cache, if on: primaries' connections then track what they read.
+    /// The client-side cache, if on: every node connection then tracks what it reads.
     cache: Option<Cache>,
     entries: Mutex<Entries>,
 }
@@ -197,6 +197,8 @@ struct Entries {
     by_role: HashMap<(Arc<str>, Role), Arc<NodeEntry>>,
     /// Meters by node name.
     meters: HashMap<Arc<str>, Arc<Meter>>,
+    /// The client-side cache's counts by node name, with the cache on.
+    cache_counts: HashMap<Arc<str>, Arc<NodeCounts>>,
 }
 
 impl Registry {
@@ -221,20 +223,25 @@ impl Registry {
         if let Some(e) = entries.by_role.get(&key) {
             return Arc::clone(e);
         }
-        let meter = entries
-            .meters
-            .entry(Arc::clone(&node.name))
-            .or_insert_with(|| Meter::new(&node.name));
+        let meter = Arc::clone(
+            entries
+                .meters
+                .entry(Arc::clone(&node.name))
+                .or_insert_with(|| Meter::new(&node.name)),
+        );
         let mut config = self
             .base
             .for_node(host, port)
             .readonly(role == Role::Replica);
         let given_zone = self.zones.get(node.name()).cloned();
-        config.meter = MeterSlot(Some(Arc::clone(meter)));
-        let tracker = match (&self.cache, role) {
-            (Some(cache), Role::Primary) => Some(cache.tracker()),
-            _ => None,
-        };
+        config.meter = MeterSlot(Some(meter));
+        let tracker = self.cache.as_ref().map(|cache| {
+            let counts = entries
+                .cache_counts
+                .entry(Arc::clone(&node.name))
+                .or_default();
+            cache.tracker(Arc::clone(counts))
+        });
         let conn = match &tracker {
             Some(tracker) => Connection::with_tracker(config, Arc::clone(tracker) as _),
             None => Connection::new(config),
@@ -265,6 +272,15 @@ impl Registry {
             .collect()
     }
 
+    /// Every node's client-side cache counts, by node name (none with the cache off).
+    pub(crate) fn cache_counts(&self) -> Vec<(Arc<str>, Arc<NodeCounts>)> {
+        let entries = self.lock();
+        let counts = entries.cache_counts.iter();
+        counts
+            .map(|(n, c)| (Arc::clone(n), Arc::clone(c)))
+            .collect()
+    }
+
     /// The meter of the node named `name`, if it has an entry.
     pub(crate) fn meter(&self, name: &str) -> Option<Arc<Meter>> {
         self.lock().meters.get(name).cloned()
@@ -275,11 +291,16 @@ impl Registry {
     pub(crate) fn retain(&self, keep: impl Fn(&NodeEntry) -> bool) {
         let mut entries = self.lock();
         entries.by_role.retain(|_, e| keep(e));
-        let Entries { by_role, meters } = &mut *entries;
+        let Entries {
+            by_role,
+            meters,
+            cache_counts,
+        } = &mut *entries;
         // A set, not a search per meter: a cluster can have thousands of nodes.
         let named: std::collections::HashSet<&str> =
             by_role.keys().map(|(name, _)| name.as_ref()).collect();
         meters.retain(|name, _| named.contains(name.as_ref()));
+        cache_counts.retain(|name, _| named.contains(name.as_ref()));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {

@@ -32,6 +32,11 @@ impl ShardNodes {
     pub(crate) fn is_listed(&self) -> bool {
         self.listed
     }
+
+    /// The primary, then the replicas.
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<NodeEntry>> {
+        std::iter::once(&self.primary).chain(&self.replicas)
+    }
 }
 
 /// One picture of the cluster.

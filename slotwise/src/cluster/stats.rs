@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::cache::{CacheStats, NodeCounts};
 use crate::connection::meter::{Counts, Meter, NodeStats};
 
 /// A copy of a client's counters, from [`RedisCluster::stats`](super::RedisCluster::stats): what
@@ -52,9 +53,11 @@ pub struct Stats {
     pub io_retries: u64,
     /// Full topology refreshes completed.
     pub refreshes: u64,
-    /// What the client-side cache did; all zero when it is off.
-    pub cache: super::cache::CacheStats,
+    /// What the client-side cache did; all zero when it is off. Each node's share is in
+    /// [`cache_nodes`](Self::cache_nodes).
+    pub cache: CacheStats,
     nodes: BTreeMap<String, NodeStats>,
+    cache_nodes: BTreeMap<String, CacheStats>,
     total: NodeStats,
 }
 
@@ -76,6 +79,36 @@ impl Stats {
     /// together: the sum of [`nodes`](Self::nodes), so it goes down when a node is dropped.
     pub fn total(&self) -> &NodeStats {
         &self.total
+    }
+
+    /// Each node's share of the client-side cache's counts, by name, in name order (none with
+    /// the cache off): hits served from replies read through the node, cacheable reads sent
+    /// to it for want of one (retries included), its invalidations (one per key, and one per
+    /// flush of everything read through a connection to it: a lost socket, its slots moved
+    /// away), evictions of its entries, and the entries and bytes held now.
+    ///
+    /// ```no_run
+    /// # async fn demo(cluster: slotwise::RedisCluster) {
+    /// for (node, cache) in cluster.stats().cache_nodes() {
+    ///     println!("{node}: {} hits, {} entries", cache.hits, cache.entries);
+    /// }
+    /// # }
+    /// ```
+    pub fn cache_nodes(&self) -> impl Iterator<Item = (&str, &CacheStats)> {
+        self.cache_nodes.iter().map(|(name, s)| (name.as_str(), s))
+    }
+
+    /// The client-side cache's counts of the node named `host:port`, if it has any.
+    pub fn cache_node(&self, name: &str) -> Option<&CacheStats> {
+        self.cache_nodes.get(name)
+    }
+
+    /// These counters with `counts`' nodes' shares of the cache.
+    pub(crate) fn with_cache_nodes(mut self, counts: Vec<(Arc<str>, Arc<NodeCounts>)>) -> Stats {
+        for (name, counts) in counts {
+            self.cache_nodes.insert(name.to_string(), counts.read());
+        }
+        self
     }
 
     /// These counters with `meters`' nodes and their total.

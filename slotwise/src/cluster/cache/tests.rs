@@ -15,7 +15,7 @@ fn cache() -> Cache {
 #[test]
 fn a_reply_is_served_until_its_key_is_invalidated() {
     let cache = cache();
-    let node = cache.tracker();
+    let node = cache.tracker(Default::default());
     let ticket = node.ticket();
     cache.store(&node, ticket, b"k", &get("k"), &bulk("v1"));
     assert_eq!(cache.lookup(b"k", &get("k")), Some(bulk("v1")));
@@ -29,7 +29,7 @@ fn a_reply_is_served_until_its_key_is_invalidated() {
 #[test]
 fn a_reply_whose_key_was_invalidated_in_flight_is_not_stored() {
     let cache = cache();
-    let node = cache.tracker();
+    let node = cache.tracker(Default::default());
     // Sent, then the key changed before the reply was handled.
     let ticket = node.ticket();
     node.invalidated(Some(&[bulk("k")]));
@@ -44,7 +44,7 @@ fn a_reply_whose_key_was_invalidated_in_flight_is_not_stored() {
 #[test]
 fn any_invalidation_in_flight_keeps_a_reply_out() {
     let cache = cache();
-    let node = cache.tracker();
+    let node = cache.tracker(Default::default());
     let ticket = node.ticket();
     node.invalidated(Some(&[bulk("other")]));
     cache.store(&node, ticket, b"k", &get("k"), &bulk("v"));
@@ -54,7 +54,10 @@ fn any_invalidation_in_flight_keeps_a_reply_out() {
 #[test]
 fn another_connection_s_invalidation_does_not_keep_a_reply_out() {
     let cache = cache();
-    let (a, b) = (cache.tracker(), cache.tracker());
+    let (a, b) = (
+        cache.tracker(Default::default()),
+        cache.tracker(Default::default()),
+    );
     let ticket = a.ticket();
     b.invalidated(Some(&[bulk("other")]));
     cache.store(&a, ticket, b"k", &get("k"), &bulk("v"));
@@ -64,7 +67,10 @@ fn another_connection_s_invalidation_does_not_keep_a_reply_out() {
 #[test]
 fn a_lost_socket_or_a_flush_drops_everything_read_through_it() {
     let cache = cache();
-    let (a, b) = (cache.tracker(), cache.tracker());
+    let (a, b) = (
+        cache.tracker(Default::default()),
+        cache.tracker(Default::default()),
+    );
     cache.store(&a, a.ticket(), b"x", &get("x"), &bulk("1"));
     cache.store(&b, b.ticket(), b"y", &get("y"), &bulk("2"));
     let in_flight = a.ticket();
@@ -84,7 +90,7 @@ fn a_lost_socket_or_a_flush_drops_everything_read_through_it() {
 #[test]
 fn every_command_on_a_key_goes_with_its_invalidation() {
     let cache = cache();
-    let node = cache.tracker();
+    let node = cache.tracker(Default::default());
     let hget = |f: &str| Cmd::new("HGET").arg("h").arg(f);
     cache.store(&node, node.ticket(), b"h", &hget("a"), &bulk("1"));
     cache.store(&node, node.ticket(), b"h", &hget("b"), &bulk("2"));
@@ -100,7 +106,7 @@ fn every_command_on_a_key_goes_with_its_invalidation() {
 #[test]
 fn error_replies_are_not_stored() {
     let cache = cache();
-    let node = cache.tracker();
+    let node = cache.tracker(Default::default());
     let err = Value::Error(crate::protocol::ServerError::new(Bytes::from_static(
         b"WRONGTYPE wrong kind",
     )));
@@ -111,7 +117,7 @@ fn error_replies_are_not_stored() {
 #[test]
 fn entries_and_bytes_stay_within_bounds() {
     let cache = Cache::new(&CacheConfig::new().max_entries(100).max_bytes(1 << 20));
-    let node = cache.tracker();
+    let node = cache.tracker(Default::default());
     for i in 0..1_000 {
         let key = format!("k{i}");
         cache.store(&node, node.ticket(), key.as_bytes(), &get(&key), &bulk("v"));
@@ -120,7 +126,7 @@ fn entries_and_bytes_stay_within_bounds() {
     assert!(stats.entries <= 100, "{stats:?}");
     assert!(stats.evictions >= 900, "{stats:?}");
     let cache = Cache::new(&CacheConfig::new().max_entries(1_000).max_bytes(64 * 1024));
-    let node = cache.tracker();
+    let node = cache.tracker(Default::default());
     let big = bulk(&"x".repeat(1024));
     for i in 0..1_000 {
         let key = format!("k{i}");
@@ -134,7 +140,7 @@ fn entries_and_bytes_stay_within_bounds() {
 #[test]
 fn the_largest_bounds_do_not_overflow_the_weights() {
     let cache = Cache::new(&CacheConfig::new().max_entries(u64::MAX).max_bytes(u64::MAX));
-    let node = cache.tracker();
+    let node = cache.tracker(Default::default());
     let big = bulk(&"x".repeat(64 * 1024));
     for i in 0..100 {
         let key = format!("k{i}");
@@ -147,7 +153,7 @@ fn the_largest_bounds_do_not_overflow_the_weights() {
 #[test]
 fn a_ttl_bounds_how_long_a_reply_is_served() {
     let cache = Cache::new(&CacheConfig::new().ttl(Duration::ZERO));
-    let node = cache.tracker();
+    let node = cache.tracker(Default::default());
     cache.store(&node, node.ticket(), b"k", &get("k"), &bulk("v"));
     assert_eq!(cache.lookup(b"k", &get("k")), None);
 }
@@ -187,4 +193,73 @@ fn a_node_that_lost_a_slot_has_what_was_read_through_it_dropped() {
     cache.drop_moved(&old, &moved);
     assert_eq!(cache.lookup(b"x", &get("x")), None);
     assert_eq!(cache.lookup(b"y", &get("y")), Some(bulk("2")));
+}
+
+#[test]
+fn a_replica_that_left_its_shard_or_whose_shard_lost_a_slot_has_its_reads_dropped() {
+    use crate::cluster::node::Registry;
+    use crate::connection::ConnectionConfig;
+    use crate::routing::CommandTable;
+    use crate::topology::test_replies::{node, shard, HOST};
+    use crate::topology::ClusterView;
+
+    let cache = cache();
+    let registry = Registry::new(
+        ConnectionConfig::new(HOST, 1),
+        Default::default(),
+        Some(cache.clone()),
+    );
+    let table = Arc::new(CommandTable::builtin());
+    let view = |a_replicas: &[crate::topology::NodeDesc]| ClusterView {
+        shards: vec![
+            shard(&[(0, 8191)], node("a", 7000), a_replicas),
+            shard(&[(8192, 16383)], node("b", 7001), &[node("b2", 7003)]),
+        ],
+    };
+    let old = Snapshot::from_view(view(&[node("a2", 7002)]), &registry, Arc::clone(&table), 1);
+    let replica = |s: &Snapshot, i: usize| s.shards[i].replicas[0].tracker.clone().unwrap();
+    let (a2, b2) = (replica(&old, 0), replica(&old, 1));
+    cache.store(&a2, a2.ticket(), b"x", &get("x"), &bulk("1"));
+    cache.store(&b2, b2.ticket(), b"y", &get("y"), &bulk("2"));
+    // a2 leaves a's shard: what was read through it goes; b2's stays.
+    let without = Snapshot::from_view(view(&[]), &registry, Arc::clone(&table), 2);
+    cache.drop_moved(&old, &without);
+    assert_eq!(cache.lookup(b"x", &get("x")), None);
+    assert_eq!(cache.lookup(b"y", &get("y")), Some(bulk("2")));
+    // A slot of b's shard goes to a: b2's reads go too.
+    let moved = Snapshot::new(
+        without.map.with_slot_moved(9000, HOST, 7000),
+        &registry,
+        table,
+        3,
+    );
+    cache.drop_moved(&without, &moved);
+    assert_eq!(cache.lookup(b"y", &get("y")), None);
+}
+
+#[test]
+fn each_node_counts_its_share() {
+    let cache = Cache::new(&CacheConfig::new().max_entries(2));
+    let (counts_a, counts_b) = (Arc::new(NodeCounts::default()), Arc::default());
+    let a = cache.tracker(Arc::clone(&counts_a));
+    let b = cache.tracker(Arc::clone(&counts_b));
+    a.missed();
+    cache.store(&a, a.ticket(), b"x", &get("x"), &bulk("1"));
+    cache.store(&b, b.ticket(), b"y", &get("y"), &bulk("2"));
+    assert!(cache.lookup(b"x", &get("x")).is_some());
+    assert!(cache.lookup(b"x", &get("x")).is_some());
+    assert!(cache.lookup(b"y", &get("y")).is_some());
+    let (sa, sb) = (counts_a.read(), counts_b.read());
+    assert_eq!((sa.hits, sa.misses, sa.entries), (2, 1, 1));
+    assert_eq!((sb.hits, sb.misses, sb.entries), (1, 0, 1));
+    assert!(sa.bytes > 0);
+    // The nodes' entries and bytes add up to the store's.
+    let total = cache.stats();
+    assert_eq!(total.entries, sa.entries + sb.entries);
+    assert_eq!(total.bytes, sa.bytes + counts_b.read().bytes);
+    b.invalidated(Some(&[bulk("y")]));
+    let sb = counts_b.read();
+    assert_eq!((sb.invalidations, sb.entries, sb.bytes), (1, 0, 0));
+    a.lost();
+    assert_eq!(counts_a.read().invalidations, 1);
 }

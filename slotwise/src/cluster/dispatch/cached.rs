@@ -1,5 +1,6 @@
 //! A read the client-side cache may serve: from memory if it holds a reply, else sent to the
-//! slot's primary through the attempt loop like any command, its reply stored if no
+//! slot's node (its primary, or a replica for a handle that reads from replicas) through the
+//! attempt loop like any command, its reply stored if no
 //! invalidation came through that connection while it was in flight (see `cluster/cache.rs`
 //! for why that suffices).
 //!
@@ -10,7 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::retry::{Attempt, Destination, Operation};
+use super::retry::{Attempt, Destination, HandleReads, Operation};
 use super::send_asking;
 use crate::cluster::cache::Cache;
 use crate::cluster::node::NodeEntry;
@@ -42,7 +43,10 @@ impl Attempt for CachedRead<'_> {
             }
             // Taken before the command can be written: an invalidation read from here on
             // keeps the reply out.
-            let ticket = entry.tracker.as_ref().map(|t| (t, t.ticket()));
+            let ticket = entry.tracker.as_ref().map(|t| {
+                t.missed();
+                (t, t.ticket())
+            });
             let value = entry.conn.send_within(cmd, timeout).await?;
             if let Some((tracker, ticket)) = ticket {
                 cache.store(tracker, ticket, key, cmd, &value);
@@ -78,13 +82,15 @@ impl RedisCluster {
         })
     }
 
-    /// Serves `cmd` on `key` from `cache`, else runs it on the primary serving `slot`.
+    /// Serves `cmd` on `key` from `cache`, else runs it on the node serving `slot` (chosen by
+    /// the handle's `ReadFrom` with `read`).
     pub(super) async fn run_cached(
         &self,
         cache: &Cache,
         cmd: &Cmd,
         key: &[u8],
         slot: u16,
+        read: Option<HandleReads>,
     ) -> Result<Value> {
         if let Some(value) = cache.lookup(key, cmd) {
             return Ok(value);
@@ -95,7 +101,7 @@ impl RedisCluster {
             follow_ask: true,
             lasts: Duration::ZERO,
         };
-        let dest = Destination::Slot { slot, read: None };
+        let dest = Destination::Slot { slot, read };
         self.run_attempts(op, dest, CachedRead { cmd, key, cache })
             .await
     }

@@ -79,10 +79,9 @@ impl RedisCluster {
                 .await;
             }
             if let (true, Route::Slot(slot)) = (self.cached, &route) {
-                // Reads from replicas are not cached: only primaries' connections track.
-                let key = super::cache::cached_key(cmd);
-                if let (Some(key), false) = (key, self.strategy().uses_replicas()) {
-                    return Box::pin(self.run_cached(cache, cmd, key, *slot)).await;
+                if let Some(key) = super::cache::cached_key(cmd) {
+                    let read = self.strategy().uses_replicas().then_some(HandleReads);
+                    return Box::pin(self.run_cached(cache, cmd, key, *slot, read)).await;
                 }
             }
         }
