@@ -13,10 +13,13 @@
 //! - `recovery`: every client through a primary kill, a slot migration and a failover;
 //! - `pubsub-recovery`: every client's subscriptions through the same faults: how long each
 //!   channel went deaf and how many messages were lost.
+//! - `invalidation`: slotwise's client-side cache, how long after another client's write is
+//!   acknowledged the node's invalidation arrives.
 //!
 //! The codec micro-benchmark is separate: `cargo bench -p slotwise-bench --bench codec`.
 
 mod drivers;
+mod invalidation;
 mod measure;
 mod pubsub_recovery;
 mod recovery;
@@ -73,6 +76,20 @@ enum Mode {
     /// One client's subscriptions and a publisher while the parent injects a fault.
     #[command(hide = true)]
     PubsubRecoveryWorker(PubsubRecoveryWorkerArgs),
+    /// Measures, with slotwise's client-side cache on, the window from another client's
+    /// acknowledged write to the node's invalidation reaching the caching client.
+    Invalidation(InvalidationArgs),
+}
+
+/// The invalidation window.
+#[derive(Args, Debug)]
+struct InvalidationArgs {
+    /// Rounds measured (one write and its invalidation each).
+    #[arg(long, default_value_t = 1000)]
+    rounds: usize,
+    /// Use the cluster at this URL instead of starting one.
+    #[arg(long, value_name = "URL")]
+    seed: Option<String>,
 }
 
 /// The pub/sub recovery comparison.
@@ -202,6 +219,7 @@ fn main() -> ExitCode {
         Some(Mode::Recovery(args)) => recovery_mode(args),
         Some(Mode::RecoveryWorker(args)) => recovery_worker_mode(args),
         Some(Mode::PubsubRecovery(args)) => pubsub_recovery_mode(args),
+        Some(Mode::Invalidation(args)) => invalidation_mode(args),
         Some(Mode::PubsubRecoveryWorker(args)) => {
             pubsub_recovery::worker::run(&pubsub_recovery::worker::WorkerSettings {
                 client: args.client,
@@ -378,6 +396,25 @@ fn pubsub_recovery_mode(args: PubsubRecoveryArgs) -> Result<(), String> {
         std::fs::write(&path, text + "\n")
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
+    Ok(())
+}
+
+fn invalidation_mode(args: InvalidationArgs) -> Result<(), String> {
+    if args.rounds == 0 {
+        return Err("--rounds must be at least 1".to_owned());
+    }
+    // Declared first so the cluster outlives the measurement.
+    let cluster;
+    let seed = match args.seed {
+        Some(seed) => seed,
+        None => {
+            eprintln!("starting a local cluster (3 primaries, 3 replicas)…");
+            cluster = start_cluster()?;
+            cluster.seed_url()
+        }
+    };
+    let windows = invalidation::run(&seed, args.rounds)?;
+    print_line(&invalidation::markdown(&windows));
     Ok(())
 }
 

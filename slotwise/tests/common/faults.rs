@@ -1,5 +1,5 @@
 //! Helpers for fault tests: picking a victim and its heir, watching a promotion from outside
-//! the client, and the keys of a slot range.
+//! the client, waiting for a replica to catch up, and the keys of a slot range.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,6 +68,40 @@ pub(crate) fn watch_promotion(cluster: &LocalCluster, port: u16, limit: Duration
             "{port} was not promoted within {limit:?}"
         );
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits until the replica at `replica` has everything its primary at `primary` had written
+/// when this was called (`master_repl_offset` of both, from `INFO replication`). Call it with
+/// writes held: replication is asynchronous, so a write acknowledged just before the primary
+/// is killed may be lost by the server otherwise.
+pub(crate) fn wait_replicated(cluster: &LocalCluster, primary: u16, replica: u16, limit: Duration) {
+    let offset = |port: u16| -> Option<u64> {
+        let reply = cluster
+            .call(
+                port,
+                &slotwise::protocol::Cmd::new("INFO").arg("replication"),
+            )
+            .ok()?;
+        String::from_utf8_lossy(reply.as_bytes()?)
+            .lines()
+            .find_map(|l| l.strip_prefix("master_repl_offset:"))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let target = offset(primary).expect("the primary tells its replication offset");
+    let deadline = Instant::now() + limit;
+    loop {
+        let reached = offset(replica);
+        if reached.is_some_and(|r| r >= target) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{replica} reached offset {reached:?} of {primary}'s {target} within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 

@@ -41,6 +41,8 @@ const MAX_KEPT_ERRORS: usize = 10_000;
 /// A running load.
 pub(crate) struct Load {
     stop: Arc<AtomicBool>,
+    /// Taken shared by every write while it runs; [`Load::hold_writes`] takes it whole.
+    writes: Arc<tokio::sync::RwLock<()>>,
     mark: Arc<Mutex<Option<Mark>>>,
     report: Arc<Mutex<Report>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -54,12 +56,14 @@ impl Load {
         keys: impl Fn(usize) -> Vec<String>,
     ) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
+        let writes = Arc::new(tokio::sync::RwLock::new(()));
         let mark: Arc<Mutex<Option<Mark>>> = Arc::new(Mutex::new(None));
         let report = Arc::new(Mutex::new(Report::default()));
         let handles = (0..tasks)
             .map(|t| {
                 let cluster = cluster.clone();
                 let stop = Arc::clone(&stop);
+                let writes = Arc::clone(&writes);
                 let mark = Arc::clone(&mark);
                 let report = Arc::clone(&report);
                 let keys = keys(t);
@@ -72,8 +76,10 @@ impl Load {
                             seq += 1;
                             let value = format!("{t}:{seq}");
                             let slot = RedisCluster::keyslot(key);
+                            let held = writes.read().await;
                             let started = Instant::now();
                             let set = cluster.set(key, &value).await;
+                            drop(held);
                             note(&report, &mark, slot, started, set.as_ref().err());
                             if set.is_ok() {
                                 acked[k] = seq;
@@ -91,10 +97,18 @@ impl Load {
             .collect();
         Load {
             stop,
+            writes,
             mark,
             report,
             tasks: handles,
         }
+    }
+
+    /// Waits for the writes in flight to return and holds back new ones until the guard is
+    /// dropped (reads go on): for a fault that would lose writes the server acknowledged but
+    /// did not replicate yet.
+    pub(crate) async fn hold_writes(&self) -> tokio::sync::OwnedRwLockWriteGuard<()> {
+        Arc::clone(&self.writes).write_owned().await
     }
 
     /// From now on, record the first success on any of `slots`.
