@@ -258,8 +258,11 @@ fn run_mode(args: RunArgs) -> Result<(), String> {
             args.workloads
         },
         clients: if args.clients.is_empty() {
-            Client::ALL.to_vec()
+            Client::ALL.into_iter().filter(|c| c.is_built()).collect()
         } else {
+            if let Some(c) = args.clients.iter().find(|c| !c.is_built()) {
+                return Err(c.unavailable());
+            }
             args.clients
         },
         fred_batch: args.fred_batch,

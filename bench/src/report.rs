@@ -72,12 +72,12 @@ pub(crate) struct Row {
 pub(crate) struct CacheRow {
     /// Hits over cacheable reads inside the window.
     pub(crate) hit_ratio: Stat,
-    /// Keys held at the end of the window.
-    pub(crate) entries: Stat,
-    /// Estimated bytes of replies held at the end of the window.
-    pub(crate) bytes: Stat,
-    /// Entries evicted per second of the window.
-    pub(crate) evictions_per_sec: Stat,
+    /// Keys held at the end of the window, if the client says.
+    pub(crate) entries: Option<Stat>,
+    /// Estimated bytes of replies held at the end of the window, if the client says.
+    pub(crate) bytes: Option<Stat>,
+    /// Entries evicted per second of the window, if the client counts them.
+    pub(crate) evictions_per_sec: Option<Stat>,
 }
 
 impl CacheRow {
@@ -85,15 +85,13 @@ impl CacheRow {
         let counts = || samples.iter().filter_map(|s| s.cache.map(|c| (s, c)));
         Some(CacheRow {
             hit_ratio: Stat::of_some(counts().filter_map(|(_, c)| c.hit_ratio()))?,
-            entries: Stat::of(counts().map(|(_, c)| c.entries as f64)),
-            bytes: Stat::of(counts().map(|(_, c)| c.bytes as f64)),
-            evictions_per_sec: Stat::of(counts().map(|(s, c)| {
-                if s.seconds > 0.0 {
-                    c.evictions as f64 / s.seconds
-                } else {
-                    0.0
-                }
-            })),
+            entries: Stat::of_some(counts().filter_map(|(_, c)| Some(c.entries? as f64))),
+            bytes: Stat::of_some(counts().filter_map(|(_, c)| Some(c.bytes? as f64))),
+            evictions_per_sec: Stat::of_some(
+                counts()
+                    .filter(|(s, _)| s.seconds > 0.0)
+                    .filter_map(|(s, c)| Some(c.evictions? as f64 / s.seconds)),
+            ),
         })
     }
 }
@@ -145,11 +143,12 @@ pub(crate) fn json(rows: &[Row]) -> serde_json::Value {
                 map.insert("cache_hit_ratio".into(), c.hit_ratio.median.into());
                 map.insert("cache_hit_ratio_min".into(), c.hit_ratio.min.into());
                 map.insert("cache_hit_ratio_max".into(), c.hit_ratio.max.into());
-                map.insert("cache_entries".into(), c.entries.median.into());
-                map.insert("cache_bytes".into(), c.bytes.median.into());
+                let median = |s: Option<Stat>| s.map(|s| s.median).into();
+                map.insert("cache_entries".into(), median(c.entries));
+                map.insert("cache_bytes".into(), median(c.bytes));
                 map.insert(
                     "cache_evictions_per_sec".into(),
-                    c.evictions_per_sec.median.into(),
+                    median(c.evictions_per_sec),
                 );
             }
             object
@@ -189,17 +188,23 @@ impl Metric {
     }
 }
 
-/// slotwise's median (`ours`: with or without its cache) over the best Rust peer's, and that
-/// peer.
+/// slotwise's median (`ours`: with or without its cache) over the best Rust peer's of the
+/// same kind (cached against cached, uncached against uncached), and that peer.
 fn versus_best_peer(
     rows: &[Row],
     workload: Workload,
     ours: Client,
     metric: Metric,
 ) -> Option<(f64, Client)> {
+    let peers: &[Client] = if ours.is_cached() {
+        &[Client::RedisRsCached]
+    } else {
+        &[Client::RedisRs, Client::Fred]
+    };
     let ours = metric.of(find(rows, workload, ours)?);
-    let peers = [Client::RedisRs, Client::Fred]
-        .into_iter()
+    let peers = peers
+        .iter()
+        .copied()
         .filter_map(|c| find(rows, workload, c).map(|r| (metric.of(r), c)));
     let best = if metric.higher_is_better() {
         peers.max_by(|a, b| a.0.total_cmp(&b.0))
@@ -289,10 +294,13 @@ pub(crate) fn markdown(rows: &[Row], cache_entries: u64) -> String {
         );
     }
     out.push('\n');
-    out.push_str(&ratio_table(rows));
-    out.push('\n');
+    let ratios = ratio_table(rows);
+    if !ratios.is_empty() {
+        out.push_str(&ratios);
+        out.push('\n');
+    }
     out.push_str(&goals(rows));
-    if rows.iter().any(|r| r.client == Client::SlotwiseCached) {
+    if rows.iter().any(|r| r.client.is_cached()) {
         out.push('\n');
         out.push_str(&cache_section(rows, cache_entries));
     }
@@ -301,7 +309,14 @@ pub(crate) fn markdown(rows: &[Row], cache_entries: u64) -> String {
 
 /// slotwise ÷ best Rust peer for every metric of every workload.
 fn ratio_table(rows: &[Row]) -> String {
+    let mut workloads: Vec<Workload> = rows.iter().map(|r| r.workload).collect();
+    workloads.dedup();
+    // The cache's memory row has no peer to compare with.
+    workloads.retain(|w| w.has(Client::Fred));
     let mut out = String::new();
+    if workloads.is_empty() {
+        return out;
+    }
     let _ = writeln!(
         out,
         "slotwise ÷ best peer (medians; ops/s: higher is better, the rest: lower is better)\n"
@@ -311,10 +326,7 @@ fn ratio_table(rows: &[Row]) -> String {
         "| Workload | ops/s ↑ | p50 ↓ | p99 ↓ | CPU/op ↓ | RSS ↓ | ops/s ÷ redis-benchmark |"
     );
     let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
-    let mut workloads: Vec<Workload> = rows.iter().map(|r| r.workload).collect();
-    workloads.dedup();
-    // The cache's memory row has no peer to compare with.
-    for w in workloads.into_iter().filter(|w| w.has(Client::Fred)) {
+    for w in workloads {
         let ratio = |m| {
             versus_best_peer(rows, w, Client::Slotwise, m)
                 .map(|(x, peer)| format!("{x:.2}× {peer}"))
@@ -491,61 +503,59 @@ fn goal_table(list: Vec<Goal>) -> String {
     out
 }
 
-/// The client-side cache's rows: `slotwise-cached` against slotwise without its cache on the
-/// same workload, what the cache held, and the issue's goals for it.
+/// The client-side cache's rows: each cached client against the same library without its
+/// cache on the same workload, what the cache held, and the issue's goals for slotwise's.
 fn cache_section(rows: &[Row], cache_entries: u64) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Client-side cache (slotwise-cached: at most {cache_entries} keys; the other clients \
-         read every value from the nodes)\n"
+        "Client-side cache (slotwise-cached: at most {cache_entries} keys; redis-rs-cached: \
+         redis-rs's defaults, 10,000 keys; the other rows read every value from the nodes)\n"
     );
     let _ = writeln!(
         out,
-        "| Workload | ops/s, cache on ÷ off | hit ratio | keys held | reply MiB held | \
+        "| Workload | Client | ops/s, cache on ÷ off | hit ratio | keys held | reply MiB held | \
          RSS MiB, on / off | CPU µs/op, on / off |"
     );
-    let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
-    let on_off = |w, metric: Metric, digits: usize, scale: f64| {
-        let value = |c| {
-            find(rows, w, c)
-                .map(|r| format!("{:.digits$}", metric.of(r) / scale))
-                .unwrap_or_else(|| "–".to_owned())
+    let _ = writeln!(out, "|---|---|--:|--:|--:|--:|--:|--:|");
+    let dash = || "–".to_owned();
+    for r in rows.iter().filter(|r| r.client.is_cached()) {
+        let (w, on, off) = (r.workload, r.client, r.client.uncached());
+        let on_off = |metric: Metric, digits: usize, scale: f64| {
+            let value = |c: Option<Client>| {
+                c.and_then(|c| find(rows, w, c))
+                    .map(|r| format!("{:.digits$}", metric.of(r) / scale))
+                    .unwrap_or_else(dash)
+            };
+            format!("{} / {}", value(Some(on)), value(off))
         };
-        format!(
-            "{} / {}",
-            value(Client::SlotwiseCached),
-            value(Client::Slotwise)
-        )
-    };
-    for r in rows.iter().filter(|r| r.client == Client::SlotwiseCached) {
-        let w = r.workload;
-        let speedup = versus_as(
-            rows,
-            w,
-            Client::SlotwiseCached,
-            Client::Slotwise,
-            Metric::Ops,
-        )
-        .map(|x| format!("{x:.2}×"))
-        .unwrap_or_else(|| "–".to_owned());
-        let (hits, entries, bytes) = match r.cache {
-            Some(c) => (
-                format!(
-                    "{:.3} ({:.3}–{:.3})",
-                    c.hit_ratio.median, c.hit_ratio.min, c.hit_ratio.max
-                ),
-                thousands(c.entries.median),
-                format!("{:.2}", c.bytes.median / (1024.0 * 1024.0)),
-            ),
-            None => Default::default(),
-        };
+        let speedup = off
+            .and_then(|off| versus_as(rows, w, on, off, Metric::Ops))
+            .map(|x| format!("{x:.2}×"))
+            .unwrap_or_else(dash);
+        let hits = r
+            .cache
+            .map(|c| {
+                let h = c.hit_ratio;
+                format!("{:.3} ({:.3}–{:.3})", h.median, h.min, h.max)
+            })
+            .unwrap_or_else(dash);
+        let entries = r
+            .cache
+            .and_then(|c| c.entries)
+            .map(|s| thousands(s.median))
+            .unwrap_or_else(dash);
+        let bytes = r
+            .cache
+            .and_then(|c| c.bytes)
+            .map(|s| format!("{:.2}", s.median / (1024.0 * 1024.0)))
+            .unwrap_or_else(dash);
         let _ = writeln!(
             out,
-            "| {} | {speedup} | {hits} | {entries} | {bytes} | {} | {} |",
+            "| {} | {on} | {speedup} | {hits} | {entries} | {bytes} | {} | {} |",
             w.label(),
-            on_off(w, Metric::Rss, 1, 1024.0),
-            on_off(w, Metric::Cpu, 2, 1.0),
+            on_off(Metric::Rss, 1, 1024.0),
+            on_off(Metric::Cpu, 2, 1.0),
         );
     }
     out.push('\n');
@@ -553,10 +563,11 @@ fn cache_section(rows: &[Row], cache_entries: u64) -> String {
     let wide = find(rows, Workload::WideGet64, Client::SlotwiseCached);
     let held = wide
         .and_then(|r| r.cache)
-        .map(|c| c.entries.max / cache_entries.max(1) as f64);
+        .and_then(|c| c.entries)
+        .map(|s| s.max / cache_entries.max(1) as f64);
     out.push_str(&goal_table(vec![
         Goal {
-            text: "hot GET ops/s, cache on ÷ cache off".to_owned(),
+            text: "hot GET ops/s, slotwise cache on ÷ cache off".to_owned(),
             ratio: versus_as(
                 rows,
                 Workload::HotGet64,
@@ -569,14 +580,14 @@ fn cache_section(rows: &[Row], cache_entries: u64) -> String {
             unit: Unit::Ratio,
         },
         Goal {
-            text: "hot GET hit ratio".to_owned(),
+            text: "hot GET hit ratio, slotwise".to_owned(),
             ratio: hot.and_then(|r| r.cache).map(|c| c.hit_ratio.median),
             at_least: true,
             bound: 0.95,
             unit: Unit::Fraction,
         },
         Goal {
-            text: "hot GET CPU per call, cache on (the 1 % SET and the harness included)"
+            text: "hot GET CPU per call, slotwise cache on (the 1 % SET and the harness included)"
                 .to_owned(),
             ratio: hot.map(|r| r.cpu_us_per_op.median),
             at_least: false,
@@ -584,7 +595,8 @@ fn cache_section(rows: &[Row], cache_entries: u64) -> String {
             unit: Unit::Micros,
         },
         Goal {
-            text: "wide GET keys held (most of any repetition) ÷ the configured most".to_owned(),
+            text: "wide GET keys held by slotwise (most of any repetition) ÷ the configured most"
+                .to_owned(),
             ratio: held,
             at_least: false,
             bound: 1.0,
@@ -664,21 +676,25 @@ mod tests {
         on.cpu_us_per_op = stat(0.25);
         on.cache = Some(CacheRow {
             hit_ratio: stat(0.97),
-            entries: stat(1000.0),
-            bytes: stat(150_000.0),
-            evictions_per_sec: stat(0.0),
+            entries: Some(stat(1000.0)),
+            bytes: Some(stat(150_000.0)),
+            evictions_per_sec: None,
         });
         let text = markdown(&[off.clone()], 10_000);
         assert!(
             !text.contains("Client-side cache"),
             "no cached row, no section:\n{text}"
         );
-        let text = markdown(&[off, on], 10_000);
+        let mut theirs = row(Client::RedisRsCached, 600.0, 10.0);
+        theirs.workload = Workload::HotGet64;
+        let text = markdown(&[off, on, theirs], 10_000);
         for line in [
-            "| hot GET ops/s, cache on ÷ cache off | ≥ 10.0× | 12.00× | yes |",
-            "| hot GET hit ratio | ≥ 0.95 | 0.970 | yes |",
+            "| hot GET ops/s, slotwise cache on ÷ cache off | ≥ 10.0× | 12.00× | yes |",
+            "| hot GET hit ratio, slotwise | ≥ 0.95 | 0.970 | yes |",
             "| ≤ 0.30 µs | 0.25 µs | yes |",
-            "| 12.00× | 0.970 (0.970–0.970) | 1,000 | 0.14 |",
+            // A cached row's peer is the other cached client.
+            "| 2.00× (redis-rs-cached) |",
+            "| slotwise-cached | 12.00× | 0.970 (0.970–0.970) | 1,000 | 0.14 | 0.0 / 0.0 | 0.25 / 1.00 |",
         ] {
             assert!(text.contains(line), "expected {line:?} in:\n{text}");
         }

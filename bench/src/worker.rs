@@ -101,10 +101,10 @@ impl Sample {
             misses: u("misses"),
             first_error: v["first_error"].as_str().map(str::to_owned),
             cache: v["cache"].as_object().map(|c| {
-                let u = |name: &str| c.get(name).and_then(|x| x.as_u64()).unwrap_or(0);
+                let u = |name: &str| c.get(name).and_then(|x| x.as_u64());
                 CacheCounts {
-                    hits: u("hits"),
-                    misses: u("misses"),
+                    hits: u("hits").unwrap_or(0),
+                    misses: u("misses").unwrap_or(0),
                     evictions: u("evictions"),
                     entries: u("entries"),
                     bytes: u("bytes"),
@@ -169,6 +169,13 @@ pub(crate) fn run(
                 let driver = RedisRs::connect(seed).await?;
                 measure(driver, workload, writes, length, histograms).await
             }
+            #[cfg(feature = "redis-rs-cache")]
+            Client::RedisRsCached => {
+                let driver = RedisRs::connect_cached(seed).await?;
+                measure(driver, workload, writes, length, histograms).await
+            }
+            #[cfg(not(feature = "redis-rs-cache"))]
+            Client::RedisRsCached => return Err(Client::RedisRsCached.unavailable()),
             Client::Fred => {
                 let driver = Fred::connect(seed, setup.fred_batch).await?;
                 measure(driver, workload, writes, length, histograms).await
@@ -407,9 +414,9 @@ mod tests {
             cache: Some(CacheCounts {
                 hits: 9,
                 misses: 1,
-                evictions: 0,
-                entries: 7,
-                bytes: 700,
+                evictions: None,
+                entries: Some(7),
+                bytes: Some(700),
             }),
             ..Sample::default()
         };

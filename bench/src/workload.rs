@@ -45,6 +45,9 @@ pub(crate) enum Client {
     SlotwiseCached,
     /// The `redis` crate's async cluster connection.
     RedisRs,
+    /// The same with its client-side cache on (`CacheConfig::new()`, RESP3); only in the
+    /// workloads that compare caching, and only built with the feature `redis-rs-cache`.
+    RedisRsCached,
     /// The `fred` crate.
     Fred,
     /// `redis-benchmark --cluster`, the server project's own C tool: a ceiling, not a library.
@@ -53,10 +56,11 @@ pub(crate) enum Client {
 
 impl Client {
     /// Every client, in the order of the first repetition.
-    pub(crate) const ALL: [Client; 5] = [
+    pub(crate) const ALL: [Client; 6] = [
         Client::Slotwise,
         Client::SlotwiseCached,
         Client::RedisRs,
+        Client::RedisRsCached,
         Client::Fred,
         Client::RedisBenchmark,
     ];
@@ -67,6 +71,7 @@ impl Client {
             Client::Slotwise => "slotwise",
             Client::SlotwiseCached => "slotwise-cached",
             Client::RedisRs => "redis-rs",
+            Client::RedisRsCached => "redis-rs-cached",
             Client::Fred => "fred",
             Client::RedisBenchmark => "redis-benchmark",
         }
@@ -78,9 +83,34 @@ impl Client {
     }
 
     /// True for the clients the recovery and pub/sub recovery comparisons run: the libraries,
-    /// each as its users leave it by default (so slotwise without its cache).
+    /// each as its users leave it by default (so without a client-side cache).
     pub(crate) fn has_recovery_mode(self) -> bool {
         matches!(self, Client::Slotwise | Client::RedisRs | Client::Fred)
+    }
+
+    /// True if this build can run the client (`redis-rs-cached` needs the feature
+    /// `redis-rs-cache`).
+    pub(crate) fn is_built(self) -> bool {
+        self != Client::RedisRsCached || cfg!(feature = "redis-rs-cache")
+    }
+
+    /// Why [`Client::is_built`] is false.
+    pub(crate) fn unavailable(self) -> String {
+        format!("{self} needs a build with `--features redis-rs-cache`")
+    }
+
+    /// True for a library built with its client-side cache on.
+    pub(crate) fn is_cached(self) -> bool {
+        matches!(self, Client::SlotwiseCached | Client::RedisRsCached)
+    }
+
+    /// The same library without its cache, for a cached client.
+    pub(crate) fn uncached(self) -> Option<Client> {
+        match self {
+            Client::SlotwiseCached => Some(Client::Slotwise),
+            Client::RedisRsCached => Some(Client::RedisRs),
+            _ => None,
+        }
     }
 }
 
@@ -290,12 +320,13 @@ impl Workload {
     }
 
     /// True if `client` takes part in this workload: the libraries everywhere but in the
-    /// cache's memory row, which compares slotwise with and without its cache alone;
-    /// slotwise's cache only in the two cache rows; `redis-benchmark` where the issue pairs it.
+    /// cache's memory row, which compares the caching clients with slotwise without its
+    /// cache; the caching clients only in the two cache rows; `redis-benchmark` where the
+    /// issue pairs it.
     pub(crate) fn has(self, client: Client) -> bool {
         match client {
             Client::Slotwise => true,
-            Client::SlotwiseCached => self.has_writes(),
+            Client::SlotwiseCached | Client::RedisRsCached => self.has_writes(),
             Client::RedisRs | Client::Fred => self != Workload::WideGet64,
             Client::RedisBenchmark => self.redis_benchmark_args().is_some(),
         }
@@ -347,6 +378,7 @@ mod tests {
     fn the_cache_rows_leave_the_others_alone() {
         for w in Workload::ALL {
             assert_eq!(w.has(Client::SlotwiseCached), w.has_writes(), "{w}");
+            assert_eq!(w.has(Client::RedisRsCached), w.has_writes(), "{w}");
             if !w.has_writes() {
                 assert_eq!(w.keyspace(), KEYSPACE, "{w}");
                 assert!(w.has(Client::RedisRs) && w.has(Client::Fred), "{w}");
@@ -357,6 +389,7 @@ mod tests {
             "the hot keys fit the default cache"
         );
         assert!(!Client::SlotwiseCached.has_recovery_mode());
+        assert!(!Client::RedisRsCached.has_recovery_mode());
     }
 
     #[test]

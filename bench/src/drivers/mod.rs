@@ -68,12 +68,12 @@ pub(crate) struct CacheCounts {
     pub(crate) hits: u64,
     /// Cacheable reads sent to a node.
     pub(crate) misses: u64,
-    /// Entries dropped to stay within the bounds.
-    pub(crate) evictions: u64,
-    /// Keys held.
-    pub(crate) entries: u64,
-    /// Estimated bytes of the replies held.
-    pub(crate) bytes: u64,
+    /// Entries dropped to stay within the bounds, if the client counts them.
+    pub(crate) evictions: Option<u64>,
+    /// Keys held, if the client says.
+    pub(crate) entries: Option<u64>,
+    /// Estimated bytes of the replies held, if the client says.
+    pub(crate) bytes: Option<u64>,
 }
 
 impl CacheCounts {
@@ -83,7 +83,10 @@ impl CacheCounts {
         CacheCounts {
             hits: self.hits.saturating_sub(start.hits),
             misses: self.misses.saturating_sub(start.misses),
-            evictions: self.evictions.saturating_sub(start.evictions),
+            evictions: self
+                .evictions
+                .zip(start.evictions)
+                .map(|(end, start)| end.saturating_sub(start)),
             ..self
         }
     }

@@ -145,9 +145,9 @@ impl Driver for Slotwise {
         Some(CacheCounts {
             hits: stats.hits,
             misses: stats.misses,
-            evictions: stats.evictions,
-            entries: stats.entries,
-            bytes: stats.bytes,
+            evictions: Some(stats.evictions),
+            entries: Some(stats.entries),
+            bytes: Some(stats.bytes),
         })
     }
 }

@@ -285,7 +285,7 @@ async fn subscribe(settings: &WorkerSettings, inbox: Inbox) -> Result<Guard, Str
                 AbortOnDrop(manager),
             )))
         }
-        Client::SlotwiseCached | Client::RedisBenchmark => {
+        Client::SlotwiseCached | Client::RedisRsCached | Client::RedisBenchmark => {
             Err(format!("{} has no pub/sub recovery mode", settings.client))
         }
     }

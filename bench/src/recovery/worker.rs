@@ -116,7 +116,7 @@ pub(crate) fn run(settings: &WorkerSettings) -> Result<(), String> {
                 let d = Fred::connect_bounded(&settings.seed, settings.timeout).await?;
                 load(d, settings).await
             }
-            Client::SlotwiseCached | Client::RedisBenchmark => {
+            Client::SlotwiseCached | Client::RedisRsCached | Client::RedisBenchmark => {
                 Err(format!("{} has no recovery mode", settings.client))
             }
         }
