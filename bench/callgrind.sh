@@ -15,10 +15,14 @@
 # the two runs) follow the table.
 #
 # Usage: bench/callgrind.sh [workload (default get-64)]
+# e.g. CLIENTS="slotwise slotwise-cached" bench/callgrind.sh hot-get-64 for the client-side
+# cache: 1,000 hot keys, 1 % SET (each read back from the node once it is invalidated); with
+# READ_ONLY=1 the SETs are left out, so every GET after each key's first read is a cache hit
+# and the count is that of one hit.
 # Environment: SMALL and LARGE operation counts (default 5000 and 25000), CLIENTS (default
-# "slotwise redis-rs fred"), TOP (default 0), FEATURES (cargo features of the build, e.g.
-# "slotwise/metrics" to count slotwise with its metrics facade on and no recorder installed;
-# default none).
+# "slotwise redis-rs fred"; also "slotwise-cached", slotwise with its default cache), TOP
+# (default 0), FEATURES (cargo features of the build, e.g. "slotwise/metrics" to count
+# slotwise with its metrics facade on and no recorder installed; default none).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -29,6 +33,7 @@ large=${LARGE:-25000}
 clients=${CLIENTS:-"slotwise redis-rs fred"}
 top=${TOP:-0}
 features=${FEATURES:-}
+read_only=${READ_ONLY:-}
 
 if ! command -v valgrind >/dev/null; then
     echo "valgrind not found; install it with: apt-get install -y valgrind" >&2
@@ -39,7 +44,7 @@ cargo build --release -p slotwise-bench ${features:+--features "$features"} >&2
 bin=target/release/slotwise-bench
 out=target/callgrind
 # Builds with other features keep their profiles apart.
-tag=${features:+-${features//[^A-Za-z0-9]/_}}
+tag=${features:+-${features//[^A-Za-z0-9]/_}}${read_only:+-read-only}
 mkdir -p "$out"
 
 # A filled cluster that lives as long as the `serve` process, which exits when its stdin closes.
@@ -54,12 +59,14 @@ instructions() {
     local file="$out/$client-$workload$tag-$ops.out"
     valgrind --tool=callgrind --dump-instr=no --callgrind-out-file="$file" \
         "$bin" worker --client "$client" --workload "$workload" --seed "$seed" --ops "$ops" \
+        ${read_only:+--read-only} \
         >/dev/null 2>"$out/$client-$workload$tag-$ops.log"
     # The totals line of the output file: "totals: <Ir>".
     awk '/^totals:/ { print $2 }' "$file"
 }
 
-printf '| Client | instructions / op (%s%s) |\n|---|--:|\n' "$workload" "${features:+, $features}"
+printf '| Client | instructions / op (%s%s%s) |\n|---|--:|\n' "$workload" "${features:+, $features}" \
+    "${read_only:+, read-only}"
 for client in $clients; do
     a=$(instructions "$client" "$small")
     b=$(instructions "$client" "$large")

@@ -39,7 +39,8 @@ use slotwise_testkit::LocalCluster;
 
 use drivers::FredBatch;
 use runner::Settings;
-use worker::Length;
+use slotwise::CacheConfig;
+use worker::{Length, Setup};
 use workload::{Client, Workload};
 
 #[derive(Parser, Debug)]
@@ -189,6 +190,10 @@ struct RunArgs {
     /// How the fred adapter keeps several commands in flight.
     #[arg(long, value_enum, default_value_t = FredBatch::Pipeline)]
     fred_batch: FredBatch,
+    /// The most keys `slotwise-cached` keeps (`CacheConfig::max_entries`); default is
+    /// `CacheConfig`'s own (10,000).
+    #[arg(long, value_name = "N")]
+    cache_entries: Option<u64>,
 }
 
 /// One measurement.
@@ -209,6 +214,11 @@ struct WorkerArgs {
     ops: Option<u64>,
     #[arg(long, value_enum, default_value_t = FredBatch::Pipeline)]
     fred_batch: FredBatch,
+    #[arg(long, value_name = "N")]
+    cache_entries: Option<u64>,
+    /// Leave out the workload's writes (with --ops only), for counting a cache hit alone.
+    #[arg(long)]
+    read_only: bool,
 }
 
 fn main() -> ExitCode {
@@ -266,11 +276,15 @@ fn run_mode(args: RunArgs) -> Result<(), String> {
             args.workloads
         },
         clients: if args.clients.is_empty() {
-            Client::ALL.to_vec()
+            Client::ALL.into_iter().filter(|c| c.is_built()).collect()
         } else {
+            if let Some(c) = args.clients.iter().find(|c| !c.is_built()) {
+                return Err(c.unavailable());
+            }
             args.clients
         },
         fred_batch: args.fred_batch,
+        cache_entries: args.cache_entries,
     };
     if args.quick {
         settings.reps = 1;
@@ -295,7 +309,13 @@ fn run_mode(args: RunArgs) -> Result<(), String> {
         eprintln!("warning: {problem}");
     }
     let rows = report::rows(&results);
-    print_table(&settings, &report::markdown(&rows));
+    let cache_entries = settings
+        .cache_entries
+        .map_or(CacheConfig::default(), |n| {
+            CacheConfig::default().max_entries(n)
+        })
+        .get_max_entries();
+    print_table(&settings, &report::markdown(&rows, cache_entries));
     if let Some(path) = args.json {
         let text = serde_json::to_string_pretty(&report::json(&rows))
             .map_err(|e| format!("cannot encode the JSON: {e}"))?;
@@ -307,8 +327,12 @@ fn run_mode(args: RunArgs) -> Result<(), String> {
 
 #[allow(clippy::print_stdout)] // The table on stdout is this mode's output.
 fn print_table(settings: &Settings, table: &str) {
+    let cache = match settings.cache_entries {
+        Some(n) => format!("; slotwise-cached keeps at most {n} keys"),
+        None => String::new(),
+    };
     println!(
-        "{} repetitions, {:.1} s per timed loop after {:.1} s of warm-up; cells: median (min–max)\n",
+        "{} repetitions, {:.1} s per timed loop after {:.1} s of warm-up{cache}; cells: median (min–max)\n",
         settings.reps,
         settings.window.as_secs_f64(),
         settings.warmup.as_secs_f64()
@@ -324,13 +348,16 @@ fn worker_mode(args: WorkerArgs) -> Result<(), String> {
             window: seconds(args.duration, "duration")?,
         },
     };
-    let sample = worker::run(
-        args.client,
-        args.workload,
-        &args.seed,
-        length,
-        args.fred_batch,
-    )?;
+    let mut cache = CacheConfig::default();
+    if let Some(entries) = args.cache_entries {
+        cache = cache.max_entries(entries);
+    }
+    let setup = Setup {
+        fred_batch: args.fred_batch,
+        cache,
+        read_only: args.read_only,
+    };
+    let sample = worker::run(args.client, args.workload, &args.seed, length, &setup)?;
     print_line(&sample.to_json().to_string());
     Ok(())
 }
@@ -353,7 +380,7 @@ fn serve_mode() -> Result<(), String> {
 }
 
 fn recovery_mode(args: RecoveryArgs) -> Result<(), String> {
-    if let Some(c) = args.clients.iter().find(|c| !c.is_library()) {
+    if let Some(c) = args.clients.iter().find(|c| !c.has_recovery_mode()) {
         return Err(format!("{c} has no recovery mode"));
     }
     if args.runs == 0 {
@@ -376,7 +403,7 @@ fn recovery_mode(args: RecoveryArgs) -> Result<(), String> {
 }
 
 fn pubsub_recovery_mode(args: PubsubRecoveryArgs) -> Result<(), String> {
-    if let Some(c) = args.clients.iter().find(|c| !c.is_library()) {
+    if let Some(c) = args.clients.iter().find(|c| !c.has_recovery_mode()) {
         return Err(format!("{c} has no pub/sub recovery mode"));
     }
     if args.runs == 0 {

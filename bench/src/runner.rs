@@ -27,6 +27,8 @@ pub(crate) struct Settings {
     pub(crate) workloads: Vec<Workload>,
     pub(crate) clients: Vec<Client>,
     pub(crate) fred_batch: FredBatch,
+    /// `slotwise-cached`'s most keys, if not `CacheConfig`'s default.
+    pub(crate) cache_entries: Option<u64>,
 }
 
 /// Every sample taken, by workload and client, plus what went wrong on the way.
@@ -183,6 +185,9 @@ fn run_worker(
         .args(["--warmup", &settings.warmup.as_secs_f64().to_string()])
         .args(["--duration", &settings.window.as_secs_f64().to_string()])
         .args(["--fred-batch", fred_batch_name(settings.fred_batch)]);
+    if let Some(entries) = settings.cache_entries {
+        command.args(["--cache-entries", &entries.to_string()]);
+    }
     let done = run_child(command)?;
     if !done.success {
         return Err(format!("worker failed: {}", done.stderr.trim()));

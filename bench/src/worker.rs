@@ -10,6 +10,9 @@
 //! connecting, filling and warming up are excluded. An operation counts if it completes inside
 //! the window, which makes the count an unbiased estimate of throughput.
 //!
+//! A client with a cache of its own (slotwise's) also reports what its cache did inside the
+//! window: hits and misses between the two edges, and what it held at the end.
+//!
 //! With a fixed operation count instead of a duration (for instruction counting under
 //! valgrind) there is no warm-up: the tasks run until that many operations are done.
 
@@ -19,10 +22,12 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::drivers::{Driver, Fred, FredBatch, RedisRs, Slotwise};
+use slotwise::CacheConfig;
+
+use crate::drivers::{CacheCounts, Driver, Fred, FredBatch, RedisRs, Slotwise};
 use crate::measure::{cpu_time, status_kib};
 use crate::workload::{
-    key, Client, Flavor, Key, Op, Workload, KEYSPACE, MGET_KEYS, PIPELINE_COMMANDS,
+    key, Client, Flavor, Key, Op, Workload, MGET_KEYS, PIPELINE_COMMANDS, WRITES_PER,
 };
 
 /// How long a measurement runs.
@@ -50,6 +55,8 @@ pub(crate) struct Sample {
     pub(crate) misses: u64,
     /// The first error, to show the operator.
     pub(crate) first_error: Option<String>,
+    /// What the client's cache did inside the window, for a client with one.
+    pub(crate) cache: Option<CacheCounts>,
 }
 
 impl Sample {
@@ -66,6 +73,13 @@ impl Sample {
             "errors": self.errors,
             "misses": self.misses,
             "first_error": self.first_error,
+            "cache": self.cache.map(|c| serde_json::json!({
+                "hits": c.hits,
+                "misses": c.misses,
+                "evictions": c.evictions,
+                "entries": c.entries,
+                "bytes": c.bytes,
+            })),
         })
     }
 
@@ -86,8 +100,32 @@ impl Sample {
             errors: u("errors"),
             misses: u("misses"),
             first_error: v["first_error"].as_str().map(str::to_owned),
+            cache: v["cache"].as_object().map(|c| {
+                let u = |name: &str| c.get(name).and_then(|x| x.as_u64());
+                CacheCounts {
+                    hits: u("hits").unwrap_or(0),
+                    misses: u("misses").unwrap_or(0),
+                    evictions: u("evictions"),
+                    entries: u("entries"),
+                    bytes: u("bytes"),
+                }
+            }),
         })
     }
+}
+
+/// How the clients under test are set up, where the run can change it.
+#[derive(Clone, Debug)]
+pub(crate) struct Setup {
+    /// How the fred adapter keeps several commands in flight.
+    pub(crate) fred_batch: FredBatch,
+    /// The bounds of `slotwise-cached`'s cache.
+    pub(crate) cache: CacheConfig,
+    /// Leave out a workload's writes, so that on the hot keys every `GET` after the first
+    /// read of each key is a cache hit: for counting a hit's instructions. Only with a fixed
+    /// operation count: a task whose every call completes at once never yields to the
+    /// scheduler, so the runtime's timers (and a timed window's end) would wait on it.
+    pub(crate) read_only: bool,
 }
 
 /// Runs one measurement in this process.
@@ -96,8 +134,12 @@ pub(crate) fn run(
     workload: Workload,
     seed: &str,
     length: Length,
-    fred_batch: FredBatch,
+    setup: &Setup,
 ) -> Result<Sample, String> {
+    if setup.read_only && matches!(length, Length::Timed { .. }) {
+        return Err("a read-only run needs a fixed operation count (--ops)".to_owned());
+    }
+    let writes = workload.has_writes() && !setup.read_only;
     let runtime = match workload.flavor() {
         Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -117,15 +159,26 @@ pub(crate) fn run(
         let mut sample = match client {
             Client::Slotwise => {
                 let driver = Slotwise::connect(seed).await?;
-                measure(driver, workload, length, histograms).await
+                measure(driver, workload, writes, length, histograms).await
+            }
+            Client::SlotwiseCached => {
+                let driver = Slotwise::connect_cached(seed, setup.cache.clone()).await?;
+                measure(driver, workload, writes, length, histograms).await
             }
             Client::RedisRs => {
                 let driver = RedisRs::connect(seed).await?;
-                measure(driver, workload, length, histograms).await
+                measure(driver, workload, writes, length, histograms).await
             }
+            #[cfg(feature = "redis-rs-cache")]
+            Client::RedisRsCached => {
+                let driver = RedisRs::connect_cached(seed).await?;
+                measure(driver, workload, writes, length, histograms).await
+            }
+            #[cfg(not(feature = "redis-rs-cache"))]
+            Client::RedisRsCached => return Err(Client::RedisRsCached.unavailable()),
             Client::Fred => {
-                let driver = Fred::connect(seed, fred_batch).await?;
-                measure(driver, workload, length, histograms).await
+                let driver = Fred::connect(seed, setup.fred_batch).await?;
+                measure(driver, workload, writes, length, histograms).await
             }
             Client::RedisBenchmark => {
                 return Err("redis-benchmark is not run inside a worker".to_owned())
@@ -154,6 +207,8 @@ struct Control {
     /// Operations still to do in [`Length::Ops`] mode; unused in timed mode.
     left: AtomicU64,
     fixed: bool,
+    /// One call in [`WRITES_PER`] is a `SET` (only in a workload with writes).
+    writes: bool,
 }
 
 impl Control {
@@ -190,6 +245,7 @@ struct TaskResult {
 async fn measure<D: Driver>(
     driver: D,
     workload: Workload,
+    writes: bool,
     length: Length,
     histograms: Vec<Histogram<u64>>,
 ) -> Result<Sample, String> {
@@ -201,6 +257,7 @@ async fn measure<D: Driver>(
         phase: AtomicU8::new(phase),
         left: AtomicU64::new(left),
         fixed,
+        writes,
     });
     let mut tasks = Vec::with_capacity(histograms.len());
     for (i, histogram) in histograms.into_iter().enumerate() {
@@ -223,22 +280,29 @@ async fn measure<D: Driver>(
         }
         Length::Ops(_) => (cpu_time(), Instant::now()),
     };
+    // Read after the CPU edge, so the reading's own cost is outside the window's CPU time.
+    let cache_start = driver.cache();
     // Timed: the window closes when the phase changes, and both edges are read there; calls
     // still in flight then finish uncounted. Fixed count: the window ends with the last task.
     let mut end = None;
     if let Length::Timed { window, .. } = length {
         tokio::time::sleep(window).await;
         control.phase.store(STOPPED, Ordering::Relaxed);
-        end = Some((cpu_time(), started.elapsed()));
+        end = Some((cpu_time(), started.elapsed(), driver.cache()));
     }
     let mut results = Vec::with_capacity(tasks.len());
     for t in tasks {
         results.push(t.await.map_err(|e| format!("a task failed: {e}"))?);
     }
-    let (cpu_end, elapsed) = end.unwrap_or_else(|| (cpu_time(), started.elapsed()));
+    let (cpu_end, elapsed, cache_end) =
+        end.unwrap_or_else(|| (cpu_time(), started.elapsed(), driver.cache()));
     let seconds = elapsed.as_secs_f64();
     let cpu = cpu_end.saturating_sub(cpu_start);
-    summarize(results, seconds, cpu)
+    let mut sample = summarize(results, seconds, cpu)?;
+    sample.cache = cache_end
+        .zip(cache_start)
+        .map(|(end, start)| end.since(start));
+    Ok(sample)
 }
 
 fn summarize(results: Vec<TaskResult>, seconds: f64, cpu: Duration) -> Result<Sample, String> {
@@ -274,6 +338,8 @@ async fn task<D: Driver>(
 ) -> TaskResult {
     let mut rng = fastrand::Rng::with_seed(seed);
     let op = workload.op();
+    let keyspace = workload.keyspace();
+    let writes = control.writes;
     let width = match op {
         Op::Mget => MGET_KEYS,
         Op::Pipeline => PIPELINE_COMMANDS,
@@ -294,8 +360,14 @@ async fn task<D: Driver>(
             break;
         }
         for k in keys.iter_mut() {
-            *k = key(rng.u64(..KEYSPACE));
+            *k = key(rng.u64(..keyspace));
         }
+        // Drawn only in the workloads with writes, so the others' keys stay as they were.
+        let op = if writes && rng.u32(..WRITES_PER) == 0 {
+            Op::Set
+        } else {
+            op
+        };
         let start = Instant::now();
         let outcome = match (op, width) {
             (Op::Get, 1) => driver.get(&keys[0]).await.map(usize::from),
@@ -328,4 +400,30 @@ async fn task<D: Driver>(
     }
     result.histogram = histogram;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_round_trip_through_json() {
+        let sample = Sample {
+            ops: 10,
+            ops_per_sec: 5.0,
+            cache: Some(CacheCounts {
+                hits: 9,
+                misses: 1,
+                evictions: None,
+                entries: Some(7),
+                bytes: Some(700),
+            }),
+            ..Sample::default()
+        };
+        let back = Sample::from_json(&sample.to_json().to_string()).unwrap();
+        assert_eq!((back.ops, back.ops_per_sec), (10, 5.0));
+        assert_eq!(back.cache, sample.cache);
+        let plain = Sample::from_json(&Sample::default().to_json().to_string()).unwrap();
+        assert_eq!(plain.cache, None, "no cache, no cache counts");
+    }
 }

@@ -11,6 +11,10 @@ use std::str::FromStr;
 /// substitutes a 12-digit number) read the same keyspace.
 pub(crate) const KEYSPACE: u64 = 100_000;
 
+/// The hot keyspace of the client-side cache rows: the first this many keys of [`KEYSPACE`],
+/// fewer than the default cache holds (10,000), so every one of them can stay cached.
+pub(crate) const HOT_KEYS: u64 = 1_000;
+
 /// Every value written: 16 bytes, as `redis-benchmark -d 16` writes.
 pub(crate) const VALUE: &[u8; 16] = b"0123456789abcdef";
 
@@ -36,8 +40,14 @@ pub(crate) fn key(n: u64) -> Key {
 pub(crate) enum Client {
     /// This library.
     Slotwise,
+    /// This library with its client-side cache on (`CacheConfig::default()` unless the run
+    /// sets `--cache-entries`); only in the workloads that compare caching.
+    SlotwiseCached,
     /// The `redis` crate's async cluster connection.
     RedisRs,
+    /// The same with its client-side cache on (`CacheConfig::new()`, RESP3); only in the
+    /// workloads that compare caching, and only built with the feature `redis-rs-cache`.
+    RedisRsCached,
     /// The `fred` crate.
     Fred,
     /// `redis-benchmark --cluster`, the server project's own C tool: a ceiling, not a library.
@@ -46,9 +56,11 @@ pub(crate) enum Client {
 
 impl Client {
     /// Every client, in the order of the first repetition.
-    pub(crate) const ALL: [Client; 4] = [
+    pub(crate) const ALL: [Client; 6] = [
         Client::Slotwise,
+        Client::SlotwiseCached,
         Client::RedisRs,
+        Client::RedisRsCached,
         Client::Fred,
         Client::RedisBenchmark,
     ];
@@ -57,7 +69,9 @@ impl Client {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Client::Slotwise => "slotwise",
+            Client::SlotwiseCached => "slotwise-cached",
             Client::RedisRs => "redis-rs",
+            Client::RedisRsCached => "redis-rs-cached",
             Client::Fred => "fred",
             Client::RedisBenchmark => "redis-benchmark",
         }
@@ -66,6 +80,37 @@ impl Client {
     /// True for the Rust client libraries, which run inside a worker process of this binary.
     pub(crate) fn is_library(self) -> bool {
         self != Client::RedisBenchmark
+    }
+
+    /// True for the clients the recovery and pub/sub recovery comparisons run: the libraries,
+    /// each as its users leave it by default (so without a client-side cache).
+    pub(crate) fn has_recovery_mode(self) -> bool {
+        matches!(self, Client::Slotwise | Client::RedisRs | Client::Fred)
+    }
+
+    /// True if this build can run the client (`redis-rs-cached` needs the feature
+    /// `redis-rs-cache`).
+    pub(crate) fn is_built(self) -> bool {
+        self != Client::RedisRsCached || cfg!(feature = "redis-rs-cache")
+    }
+
+    /// Why [`Client::is_built`] is false.
+    pub(crate) fn unavailable(self) -> String {
+        format!("{self} needs a build with `--features redis-rs-cache`")
+    }
+
+    /// True for a library built with its client-side cache on.
+    pub(crate) fn is_cached(self) -> bool {
+        matches!(self, Client::SlotwiseCached | Client::RedisRsCached)
+    }
+
+    /// The same library without its cache, for a cached client.
+    pub(crate) fn uncached(self) -> Option<Client> {
+        match self {
+            Client::SlotwiseCached => Some(Client::Slotwise),
+            Client::RedisRsCached => Some(Client::RedisRs),
+            _ => None,
+        }
     }
 }
 
@@ -94,7 +139,7 @@ impl FromStr for Client {
 /// The operation a workload repeats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
-    /// `GET` of one random key.
+    /// `GET` of one random key (or, in a workload with writes, sometimes a `SET`).
     Get,
     /// `SET` of one random key to [`VALUE`].
     Set,
@@ -141,11 +186,20 @@ pub(crate) enum Workload {
     Mget100,
     /// Pipelines of 50 `SET` and 50 `GET` on random keys, 8 tasks.
     Pipeline100,
+    /// `GET` of one of [`HOT_KEYS`] keys, 64 tasks, one in flight each; one call in
+    /// [`WRITES_PER`] a `SET` of one of them instead: the client-side cache's case.
+    HotGet64,
+    /// As [`Workload::HotGet64`] over the whole [`KEYSPACE`], ten times what the default cache
+    /// holds: the cache's memory stays within its bound while it evicts.
+    WideGet64,
 }
+
+/// In the workloads with writes, one call in this many is a `SET` (1 %).
+pub(crate) const WRITES_PER: u32 = 100;
 
 impl Workload {
     /// Every workload, in table order.
-    pub(crate) const ALL: [Workload; 9] = [
+    pub(crate) const ALL: [Workload; 11] = [
         Workload::Get1,
         Workload::Set1,
         Workload::Get64,
@@ -155,14 +209,17 @@ impl Workload {
         Workload::Set64x16,
         Workload::Mget100,
         Workload::Pipeline100,
+        Workload::HotGet64,
+        Workload::WideGet64,
     ];
 
     /// The workloads of `--quick`: one of each shape, so every code path runs.
-    pub(crate) const QUICK: [Workload; 4] = [
+    pub(crate) const QUICK: [Workload; 5] = [
         Workload::Get1,
         Workload::Set64,
         Workload::Get64x16,
         Workload::Mget100,
+        Workload::HotGet64,
     ];
 
     /// The name used on the command line and in JSON.
@@ -177,6 +234,8 @@ impl Workload {
             Workload::Set64x16 => "set-64x16",
             Workload::Mget100 => "mget-100",
             Workload::Pipeline100 => "pipeline-100",
+            Workload::HotGet64 => "hot-get-64",
+            Workload::WideGet64 => "wide-get-64",
         }
     }
 
@@ -192,6 +251,8 @@ impl Workload {
             Workload::Set64x16 => "SET, 64 tasks × 16 in flight",
             Workload::Mget100 => "MGET 100 keys, 8 tasks",
             Workload::Pipeline100 => "pipeline of 50 SET + 50 GET, 8 tasks",
+            Workload::HotGet64 => "GET of 1,000 hot keys, 1 % SET, 64 tasks",
+            Workload::WideGet64 => "GET of 100,000 keys, 1 % SET, 64 tasks",
         }
     }
 
@@ -200,7 +261,9 @@ impl Workload {
             Workload::Get1
             | Workload::Get64
             | Workload::Get64CurrentThread
-            | Workload::Get64x16 => Op::Get,
+            | Workload::Get64x16
+            | Workload::HotGet64
+            | Workload::WideGet64 => Op::Get,
             Workload::Set1 | Workload::Set64 | Workload::Set64x16 => Op::Set,
             Workload::Mget100 => Op::Mget,
             Workload::Pipeline100 => Op::Pipeline,
@@ -224,6 +287,19 @@ impl Workload {
         }
     }
 
+    /// The keys drawn from: `key(0)` to `key(keyspace - 1)`.
+    pub(crate) fn keyspace(self) -> u64 {
+        match self {
+            Workload::HotGet64 => HOT_KEYS,
+            _ => KEYSPACE,
+        }
+    }
+
+    /// True if one call in [`WRITES_PER`] is a `SET` instead of the workload's `GET`.
+    pub(crate) fn has_writes(self) -> bool {
+        matches!(self, Workload::HotGet64 | Workload::WideGet64)
+    }
+
     pub(crate) fn flavor(self) -> Flavor {
         match self {
             Workload::Get64CurrentThread => Flavor::CurrentThread,
@@ -243,9 +319,17 @@ impl Workload {
         }
     }
 
-    /// True if `client` takes part in this workload.
+    /// True if `client` takes part in this workload: the libraries everywhere but in the
+    /// cache's memory row, which compares the caching clients with slotwise without its
+    /// cache; the caching clients only in the two cache rows; `redis-benchmark` where the
+    /// issue pairs it.
     pub(crate) fn has(self, client: Client) -> bool {
-        client.is_library() || self.redis_benchmark_args().is_some()
+        match client {
+            Client::Slotwise => true,
+            Client::SlotwiseCached | Client::RedisRsCached => self.has_writes(),
+            Client::RedisRs | Client::Fred => self != Workload::WideGet64,
+            Client::RedisBenchmark => self.redis_benchmark_args().is_some(),
+        }
     }
 }
 
@@ -288,6 +372,24 @@ mod tests {
         assert_eq!(&key(0), b"key:000000000000");
         assert_eq!(&key(12345), b"key:000000012345");
         assert_eq!(&key(KEYSPACE - 1), b"key:000000099999");
+    }
+
+    #[test]
+    fn the_cache_rows_leave_the_others_alone() {
+        for w in Workload::ALL {
+            assert_eq!(w.has(Client::SlotwiseCached), w.has_writes(), "{w}");
+            assert_eq!(w.has(Client::RedisRsCached), w.has_writes(), "{w}");
+            if !w.has_writes() {
+                assert_eq!(w.keyspace(), KEYSPACE, "{w}");
+                assert!(w.has(Client::RedisRs) && w.has(Client::Fred), "{w}");
+            }
+        }
+        assert!(
+            Workload::HotGet64.keyspace() < 10_000,
+            "the hot keys fit the default cache"
+        );
+        assert!(!Client::SlotwiseCached.has_recovery_mode());
+        assert!(!Client::RedisRsCached.has_recovery_mode());
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! The benchmark's smoke run: `slotwise-bench --quick` against a cluster of this test's own
 //! must produce a row for every client on every quick workload, with no failed call and no
-//! missing value, so the benchmark code cannot rot unnoticed.
+//! missing value, so the benchmark code cannot rot unnoticed; and the client-side cache's row
+//! must have served most of its reads from memory.
 
 use std::process::Command;
 
 use slotwise_testkit::LocalCluster;
 
 const CLIENTS: [&str; 3] = ["slotwise", "redis-rs", "fred"];
-const WORKLOADS: [&str; 4] = ["get-1", "set-64", "get-64x16", "mget-100"];
+const WORKLOADS: [&str; 5] = ["get-1", "set-64", "get-64x16", "mget-100", "hot-get-64"];
 
 #[test]
 fn quick_run_has_a_row_for_every_client() {
@@ -59,6 +60,39 @@ fn quick_run_has_a_row_for_every_client() {
             assert_eq!(row["misses"], 0, "{client} {workload}: missing values");
         }
     }
+    // The cached clients on the hot keys: 1,000 keys, 1 % of them written, so well over half of
+    // the reads are hits however slow the machine (a generous bound, not a goal).
+    let cached: &[&str] = if cfg!(feature = "redis-rs-cache") {
+        &["slotwise-cached", "redis-rs-cached"]
+    } else {
+        &["slotwise-cached"]
+    };
+    for &client in cached {
+        let cached = rows
+            .iter()
+            .find(|r| r["client"] == client && r["workload"] == "hot-get-64")
+            .unwrap_or_else(|| panic!("no {client} row on hot-get-64 in {text}"));
+        assert_eq!(cached["errors"], 0, "{client}: failed calls");
+        assert_eq!(cached["misses"], 0, "{client}: missing values");
+        let ratio = cached["cache_hit_ratio"].as_f64().unwrap_or(0.0);
+        assert!(ratio > 0.5, "{client} hit ratio {ratio}:\n{text}");
+        assert!(
+            !rows
+                .iter()
+                .any(|r| r["client"] == client && r["workload"] != "hot-get-64"),
+            "{client} ran outside the cache's workloads:\n{text}"
+        );
+    }
+    let cached = rows
+        .iter()
+        .find(|r| r["client"] == "slotwise-cached" && r["workload"] == "hot-get-64");
+    let entries = cached
+        .and_then(|r| r["cache_entries"].as_f64())
+        .unwrap_or(0.0);
+    assert!(
+        entries > 0.0 && entries <= 1000.0,
+        "slotwise-cached holds {entries} keys of 1,000"
+    );
     // redis-benchmark is optional (the run says how to install it); when it is there, its rows
     // must be too.
     let has_redis_benchmark = Command::new("redis-benchmark")

@@ -53,6 +53,49 @@ pub(crate) trait Driver: Clone + Send + Sync + 'static {
 
     /// `SET key value` of any key and value.
     fn set_value(&mut self, key: &[u8], value: Bytes) -> impl Future<Output = OpResult<()>> + Send;
+
+    /// What the client's own cache has done so far, for a client built with one; `None` for
+    /// one without.
+    fn cache(&self) -> Option<CacheCounts> {
+        None
+    }
+}
+
+/// A client-side cache's counts, as the client reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct CacheCounts {
+    /// Reads served from memory.
+    pub(crate) hits: u64,
+    /// Cacheable reads sent to a node.
+    pub(crate) misses: u64,
+    /// Entries dropped to stay within the bounds, if the client counts them.
+    pub(crate) evictions: Option<u64>,
+    /// Keys held, if the client says.
+    pub(crate) entries: Option<u64>,
+    /// Estimated bytes of the replies held, if the client says.
+    pub(crate) bytes: Option<u64>,
+}
+
+impl CacheCounts {
+    /// The counts from `start` to `self`: hits, misses and evictions in between, and what is
+    /// held at `self`.
+    pub(crate) fn since(self, start: CacheCounts) -> CacheCounts {
+        CacheCounts {
+            hits: self.hits.saturating_sub(start.hits),
+            misses: self.misses.saturating_sub(start.misses),
+            evictions: self
+                .evictions
+                .zip(start.evictions)
+                .map(|(end, start)| end.saturating_sub(start)),
+            ..self
+        }
+    }
+
+    /// Hits over cacheable reads; `None` before the first.
+    pub(crate) fn hit_ratio(self) -> Option<f64> {
+        let reads = self.hits + self.misses;
+        (reads > 0).then(|| self.hits as f64 / reads as f64)
+    }
 }
 
 /// True for a reply holding the value every key was filled with.

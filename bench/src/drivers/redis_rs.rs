@@ -1,7 +1,9 @@
 //! The redis-rs adapter: `AsyncCommands` on the async cluster connection (a cheap clone per
 //! task, and per future when several are in flight, as its documentation shows). Its async
 //! pipelines must stay in one slot, so concurrent futures are how a redis-rs user keeps random
-//! keys in flight; its cluster routing splits a cross-slot `MGET` by itself.
+//! keys in flight; its cluster routing splits a cross-slot `MGET` by itself. Built with
+//! `RedisRs::connect_cached` (this crate's feature `redis-rs-cache`), the connection has its
+//! client-side cache on (redis-rs's `cache-aio`, RESP3).
 
 use std::time::Duration;
 
@@ -11,6 +13,8 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::AsyncCommands;
 
+#[cfg(feature = "redis-rs-cache")]
+use super::CacheCounts;
 use super::{fail, is_value, Driver, OpResult};
 use crate::workload::{Client, Key, VALUE};
 
@@ -26,6 +30,22 @@ impl RedisRs {
             .get_async_connection()
             .await
             .map_err(|e| fail(Client::RedisRs, e))?;
+        Ok(RedisRs(conn))
+    }
+
+    /// Connects with its client-side cache on, at its defaults (`CacheConfig::new()`: every
+    /// command it can cache, 10,000 keys, a 30-minute client TTL), over RESP3 as it requires.
+    #[cfg(feature = "redis-rs-cache")]
+    pub(crate) async fn connect_cached(seed: &str) -> OpResult<RedisRs> {
+        let client = ClusterClient::builder(vec![seed])
+            .use_protocol(redis::ProtocolVersion::RESP3)
+            .cache_config(redis::caching::CacheConfig::new())
+            .build()
+            .map_err(|e| fail(Client::RedisRsCached, e))?;
+        let conn = client
+            .get_async_connection()
+            .await
+            .map_err(|e| fail(Client::RedisRsCached, e))?;
         Ok(RedisRs(conn))
     }
 
@@ -115,5 +135,19 @@ impl Driver for RedisRs {
     async fn set_value(&mut self, key: &[u8], value: Bytes) -> OpResult<()> {
         let done: redis::RedisResult<()> = self.0.set(key, &value[..]).await;
         done.map_err(|e| fail(Client::RedisRs, e))
+    }
+
+    #[cfg(feature = "redis-rs-cache")]
+    fn cache(&self) -> Option<CacheCounts> {
+        // `None` unless the connection was built with a cache.
+        let stats = self.0.get_cache_statistics()?;
+        Some(CacheCounts {
+            hits: stats.hit as u64,
+            misses: stats.miss as u64,
+            // Not reported by redis-rs.
+            evictions: None,
+            entries: None,
+            bytes: None,
+        })
     }
 }

@@ -285,7 +285,9 @@ async fn subscribe(settings: &WorkerSettings, inbox: Inbox) -> Result<Guard, Str
                 AbortOnDrop(manager),
             )))
         }
-        Client::RedisBenchmark => Err("redis-benchmark has no pub/sub recovery mode".to_owned()),
+        Client::SlotwiseCached | Client::RedisRsCached | Client::RedisBenchmark => {
+            Err(format!("{} has no pub/sub recovery mode", settings.client))
+        }
     }
 }
 

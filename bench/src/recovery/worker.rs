@@ -116,7 +116,9 @@ pub(crate) fn run(settings: &WorkerSettings) -> Result<(), String> {
                 let d = Fred::connect_bounded(&settings.seed, settings.timeout).await?;
                 load(d, settings).await
             }
-            Client::RedisBenchmark => Err("redis-benchmark has no recovery mode".to_owned()),
+            Client::SlotwiseCached | Client::RedisRsCached | Client::RedisBenchmark => {
+                Err(format!("{} has no recovery mode", settings.client))
+            }
         }
     })?;
     // Some clients' background tasks may be stuck on a dead node; do not wait for them.
