@@ -19,12 +19,14 @@
 //!
 //! # Why a cached reply is never older than the node's own invalidation
 //!
-//! Each node connection has a [`NodeTracker`]: an *invalidation sequence* bumped by
-//! every invalidation read on its sockets (of some keys or of all), every socket closed, and
-//! every slot the node lost; and an *epoch* bumped by all of those but invalidations of single
-//! keys. A read takes a [`Ticket`] (the sequence number) before it is sent, and its reply is
-//! stored only if the sequence still has that number when the reply comes, checked and stored
-//! under the tracker's lock, which every invalidation also takes. Replies and pushes come in
+//! Each node connection has a [`NodeTracker`]: an *invalidation sequence* bumped by every key
+//! an invalidation read on its sockets names, every invalidation of everything, every socket
+//! closed, and every slot the node lost; and an *epoch* bumped by all of those but
+//! invalidations of single keys. The tracker remembers what its last [`RECENT`] sequence
+//! numbers named (a key's hash, or everything). A read takes a [`Ticket`] (the sequence
+//! number) before it is sent, and its reply is stored only if no sequence number since then
+//! named its key or everything, and no more than [`RECENT`] came, checked and stored under
+//! the tracker's lock, which every invalidation also takes. Replies and pushes come in
 //! the order the node sent them on one socket, and the reader hands an invalidation to the
 //! tracker before it hands over any reply read after it, so:
 //!
@@ -39,8 +41,9 @@
 //!   node's epoch, so its entries are dropped (the migration itself deletes the keys on the old
 //!   owner, which invalidates them too).
 //!
-//! The scheme is conservative: any invalidation on the connection while a read is in flight,
-//! of whatever key, keeps its reply out of the cache. A reply is cached again on the next read.
+//! The scheme errs one way only: a key sharing its hash with one invalidated, or a read in
+//! flight across more than [`RECENT`] invalidations, keeps a reply out that might have been
+//! stored; it is cached on a later read.
 //!
 //! # What it does not guarantee
 //!
@@ -48,8 +51,9 @@
 //! client's write is acknowledged, this client may serve the old value until the node's
 //! invalidation reaches it (usually well under a millisecond on a local network, unbounded
 //! while the network delays it). Its own writes go to the same connection as its reads, and
-//! the node sends the invalidation before the write's reply, so a client reads its own
-//! writes. Replica reads are as fresh as replica reads without a cache: a replica invalidates
+//! each write drops its keys' entries once its reply is back, whenever the node's own
+//! invalidation of it comes (before the reply or after, by server version), so a client reads
+//! its own writes; a handle reading from primaries is never served what a replica gave. Replica reads are as fresh as replica reads without a cache: a replica invalidates
 //! a key when replication brings it the change, so a cached replica read lags the primary by
 //! what the replica itself lags, no more.
 
@@ -302,13 +306,57 @@ pub(crate) struct NodeTracker {
     store: Weak<Store>,
     /// The node's counts.
     counts: Arc<NodeCounts>,
+    /// True for a replica's connection: what it read may lag the primary.
+    replica: bool,
     /// Taken by every invalidation and by storing a reply: a reply is stored only while no
-    /// invalidation came since its read was sent.
-    guard: Mutex<()>,
-    /// Bumped by every invalidation, under `guard`.
+    /// invalidation of its key came since its read was sent. Holds what the last invalidations
+    /// named.
+    guard: Mutex<Recent>,
+    /// Bumped by every key invalidated and every invalidation of everything, under `guard`.
     sequence: AtomicU64,
     /// Bumped by every invalidation of everything, under `guard`.
     epoch: AtomicU64,
+}
+
+/// How many invalidations a tracker remembers by key: a read in flight longer than this many
+/// invalidations on its connection is not stored, whatever they named.
+const RECENT: usize = 64;
+
+/// What the last [`RECENT`] invalidations of a connection named: the hash of the key that
+/// sequence number `n` invalidated is at `n % RECENT`, or [`ALL`] for an invalidation of
+/// everything. A hash shared by two keys only keeps a reply out that might have been stored.
+#[derive(Debug)]
+struct Recent([u64; RECENT]);
+
+/// An invalidation of everything, in [`Recent`].
+const ALL: u64 = u64::MAX;
+
+impl Recent {
+    fn note(&mut self, sequence: u64, hash: u64) {
+        self.0[(sequence % RECENT as u64) as usize] = hash;
+    }
+
+    /// Whether an invalidation after `since`, up to `now`, named `hash` or everything (or
+    /// was forgotten).
+    fn names(&self, since: u64, now: u64, hash: u64) -> bool {
+        if now.wrapping_sub(since) > RECENT as u64 {
+            return true;
+        }
+        (since + 1..=now).any(|n| {
+            let named = self.0[(n % RECENT as u64) as usize];
+            named == hash || named == ALL
+        })
+    }
+}
+
+/// The hash of a key in [`Recent`] (FNV-1a: keys are short, and a collision costs at most a
+/// reply not stored). Never [`ALL`].
+fn key_hash(key: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash.min(ALL - 1)
 }
 
 /// The invalidation sequence of a connection when a read was sent.
@@ -321,15 +369,21 @@ impl NodeTracker {
         Ticket(self.sequence.load(Ordering::Acquire))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        // Guards no data of its own: a poisoned lock serves as well.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Recent> {
+        // Every write leaves the ring whole: a poisoned lock serves as well.
         self.guard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Bumps the sequence for an invalidation naming `hash` (or [`ALL`]), under `recent`.
+    fn bump(&self, recent: &mut Recent, hash: u64) {
+        let sequence = self.sequence.fetch_add(1, Ordering::AcqRel) + 1;
+        recent.note(sequence, hash);
     }
 
     /// Drops everything read through this connection.
     pub(crate) fn flush(&self) {
-        let _guard = self.lock();
-        self.sequence.fetch_add(1, Ordering::AcqRel);
+        let mut recent = self.lock();
+        self.bump(&mut recent, ALL);
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.counts.invalidations.fetch_add(1, Ordering::Relaxed);
         if let Some(store) = self.store.upgrade() {
@@ -347,8 +401,8 @@ impl NodeTracker {
 impl NodeTracker {
     /// Drops the cached replies on `key`, as an invalidation of it would.
     fn forget(&self, key: &[u8]) {
-        let _guard = self.lock();
-        self.sequence.fetch_add(1, Ordering::AcqRel);
+        let mut recent = self.lock();
+        self.bump(&mut recent, key_hash(key));
         if let Some(store) = self.store.upgrade() {
             store.map.remove(key);
         }
@@ -361,17 +415,20 @@ impl Tracker for NodeTracker {
             self.flush();
             return;
         };
-        let _guard = self.lock();
-        self.sequence.fetch_add(1, Ordering::AcqRel);
-        let Some(store) = self.store.upgrade() else {
-            return;
-        };
+        let mut recent = self.lock();
+        let store = self.store.upgrade();
         for key in keys {
-            if let Some(key) = key.as_bytes() {
+            let Some(key) = key.as_bytes() else {
+                // Not a key: whatever it meant, no read in flight is stored.
+                self.bump(&mut recent, ALL);
+                continue;
+            };
+            self.bump(&mut recent, key_hash(key));
+            if let Some(store) = &store {
                 store.map.remove(key);
                 store.invalidations.fetch_add(1, Ordering::Relaxed);
-                self.counts.invalidations.fetch_add(1, Ordering::Relaxed);
             }
+            self.counts.invalidations.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -406,22 +463,29 @@ impl Cache {
         }
     }
 
-    /// A tracker for a new node connection, counting into `counts`, its node's.
-    pub(crate) fn tracker(&self, counts: Arc<NodeCounts>) -> Arc<NodeTracker> {
+    /// A tracker for a new node connection (a replica's if `replica`), counting into
+    /// `counts`, its node's.
+    pub(crate) fn tracker(&self, counts: Arc<NodeCounts>, replica: bool) -> Arc<NodeTracker> {
         Arc::new(NodeTracker {
             store: Arc::downgrade(&self.store),
             counts,
-            guard: Mutex::new(()),
+            replica,
+            guard: Mutex::new(Recent([0; RECENT])),
             sequence: AtomicU64::new(0),
             epoch: AtomicU64::new(0),
         })
     }
 
-    /// The cached reply to `cmd` on `key`, if one may be served.
-    pub(crate) fn lookup(&self, key: &[u8], cmd: &Cmd) -> Option<Value> {
+    /// The cached reply to `cmd` on `key`, if one may be served: to a handle reading from
+    /// primaries only a reply a primary gave (a replica's may lag a write this client made),
+    /// to one reading from replicas (`replicas`) either.
+    pub(crate) fn lookup(&self, key: &[u8], cmd: &Cmd, replicas: bool) -> Option<Value> {
         let store = &self.store;
         let found = store.map.get(key).and_then(|entry| {
             if entry.epoch != entry.node.epoch.load(Ordering::Acquire) {
+                return None;
+            }
+            if entry.node.replica && !replicas {
                 return None;
             }
             let command = cmd.encoded_args();
@@ -442,7 +506,9 @@ impl Cache {
     }
 
     /// Stores `value`, the reply to `cmd` on `key` read through `node` with `ticket`, unless
-    /// an invalidation came through `node` since the ticket was taken.
+    /// an invalidation of `key` (or of everything) came through `node` since the ticket was
+    /// taken, or more than [`RECENT`] of any keys. The value is copied: a decoded reply shares
+    /// the socket's read buffer, which an entry must not keep alive.
     pub(crate) fn store(
         &self,
         node: &Arc<NodeTracker>,
@@ -455,8 +521,9 @@ impl Cache {
             return;
         }
         let store = &self.store;
-        let _guard = node.lock();
-        if node.sequence.load(Ordering::Acquire) != ticket.0 {
+        let recent = node.lock();
+        let now = node.sequence.load(Ordering::Acquire);
+        if now != ticket.0 && recent.names(ticket.0, now, key_hash(key)) {
             return;
         }
         let epoch = node.epoch.load(Ordering::Acquire);
@@ -480,7 +547,7 @@ impl Cache {
         }
         replies.push(CachedReply {
             command,
-            value: value.clone(),
+            value: detached(value),
             stored: Instant::now(),
         });
         let bytes = (key.len()
@@ -498,14 +565,17 @@ impl Cache {
             bytes,
             gauge: Arc::clone(&store.bytes),
         };
+        // Taken out first: the store tells a replaced entry as an eviction.
+        store.map.remove(key);
         store
             .map
             .insert(Bytes::copy_from_slice(key), Arc::new(entry));
     }
 
     /// Drops the cached replies on the keys `cmd` (a write, whatever its outcome) names, as
-    /// soon as its reply is back: the node sends its own invalidation for this connection's
-    /// write only after the write's reply, and a read right after must see the write. Each
+    /// soon as its reply is back: a server may send its own invalidation for this
+    /// connection's write only after the write's reply, and a read right after must see the
+    /// write. Each
     /// key counts as an invalidation of every connection of its slot's shard, so a read of it
     /// in flight (on the primary or on a replica) is not stored either.
     pub(crate) fn forget_written(
@@ -576,6 +646,37 @@ impl Cache {
             evictions: store.evictions.load(Ordering::Relaxed),
             entries: store.map.len() as u64,
             bytes: store.bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// `value` with bytes of its own, sharing no buffer.
+fn detached(value: &Value) -> Value {
+    let copy = |b: &Bytes| Bytes::copy_from_slice(b);
+    let pairs = |pairs: &[(Value, Value)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (detached(k), detached(v)))
+            .collect()
+    };
+    match value {
+        Value::SimpleString(b) => Value::SimpleString(copy(b)),
+        Value::Bulk(b) => Value::Bulk(copy(b)),
+        Value::BigNumber(b) => Value::BigNumber(copy(b)),
+        Value::Verbatim { format, text } => Value::Verbatim {
+            format: *format,
+            text: copy(text),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(detached).collect()),
+        Value::Set(items) => Value::Set(items.iter().map(detached).collect()),
+        Value::Push(items) => Value::Push(items.iter().map(detached).collect()),
+        Value::Map(items) => Value::Map(pairs(items)),
+        Value::Attribute { attributes, value } => Value::Attribute {
+            attributes: pairs(attributes),
+            value: Box::new(detached(value)),
+        },
+        Value::Error(_) | Value::Nil | Value::Int(_) | Value::Double(_) | Value::Boolean(_) => {
+            value.clone()
         }
     }
 }

@@ -240,7 +240,7 @@ impl Registry {
                 .cache_counts
                 .entry(Arc::clone(&node.name))
                 .or_default();
-            cache.tracker(Arc::clone(counts))
+            cache.tracker(Arc::clone(counts), role == Role::Replica)
         });
         let conn = match &tracker {
             Some(tracker) => Connection::with_tracker(config, Arc::clone(tracker) as _),

@@ -82,8 +82,8 @@ impl RedisCluster {
         })
     }
 
-    /// Serves `cmd` on `key` from `cache`, else runs it on the node serving `slot` (chosen by
-    /// the handle's `ReadFrom` with `read`).
+    /// Runs `cmd` on `key`, which `cache` did not hold, on the node serving `slot` (chosen by
+    /// the handle's `ReadFrom` with `read`), and stores its reply.
     pub(super) async fn run_cached(
         &self,
         cache: &Cache,
@@ -92,9 +92,6 @@ impl RedisCluster {
         slot: u16,
         read: Option<HandleReads>,
     ) -> Result<Value> {
-        if let Some(value) = cache.lookup(key, cmd) {
-            return Ok(value);
-        }
         let op = Operation {
             name: cmd.name(),
             readonly: true,

@@ -53,6 +53,11 @@ const CONNECTION_STATE: &[&str] = &[
 impl RedisCluster {
     /// Runs one command, routed by its keys or its routing tips, or to `target`.
     pub(crate) async fn run(&self, cmd: &Cmd, target: Option<&Target>) -> Result<Value> {
+        if let (Some(cache), None) = (&self.inner.cache, target) {
+            // Boxed, and decided here rather than deeper down: the cache's paths stay out of
+            // the futures of a client without one.
+            return Box::pin(self.run_caching(cache, cmd)).await;
+        }
         let snapshot = self.snapshot();
         let info = snapshot.table.lookup(cmd);
         if let Some(info) = info {
@@ -67,23 +72,35 @@ impl RedisCluster {
             return self.run_target(cmd, target, merge, readonly).await;
         }
         let route = route(info, cmd)?;
-        if let Some(cache) = &self.inner.cache {
-            // Boxed, and decided here rather than deeper down: the cache's paths stay out of
-            // the futures of a client without one.
-            if !readonly {
-                return Box::pin(async {
-                    let result = self.run_routed(cmd, info, readonly, route).await;
-                    cache.forget_written(&self.snapshot(), cmd, info);
-                    result
-                })
-                .await;
-            }
-            if let (true, Route::Slot(slot)) = (self.cached, &route) {
-                if let Some(key) = super::cache::cached_key(cmd) {
-                    let read = self.strategy().uses_replicas().then_some(HandleReads);
-                    return Box::pin(self.run_cached(cache, cmd, key, *slot, read)).await;
-                }
-            }
+        self.run_routed(cmd, info, readonly, route).await
+    }
+
+    /// [`run`](Self::run) for a client with the cache on: a cacheable read is looked up before
+    /// anything else (a hit needs no routing: an entry is dropped when its node loses the
+    /// slot), a miss is sent and stored, and a write drops its keys' entries.
+    async fn run_caching(&self, cache: &super::cache::Cache, cmd: &Cmd) -> Result<Value> {
+        let key = super::cache::cached_key(cmd).filter(|_| self.cached);
+        let replicas = self.strategy().uses_replicas();
+        if let Some(value) = key.and_then(|key| cache.lookup(key, cmd, replicas)) {
+            // A hit waits on nothing: a task reading only hits still lets others run.
+            tokio::task::coop::consume_budget().await;
+            return Ok(value);
+        }
+        let snapshot = self.snapshot();
+        let info = snapshot.table.lookup(cmd);
+        if let Some(info) = info {
+            refuse_connection_state(info)?;
+        }
+        let readonly = info.is_some_and(CommandInfo::is_readonly);
+        let route = route(info, cmd)?;
+        if !readonly {
+            let result = self.run_routed(cmd, info, readonly, route).await;
+            cache.forget_written(&self.snapshot(), cmd, info);
+            return result;
+        }
+        if let (Some(key), Route::Slot(slot)) = (key, &route) {
+            let read = replicas.then_some(HandleReads);
+            return self.run_cached(cache, cmd, key, *slot, read).await;
         }
         self.run_routed(cmd, info, readonly, route).await
     }
