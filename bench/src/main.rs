@@ -265,6 +265,18 @@ pub(crate) fn start_cluster() -> Result<LocalCluster, String> {
         .map_err(|e| format!("cannot start the cluster: {e}"))
 }
 
+/// The cluster at `seed`, or a local one started now (kept alive by the returned handle).
+fn seed_or_start(seed: Option<String>) -> Result<(String, Option<LocalCluster>), String> {
+    match seed {
+        Some(seed) => Ok((seed, None)),
+        None => {
+            eprintln!("starting a local cluster (3 primaries, 3 replicas)…");
+            let cluster = start_cluster()?;
+            Ok((cluster.seed_url(), Some(cluster)))
+        }
+    }
+}
+
 fn run_mode(args: RunArgs) -> Result<(), String> {
     let mut settings = Settings {
         reps: args.reps.max(1),
@@ -292,16 +304,8 @@ fn run_mode(args: RunArgs) -> Result<(), String> {
         settings.window = Duration::from_millis(500);
         settings.workloads.retain(|w| Workload::QUICK.contains(w));
     }
-    // Declared before the results so the cluster outlives every measurement.
-    let cluster;
-    let seed = match args.seed {
-        Some(seed) => seed,
-        None => {
-            eprintln!("starting a local cluster (3 primaries, 3 replicas)…");
-            cluster = start_cluster()?;
-            cluster.seed_url()
-        }
-    };
+    // Bound before the results so the cluster outlives every measurement.
+    let (seed, _cluster) = seed_or_start(args.seed)?;
     eprintln!("filling {} keys…", workload::KEYSPACE);
     runner::fill(&seed)?;
     let results = runner::run(&settings, &seed)?;
@@ -430,16 +434,8 @@ fn invalidation_mode(args: InvalidationArgs) -> Result<(), String> {
     if args.rounds == 0 {
         return Err("--rounds must be at least 1".to_owned());
     }
-    // Declared first so the cluster outlives the measurement.
-    let cluster;
-    let seed = match args.seed {
-        Some(seed) => seed,
-        None => {
-            eprintln!("starting a local cluster (3 primaries, 3 replicas)…");
-            cluster = start_cluster()?;
-            cluster.seed_url()
-        }
-    };
+    // Bound first so the cluster outlives the measurement.
+    let (seed, _cluster) = seed_or_start(args.seed)?;
     let windows = invalidation::run(&seed, args.rounds)?;
     print_line(&invalidation::markdown(&windows));
     Ok(())

@@ -63,6 +63,16 @@ async fn until_it_reads(client: &RedisCluster, key: &str, want: &str) {
     }
 }
 
+/// `rounds` writes of `key` through `writer`, each read back through `reader` until it shows
+/// and then checked to stay (`until_it_reads`).
+async fn each_write_shows(writer: &RedisCluster, reader: &RedisCluster, key: &str, rounds: u32) {
+    for round in 0..rounds {
+        let value = format!("new-{round}");
+        writer.set(key, &value).await.unwrap();
+        until_it_reads(reader, key, &value).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_client_s_write_shows_once_its_invalidation_arrived() {
     let _turn = TURN.lock().await;
@@ -77,11 +87,7 @@ async fn another_client_s_write_shows_once_its_invalidation_arrived() {
     assert!(before.hits >= 2, "read again from memory: {before:?}");
     assert!(before.entries >= 1, "{before:?}");
 
-    for round in 0..20 {
-        let value = format!("new-{round}");
-        writer.set(key, &value).await.unwrap();
-        until_it_reads(&client, key, &value).await;
-    }
+    each_write_shows(&writer, &client, key, 20).await;
     let after = client.stats().cache;
     assert!(
         after.invalidations >= 20,
@@ -349,11 +355,7 @@ async fn replica_reads_are_cached_and_invalidated_by_the_replica() {
 
     // The write reaches the replica by replication; the replica's own invalidation drops
     // the entry.
-    for round in 0..10 {
-        let value = format!("new-{round}");
-        writer.set(key, &value).await.unwrap();
-        until_it_reads(&replicas, key, &value).await;
-    }
+    each_write_shows(&writer, &replicas, key, 10).await;
     let share = *client.stats().cache_node(replica.name()).unwrap();
     assert!(share.invalidations >= 10, "{share:?}");
     // The primary served none of these reads, so holds no entry of them.
@@ -370,11 +372,7 @@ async fn a_client_reading_from_replicas_drops_its_entry_on_its_own_write() {
     let key = "csc-replica-own:k";
     client.set(key, "v0").await.unwrap();
     until_it_reads(&replicas, key, "v0").await;
-    for i in 1..50 {
-        let value = format!("v{i}");
-        client.set(key, &value).await.unwrap();
-        // The write shows through the replica once replication carried it there, and never
-        // flips back: the entry read before it was dropped.
-        until_it_reads(&replicas, key, &value).await;
-    }
+    // Each write shows through the replica once replication carried it there, and never
+    // flips back: the entry read before it was dropped.
+    each_write_shows(&client, &replicas, key, 49).await;
 }

@@ -164,9 +164,10 @@ impl ClusterBuilder {
     /// Serves reads from memory: replies of the cacheable reads (`GET`, `HGET`, `HGETALL`,
     /// `SMEMBERS`, `ZRANGE` …, one key each) are kept within `config`'s bounds and dropped when
     /// the node that served them says their key changed (`CLIENT TRACKING`, turned on for
-    /// every node connection; replica reads are cached too, and invalidated by the replica). Needs RESP3: with [`Protocol::Resp2`], [`build`](Self::build)
-    /// fails with [`ErrorKind::InvalidInput`]; a node that cannot speak RESP3 fails its connect
-    /// with [`ErrorKind::Unsupported`].
+    /// every node connection; replica reads are cached too, and invalidated by the replica).
+    /// Needs RESP3: with [`Protocol::Resp2`], [`build`](Self::build) fails with
+    /// [`ErrorKind::InvalidInput`]; a node that cannot speak RESP3 fails its connect with
+    /// [`ErrorKind::Unsupported`].
     ///
     /// What it guarantees: a client reads its own writes; a read that starts after the
     /// connection received a key's invalidation never returns the value from before it; nothing

@@ -53,9 +53,10 @@
 //! while the network delays it). Its own writes go to the same connection as its reads, and
 //! each write drops its keys' entries once its reply is back, whenever the node's own
 //! invalidation of it comes (before the reply or after, by server version), so a client reads
-//! its own writes; a handle reading from primaries is never served what a replica gave. Replica reads are as fresh as replica reads without a cache: a replica invalidates
-//! a key when replication brings it the change, so a cached replica read lags the primary by
-//! what the replica itself lags, no more.
+//! its own writes; a handle reading from primaries is never served what a replica gave.
+//! Replica reads are as fresh as replica reads without a cache: a replica invalidates a key
+//! when replication brings it the change, so a cached replica read lags the primary by what
+//! the replica itself lags, no more.
 
 mod commands;
 
@@ -399,13 +400,11 @@ impl NodeTracker {
 }
 
 impl NodeTracker {
-    /// Drops the cached replies on `key`, as an invalidation of it would.
-    fn forget(&self, key: &[u8]) {
+    /// Keeps the reply of a read of the key hashed `hash` in flight on this connection out of
+    /// the cache, as an invalidation of it would.
+    fn written(&self, hash: u64) {
         let mut recent = self.lock();
-        self.bump(&mut recent, key_hash(key));
-        if let Some(store) = self.store.upgrade() {
-            store.map.remove(key);
-        }
+        self.bump(&mut recent, hash);
     }
 }
 
@@ -575,9 +574,9 @@ impl Cache {
     /// Drops the cached replies on the keys `cmd` (a write, whatever its outcome) names, as
     /// soon as its reply is back: a server may send its own invalidation for this
     /// connection's write only after the write's reply, and a read right after must see the
-    /// write. Each
-    /// key counts as an invalidation of every connection of its slot's shard, so a read of it
-    /// in flight (on the primary or on a replica) is not stored either.
+    /// write. Each key counts as an invalidation of every connection of its slot's shard, so
+    /// a read of it in flight (on the primary or on a replica) is not stored either: those
+    /// are told first, and the entry removed after, so no such read can store it between.
     pub(crate) fn forget_written(
         &self,
         snapshot: &Snapshot,
@@ -593,12 +592,13 @@ impl Cache {
                 .map
                 .shard_of(slot)
                 .and_then(|i| snapshot.shards.get(i));
-            self.store.map.remove(key);
+            let hash = key_hash(key);
             for entry in shard.into_iter().flat_map(|s| s.all()) {
                 if let Some(tracker) = &entry.tracker {
-                    tracker.forget(key);
+                    tracker.written(hash);
                 }
             }
+            self.store.map.remove(key);
         });
     }
 

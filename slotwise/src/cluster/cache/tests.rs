@@ -1,4 +1,9 @@
 use super::*;
+use crate::cluster::node::Registry;
+use crate::connection::ConnectionConfig;
+use crate::routing::CommandTable;
+use crate::topology::test_replies::{node, shard, HOST};
+use crate::topology::{ClusterView, NodeDesc};
 
 fn bulk(s: &str) -> Value {
     Value::Bulk(Bytes::copy_from_slice(s.as_bytes()))
@@ -10,6 +15,18 @@ fn get(key: &str) -> Cmd {
 
 fn cache() -> Cache {
     Cache::new(&CacheConfig::new())
+}
+
+/// A cache, a registry whose entries track into it, and a command table: what snapshots are
+/// built from.
+fn with_registry() -> (Cache, Registry, Arc<CommandTable>) {
+    let cache = cache();
+    let registry = Registry::new(
+        ConnectionConfig::new(HOST, 1),
+        Default::default(),
+        Some(cache.clone()),
+    );
+    (cache, registry, Arc::new(CommandTable::builtin()))
 }
 
 #[test]
@@ -216,19 +233,7 @@ fn a_ttl_bounds_how_long_a_reply_is_served() {
 
 #[test]
 fn a_node_that_lost_a_slot_has_what_was_read_through_it_dropped() {
-    use crate::cluster::node::Registry;
-    use crate::connection::ConnectionConfig;
-    use crate::routing::CommandTable;
-    use crate::topology::test_replies::{node, shard, HOST};
-    use crate::topology::ClusterView;
-
-    let cache = cache();
-    let registry = Registry::new(
-        ConnectionConfig::new(HOST, 1),
-        Default::default(),
-        Some(cache.clone()),
-    );
-    let table = Arc::new(CommandTable::builtin());
+    let (cache, registry, table) = with_registry();
     let view = ClusterView {
         shards: vec![
             shard(&[(0, 8191)], node("a", 7000), &[]),
@@ -253,20 +258,8 @@ fn a_node_that_lost_a_slot_has_what_was_read_through_it_dropped() {
 
 #[test]
 fn a_replica_that_left_its_shard_or_whose_shard_lost_a_slot_has_its_reads_dropped() {
-    use crate::cluster::node::Registry;
-    use crate::connection::ConnectionConfig;
-    use crate::routing::CommandTable;
-    use crate::topology::test_replies::{node, shard, HOST};
-    use crate::topology::ClusterView;
-
-    let cache = cache();
-    let registry = Registry::new(
-        ConnectionConfig::new(HOST, 1),
-        Default::default(),
-        Some(cache.clone()),
-    );
-    let table = Arc::new(CommandTable::builtin());
-    let view = |a_replicas: &[crate::topology::NodeDesc]| ClusterView {
+    let (cache, registry, table) = with_registry();
+    let view = |a_replicas: &[NodeDesc]| ClusterView {
         shards: vec![
             shard(&[(0, 8191)], node("a", 7000), a_replicas),
             shard(&[(8192, 16383)], node("b", 7001), &[node("b2", 7003)]),

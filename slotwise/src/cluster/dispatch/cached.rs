@@ -1,8 +1,8 @@
-//! A read the client-side cache may serve: from memory if it holds a reply, else sent to the
+//! A cacheable read the cache did not hold (the lookup is `run_caching`'s): sent to the
 //! slot's node (its primary, or a replica for a handle that reads from replicas) through the
-//! attempt loop like any command, its reply stored if no
-//! invalidation came through that connection while it was in flight (see `cluster/cache.rs`
-//! for why that suffices).
+//! attempt loop like any command, its reply stored unless an invalidation of its key came
+//! through that connection while it was in flight (see `cluster/cache.rs` for why that
+//! suffices).
 //!
 //! This module decides nothing about what is cacheable (`cache/commands.rs`) or when an entry
 //! is stale (`cache.rs`).
