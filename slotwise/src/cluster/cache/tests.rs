@@ -1,5 +1,6 @@
 use super::*;
 use crate::cluster::node::Registry;
+use crate::connection::tracking::Tracker;
 use crate::connection::ConnectionConfig;
 use crate::routing::CommandTable;
 use crate::topology::test_replies::{node, shard, HOST};
