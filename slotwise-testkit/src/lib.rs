@@ -65,7 +65,8 @@
 //!
 //! # Layout
 //!
-//! `cluster` (the node list and accessors), `builder` (settings), `form` (start and form),
+//! `topology` ([`FakeTopology`]: a fake cluster of up to 16,384 shards for start-up and
+//! background costs), `cluster` (the node list and accessors), `builder` (settings), `form` (start and form),
 //! `wait` (health and deadlines), `fault`, `migrate`, `grow` (adding a node), `persistent` (clusters the CLI leaves
 //! running), `server` (one process), `spawner` (the thread that forks them), `admin` (a blocking
 //! RESP client), `view` (`CLUSTER NODES` parsing), `tls` (certificates), `binary`, `valkey`
@@ -87,6 +88,7 @@ mod ports;
 mod server;
 mod spawner;
 mod tls;
+mod topology;
 mod valkey;
 mod view;
 mod wait;
@@ -101,6 +103,7 @@ pub use error::{Error, ErrorKind};
 pub use migrate::SlotMigration;
 pub use server::NodeState;
 pub use tls::TlsFiles;
+pub use topology::{FakeNode, FakeTopology};
 pub use valkey::{valkey_server, VALKEY_ENV};
 pub use view::{NodeInfo, Role};
 
