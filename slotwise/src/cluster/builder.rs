@@ -355,7 +355,10 @@ impl ClusterBuilder {
     }
 
     /// How many nodes are asked for the topology at once; the view most of them agree on
-    /// wins. Default is 3.
+    /// wins. It bounds what discovery costs whatever the cluster's size: a check of a healthy
+    /// cluster asks this many nodes (the same ones each time, on sockets kept open), and one
+    /// that meets unreachable nodes at most four groups of this many besides the startup
+    /// nodes. Default is 3.
     pub fn discovery_fanout(mut self, nodes: usize) -> ClusterBuilder {
         self.discovery_fanout = nodes.max(1);
         self

@@ -90,14 +90,24 @@ pub(crate) struct Discovery {
     pub(crate) others: Vec<ClusterView>,
 }
 
-/// Asks `candidates` (in groups of `fanout`, until one answers), then enough nodes of the
-/// answered view to make `fanout` answers, and returns the view most agree on.
+/// How many groups of `discovery_fanout` known nodes one discovery asks at most before it
+/// gives up on them (the startup nodes are asked all the same): with the default fanout, 12
+/// nodes, whatever the cluster's size. A refresh that finds them all unreachable fails; the
+/// next one asks others first, since nodes whose connect failed go last.
+pub(crate) const DISCOVERY_GROUPS: usize = 4;
+
+/// Asks `candidates` (in groups of `fanout`, until one answers; at most `DISCOVERY_GROUPS`
+/// groups of them besides the startup nodes, each node once), then enough nodes of the
+/// answered view to make `fanout` answers, and returns the view most agree on. So a discovery
+/// asks at most `fanout × (DISCOVERY_GROUPS + 1)` nodes and the startup nodes, and a healthy
+/// cluster's `2 × fanout` at most.
 pub(crate) async fn discover(
     settings: &ClusterBuilder,
     registry: &Registry,
     candidates: Vec<Arc<NodeEntry>>,
 ) -> std::result::Result<Discovery, Vec<(String, Error)>> {
     let fanout = settings.discovery_fanout;
+    let candidates = bounded(candidates, settings, fanout * DISCOVERY_GROUPS);
     let tls = settings.connection.is_tls();
     let mut failures = Vec::new();
     // Each answer, in canonical form, with the address of the node that gave it.
@@ -164,6 +174,26 @@ pub(crate) async fn discover(
         agreed,
         others,
     })
+}
+
+/// `candidates` in order, each once, with no more than `known` of those that are not startup
+/// nodes.
+fn bounded(
+    candidates: Vec<Arc<NodeEntry>>,
+    settings: &ClusterBuilder,
+    known: usize,
+) -> Vec<Arc<NodeEntry>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut others = 0;
+    candidates
+        .into_iter()
+        .filter(|e| seen.insert((e.node.name().to_owned(), e.node.role())))
+        .filter(|e| {
+            let startup = settings.startup.iter().any(|n| *n == e.node);
+            others += usize::from(!startup);
+            startup || others <= known
+        })
+        .collect()
 }
 
 /// The address of the node that gave an answer.
