@@ -63,6 +63,7 @@ impl ClusterBuilder {
         blocking_connections(idle_per_node: usize);
         recovery_probe_interval(interval: Option<Duration>);
         client_side_cache(config: crate::CacheConfig);
+        preconnect(preconnect: bool);
         #[cfg(feature = "tls")]
         tls(tls: crate::connection::TlsConfig);
     }

@@ -61,6 +61,7 @@ pub struct ClusterBuilder {
     pub(crate) blocking_idle: usize,
     pub(crate) recovery_probe_interval: Option<Duration>,
     pub(crate) cache: Option<super::cache::CacheConfig>,
+    pub(crate) preconnect: bool,
     tls_wanted: bool,
     error: Option<Error>,
 }
@@ -95,6 +96,7 @@ impl ClusterBuilder {
             blocking_idle: 4,
             recovery_probe_interval: Some(Duration::from_millis(10)),
             cache: None,
+            preconnect: false,
             tls_wanted: false,
             error: None,
         }
@@ -493,6 +495,7 @@ impl fmt::Debug for ClusterBuilder {
             .field("blocking_idle", &self.blocking_idle)
             .field("recovery_probe_interval", &self.recovery_probe_interval)
             .field("cache", &self.cache)
+            .field("preconnect", &self.preconnect)
             .finish_non_exhaustive()
     }
 }

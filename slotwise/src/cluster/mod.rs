@@ -13,6 +13,7 @@ mod dispatch;
 pub mod events;
 mod node;
 mod pipeline;
+mod preconnect;
 mod pubsub;
 mod read_from;
 mod request;
@@ -197,6 +198,10 @@ impl RedisCluster {
         inner.drop_unused_entries();
         if let Some(interval) = interval {
             spawn_periodic_refresh(&inner, interval);
+        }
+        if inner.settings.preconnect {
+            let left = limit.saturating_sub(started.elapsed());
+            preconnect::preconnect(&inner, left).await;
         }
         if let Some(probes) = probes {
             // Zones and round trips known before the first read; a node that does not answer
