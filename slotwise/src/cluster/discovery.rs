@@ -295,3 +295,39 @@ pub(crate) fn no_reachable_node(what: &str, failures: &[(String, Error)]) -> Err
         format!("{what}; tried: {}", tried.join("; ")),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::ClusterNode;
+    use crate::connection::ConnectionConfig;
+
+    /// However many nodes a cluster has, one discovery asks a bounded few of them, each once,
+    /// and every startup node.
+    #[test]
+    fn candidates_are_bounded_and_keep_the_startup_nodes() {
+        let registry = Registry::new(ConnectionConfig::new("", 0), Default::default(), None);
+        let settings = ClusterBuilder::new()
+            .startup_node(ClusterNode::new("10.0.0.1", 7000))
+            .startup_node(ClusterNode::new("seed.example", 7000));
+        let known: Vec<Arc<NodeEntry>> = (0..3000)
+            .map(|i| registry.entry("10.0.0.1", 7000 + i, Role::Primary))
+            .collect();
+        let mut candidates = known.clone();
+        candidates.extend(known.iter().take(5).cloned());
+        for node in &settings.startup {
+            candidates.push(registry.entry(node.host(), node.port(), Role::Primary));
+        }
+        let limit = settings.discovery_fanout * DISCOVERY_GROUPS;
+        let asked: Vec<String> = bounded(candidates, &settings, limit)
+            .iter()
+            .map(|e| e.node.name().to_owned())
+            .collect();
+        // The first known node is the first startup node too: asked once, in its place.
+        let mut expected: Vec<String> = (0..=limit as u16)
+            .map(|i| format!("10.0.0.1:{}", 7000 + i))
+            .collect();
+        expected.push("seed.example:7000".to_owned());
+        assert_eq!(asked, expected);
+    }
+}
