@@ -288,6 +288,8 @@ async fn serve(mut socket: tokio::net::TcpStream, index: usize, shared: Arc<Shar
                 return;
             }
             output.clear();
+            // A topology reply runs to megabytes; an idle connection keeps none of it.
+            output.shrink_to(64 * 1024);
         }
         match socket.read_buf(&mut input).await {
             Ok(0) | Err(_) => return,

@@ -5,7 +5,9 @@
 // Test helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -17,6 +19,42 @@ const SHARDS: usize = 1_000;
 const REPLICAS: usize = 2;
 /// The builder's default `discovery_fanout`.
 const FANOUT: u64 = 3;
+
+/// Counts the heap bytes in use, for the client's memory per node.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call goes to the system allocator unchanged; only sizes are counted.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's guarantees are the system allocator's.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as for `alloc`.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let new = unsafe { System.realloc(ptr, layout, size) };
+        if !new.is_null() {
+            LIVE.fetch_add(size, Ordering::Relaxed);
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 /// One fake at a time: each takes 3,000 ports and as many file descriptors.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -215,21 +253,31 @@ fn rss_kib() -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-/// The figures of the 1,000-shard row of the scale table:
+/// The figures of the scale table's rows, on fakes of 3, 32 and 1,000 shards (3 nodes each):
 /// `cargo test -p slotwise --release --test cluster_connections -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement: run it on its own, with --release and --nocapture"]
-async fn measure_a_thousand_shards() {
+async fn measure_start_up_and_idle_costs() {
     let _turn = SERIAL.lock().await;
-    let fake = fake();
+    for shards in [3, 32, SHARDS] {
+        measure(shards).await;
+    }
+}
+
+#[allow(clippy::print_stdout)] // A measurement's output is its figures.
+async fn measure(shards: usize) {
+    let fake = FakeTopology::start_with(shards, REPLICAS, Some(command_reply())).unwrap();
     // Memory first, before other builds leave freed memory for this one to reuse.
     let sockets_before = fake.connections();
     let rss_before = rss_kib();
+    let heap_before = LIVE.load(Ordering::Relaxed);
     let client = builder(&fake)
         .refresh_interval(Some(Duration::from_millis(100)))
         .build()
         .await
         .unwrap();
+    // The fake's own few buffers are in this too; its replies were built before.
+    let heap = LIVE.load(Ordering::Relaxed).saturating_sub(heap_before);
     let rss_after = rss_kib();
     let sockets = fake.connections() - sockets_before;
 
@@ -266,10 +314,12 @@ async fn measure_a_thousand_shards() {
     let preconnect_build = started.elapsed();
 
     println!(
-        "1,000 shards x 3 nodes: build median {build:?} (min {min:?}, max {max:?}, 9 builds); \
-         sockets at build {sockets}; client RSS growth {} KiB; idle: {per_round:.1} commands per \
+        "{shards} shards x 3 nodes: build median {build:?} (min {min:?}, max {max:?}, 9 builds); \
+         sockets at build {sockets}; client heap {} KiB ({} bytes per node), RSS growth {} KiB; idle: {per_round:.1} commands per \
          periodic check, {per_minute:.0} per minute at the default 30 s interval; build with \
          preconnect {preconnect_build:?}",
+        heap / 1024,
+        heap / (shards * (1 + REPLICAS)),
         rss_after.saturating_sub(rss_before)
     );
     drop((client, preconnected));
