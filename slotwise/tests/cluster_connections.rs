@@ -324,3 +324,21 @@ async fn measure(shards: usize) {
     );
     drop((client, preconnected));
 }
+
+#[test]
+fn the_blocking_builder_preconnects_too() {
+    let _turn = SERIAL.blocking_lock();
+    let fake = fake();
+    let client = slotwise::blocking::RedisCluster::builder()
+        .url(&fake.seed_url())
+        .preconnect(true)
+        .build()
+        .unwrap();
+    let primaries = fake.nodes().iter().filter(|n| n.primary);
+    let unreached = primaries
+        .filter(|n| fake.connections_to(n.port) != 1)
+        .count();
+    assert_eq!(unreached, 0, "every primary should have exactly one socket");
+    assert_eq!(fake.connections(), SHARDS as u64, "and no replica any");
+    drop(client);
+}
