@@ -177,23 +177,27 @@ pub(crate) async fn discover(
 }
 
 /// `candidates` in order, each once, with no more than `known` of those that are not startup
-/// nodes.
+/// nodes. What it keeps is a few entries, so a linear look at them is cheaper than a set of
+/// every candidate (thousands, on a large cluster).
 fn bounded(
     candidates: Vec<Arc<NodeEntry>>,
     settings: &ClusterBuilder,
     known: usize,
 ) -> Vec<Arc<NodeEntry>> {
-    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<Arc<NodeEntry>> = Vec::with_capacity(known + settings.startup.len());
     let mut others = 0;
-    candidates
-        .into_iter()
-        .filter(|e| seen.insert((e.node.name().to_owned(), e.node.role())))
-        .filter(|e| {
-            let startup = settings.startup.iter().any(|n| *n == e.node);
-            others += usize::from(!startup);
-            startup || others <= known
-        })
-        .collect()
+    for entry in candidates {
+        if kept.iter().any(|k| Arc::ptr_eq(k, &entry)) {
+            continue;
+        }
+        if settings.startup.iter().any(|n| *n == entry.node) {
+            kept.push(entry);
+        } else if others < known {
+            others += 1;
+            kept.push(entry);
+        }
+    }
+    kept
 }
 
 /// The address of the node that gave an answer.
