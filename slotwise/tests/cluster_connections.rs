@@ -342,3 +342,21 @@ fn the_blocking_builder_preconnects_too() {
     assert_eq!(fake.connections(), SHARDS as u64, "and no replica any");
     drop(client);
 }
+
+/// The zone-aware strategies must learn every node's zone, so their probes connect to each, in
+/// waves: still one socket per node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zone_probes_open_one_socket_per_node() {
+    let _turn = SERIAL.lock().await;
+    let fake = fake();
+    let _client = builder(&fake)
+        .read_from(ReadFrom::AzAffinity("zone-a".into()))
+        .build()
+        .await
+        .unwrap();
+    let unreached = fake.nodes().iter();
+    let unreached = unreached
+        .filter(|n| fake.connections_to(n.port) != 1)
+        .count();
+    assert_eq!(unreached, 0, "every node should have exactly one socket");
+}

@@ -15,10 +15,11 @@
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use futures_util::future::join_all;
+use futures_util::stream::{self, StreamExt};
 
 use super::ReadFrom;
 use crate::cluster::node::NodeEntry;
+use crate::cluster::preconnect::PRECONNECT_CONCURRENCY;
 use crate::cluster::Inner;
 use crate::error::ErrorKind;
 use crate::protocol::Cmd;
@@ -47,16 +48,24 @@ impl Probes {
     }
 }
 
-/// Runs one round of `probes` on every node of the current snapshot.
+/// Runs one round of `probes` on every node of the current snapshot, as many at once as
+/// `build` preconnects: a first round on a cluster of thousands of nodes opens its sockets in
+/// waves, not in one burst against the file descriptor limit and the nodes' accept queues.
 pub(crate) async fn round(inner: &Inner, probes: Probes) {
     let snapshot = inner.topology.snapshot();
-    let nodes: Vec<&Arc<NodeEntry>> = snapshot.all().collect();
     let waits = Waits {
         // Connecting is bounded by the connect timeout within this.
         connect: inner.settings.connection.response_timeout,
         reply: timeout(inner),
     };
-    join_all(nodes.into_iter().map(|e| probe(e, probes, waits))).await;
+    let nodes: Vec<Arc<NodeEntry>> = snapshot.all().cloned().collect();
+    // Owned entries and a plain collect: with a stream of borrowed entries, the compiler
+    // cannot prove the spawned probe task's future `Send` (a limit of its lifetime inference).
+    stream::iter(nodes)
+        .map(|e| async move { probe(&e, probes, waits).await })
+        .buffer_unordered(PRECONNECT_CONCURRENCY)
+        .collect::<Vec<()>>()
+        .await;
 }
 
 /// How long a probe waits.
