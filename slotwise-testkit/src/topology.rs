@@ -42,6 +42,7 @@ pub struct FakeNode {
 struct Counts {
     accepted: AtomicU64,
     commands: AtomicU64,
+    written: AtomicU64,
 }
 
 /// What every connection handler shares.
@@ -214,6 +215,12 @@ impl FakeTopology {
         self.count(port, |c| &c.commands)
     }
 
+    /// Bytes of replies written so far, by every node.
+    pub fn bytes_sent(&self) -> u64 {
+        let counts = self.shared.counts.iter();
+        counts.map(|c| c.written.load(Ordering::SeqCst)).sum()
+    }
+
     /// Commands received so far, by name: upper case, with the subcommand for `CLUSTER`,
     /// `CLIENT` and `COMMAND` (`"CLUSTER SHARDS"`, `"GET"`).
     pub fn commands_by_name(&self) -> HashMap<String, u64> {
@@ -286,6 +293,9 @@ async fn serve(mut socket: tokio::net::TcpStream, index: usize, shared: Arc<Shar
         if !output.is_empty() {
             if socket.write_all(&output).await.is_err() {
                 return;
+            }
+            if let Some(c) = shared.counts.get(index) {
+                c.written.fetch_add(output.len() as u64, Ordering::SeqCst);
             }
             output.clear();
             // A topology reply runs to megabytes; an idle connection keeps none of it.

@@ -294,6 +294,7 @@ async fn measure(shards: usize) {
     let (min, max) = (times[0], times[times.len() - 1]);
 
     let commands_before = fake.commands();
+    let bytes_before = fake.bytes_sent();
     let checks_before = fake
         .commands_by_name()
         .get("CLUSTER SHARDS")
@@ -306,8 +307,20 @@ async fn measure(shards: usize) {
     })
     .await;
     let per_round = (fake.commands() - commands_before) as f64 / rounds as f64;
+    let bytes_per_round = (fake.bytes_sent() - bytes_before) / rounds;
     // At the default refresh_interval of 30 s: two checks a minute.
     let per_minute = per_round * 2.0;
+
+    // A check's cost to the client, as the time of one asked for now (the fake's serving,
+    // on its own thread, is in it too).
+    let mut checks = Vec::new();
+    for _ in 0..9 {
+        let started = Instant::now();
+        client.refresh_topology().await.unwrap();
+        checks.push(started.elapsed());
+    }
+    checks.sort();
+    let check = checks[checks.len() / 2];
 
     let started = Instant::now();
     let preconnected = builder(&fake).preconnect(true).build().await.unwrap();
@@ -315,12 +328,13 @@ async fn measure(shards: usize) {
 
     println!(
         "{shards} shards x 3 nodes: build median {build:?} (min {min:?}, max {max:?}, 9 builds); \
-         sockets at build {sockets}; client heap {} KiB ({} bytes per node), RSS growth {} KiB; idle: {per_round:.1} commands per \
-         periodic check, {per_minute:.0} per minute at the default 30 s interval; build with \
+         sockets at build {sockets}; client heap {} KiB ({} bytes per node), RSS growth {} KiB; idle: {per_round:.1} commands ({} KiB of replies) per \
+         periodic check taking {check:?} (median of 9), {per_minute:.0} per minute at the default 30 s interval; build with \
          preconnect {preconnect_build:?}",
         heap / 1024,
         heap / (shards * (1 + REPLICAS)),
-        rss_after.saturating_sub(rss_before)
+        rss_after.saturating_sub(rss_before),
+        bytes_per_round / 1024
     );
     drop((client, preconnected));
 }
