@@ -71,6 +71,14 @@ impl KeySpec {
         KeySpec { begin, find }
     }
 
+    /// The index of the one key this spec selects whatever the arguments, if it is that simple.
+    fn single_index(&self) -> Option<i64> {
+        match (&self.begin, &self.find) {
+            (BeginSearch::Index(i), FindKeys::Range { lastkey: 0, .. }) => Some(*i),
+            _ => None,
+        }
+    }
+
     /// The spec equivalent to the legacy `(first, last, step)` triple of `COMMAND`, or `None`
     /// when the triple says the command has no keys (`first` is 0).
     pub(crate) fn legacy(first: i64, last: i64, step: i64) -> Option<KeySpec> {
@@ -127,6 +135,17 @@ impl KeySource {
         match self {
             KeySource::Unknown => return KeyScan::Unknown,
             KeySource::Specs(specs) => {
+                if let [spec] = &specs[..] {
+                    if let Some(i) = spec.single_index() {
+                        // Most commands (GET, SET, HGET …) name one key at a fixed index: no
+                        // spans to merge, one walk to it.
+                        let at = usize::try_from(i).ok().filter(|&at| at >= 1 && at < argc);
+                        if let Some((at, key)) = at.and_then(|at| Some((at, cmd.args().nth(at)?))) {
+                            f(at, key);
+                        }
+                        return KeyScan::Done;
+                    }
+                }
                 for spec in specs.iter() {
                     if let Some(span) = spec_span(spec, cmd, argc) {
                         spans.push(span);
@@ -395,6 +414,19 @@ mod tests {
 
     fn specs(list: Vec<KeySpec>) -> KeySource {
         KeySource::Specs(Cow::Owned(list))
+    }
+
+    #[test]
+    fn one_key_at_a_fixed_index_is_found_as_by_the_general_walk() {
+        let one = specs(vec![range(1, 0, 1, 0)]);
+        assert_eq!(keys(&one, "GET k"), vec![(1, "k".to_owned())]);
+        assert_eq!(keys(&one, "SET k v EX 10"), vec![(1, "k".to_owned())]);
+        assert_eq!(keys(&one, "GET"), vec![], "too few arguments: no key");
+        let second = specs(vec![range(2, 0, 1, 0)]);
+        assert_eq!(keys(&second, "X a b c"), vec![(2, "b".to_owned())]);
+        assert_eq!(keys(&second, "X a"), vec![]);
+        assert_eq!(keys(&specs(vec![range(0, 0, 1, 0)]), "X a"), vec![]);
+        assert_eq!(keys(&specs(vec![range(-1, 0, 1, 0)]), "X a"), vec![]);
     }
 
     fn range(index: i64, lastkey: i64, keystep: i64, limit: i64) -> KeySpec {

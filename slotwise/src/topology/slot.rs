@@ -8,13 +8,15 @@ use crate::protocol::SLOT_COUNT;
 /// The CRC16-XMODEM generator polynomial (x^16 + x^12 + x^5 + 1), the one Redis Cluster uses.
 const POLYNOMIAL: u16 = 0x1021;
 
-/// The checksum of every byte value with a zero register, so the hot loop does one lookup per
-/// byte instead of eight shift-and-xor steps.
-static CRC16_TABLE: [u16; 256] = crc16_table();
+/// Eight tables for slicing-by-8: `CRC16_TABLES[k][v]` is what byte value `v` adds to the
+/// register when `k` more bytes follow it in the block. `CRC16_TABLES[0]` is the classic
+/// one-byte table. Routing hashes every key of every command, and eight independent lookups a
+/// block cost far fewer instructions than eight dependent ones (a 16-byte key: two blocks).
+static CRC16_TABLES: [[u16; 256]; 8] = crc16_tables();
 
-/// Computes [`CRC16_TABLE`] at compile time.
-const fn crc16_table() -> [u16; 256] {
-    let mut table = [0u16; 256];
+/// Computes [`CRC16_TABLES`] at compile time.
+const fn crc16_tables() -> [[u16; 256]; 8] {
+    let mut tables = [[0u16; 256]; 8];
     let mut byte = 0;
     while byte < 256 {
         let mut crc = (byte as u16) << 8;
@@ -27,17 +29,44 @@ const fn crc16_table() -> [u16; 256] {
             };
             bit += 1;
         }
-        table[byte] = crc;
+        tables[0][byte] = crc;
         byte += 1;
     }
-    table
+    // One more byte after `v`: its contribution moves on by eight bits.
+    let mut k = 1;
+    while k < 8 {
+        let mut v = 0;
+        while v < 256 {
+            let prev = tables[k - 1][v];
+            tables[k][v] = (prev << 8) ^ tables[0][(prev >> 8) as usize];
+            v += 1;
+        }
+        k += 1;
+    }
+    tables
 }
 
 /// CRC16-XMODEM: polynomial 0x1021, initial value 0, no reflection, no final xor.
 fn crc16(data: &[u8]) -> u16 {
-    data.iter().fold(0u16, |crc, &byte| {
+    let t = &CRC16_TABLES;
+    let mut crc = 0u16;
+    let mut blocks = data.chunks_exact(8);
+    for b in &mut blocks {
+        // The 16-bit register covers the block's first two bytes; the other six are data only.
+        let hi = (crc >> 8) as u8 ^ b[0];
+        let lo = crc as u8 ^ b[1];
+        crc = t[7][usize::from(hi)]
+            ^ t[6][usize::from(lo)]
+            ^ t[5][usize::from(b[2])]
+            ^ t[4][usize::from(b[3])]
+            ^ t[3][usize::from(b[4])]
+            ^ t[2][usize::from(b[5])]
+            ^ t[1][usize::from(b[6])]
+            ^ t[0][usize::from(b[7])];
+    }
+    blocks.remainder().iter().fold(crc, |crc, &byte| {
         let index = usize::from((crc >> 8) as u8 ^ byte);
-        (crc << 8) ^ CRC16_TABLE[index]
+        (crc << 8) ^ t[0][index]
     })
 }
 
@@ -47,7 +76,7 @@ fn crc16(data: &[u8]) -> u16 {
 /// An empty tag (`foo{}{bar}`) does not fall through to a later pair: the server hashes the whole
 /// key then, and a client must agree with the server byte for byte.
 fn hashed_part(key: &[u8]) -> &[u8] {
-    let Some(open) = key.iter().position(|&b| b == b'{') else {
+    let Some(open) = find_open_brace(key) else {
         return key;
     };
     let after = &key[open + 1..];
@@ -55,6 +84,32 @@ fn hashed_part(key: &[u8]) -> &[u8] {
         Some(close) if close > 0 => &after[..close],
         _ => key,
     }
+}
+
+/// The index of the first `{` in `key`. Most keys have none, and every key of every command
+/// is searched, so eight bytes are tested at a time (the classic "has a zero byte" bit trick on
+/// the key xor'd with `{` in every byte).
+fn find_open_brace(key: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const BRACES: u64 = u64::from_ne_bytes([b'{'; 8]);
+    let mut blocks = key.chunks_exact(8);
+    let mut start = 0;
+    for block in &mut blocks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(block);
+        let x = u64::from_ne_bytes(word) ^ BRACES;
+        if x.wrapping_sub(ONES) & !x & HIGHS != 0 {
+            // Somewhere in this block: find which byte.
+            return block.iter().position(|&b| b == b'{').map(|i| start + i);
+        }
+        start += 8;
+    }
+    blocks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'{')
+        .map(|i| start + i)
 }
 
 /// The hash slot of `key`: CRC16-XMODEM of the key, or of its hash tag, modulo 16,384.
@@ -99,6 +154,41 @@ mod tests {
             }
         }
         crc
+    }
+
+    #[test]
+    fn crc16_matches_the_definition_at_every_length() {
+        let data: Vec<u8> = (0..40u32).map(|i| (i * 37 + 11) as u8).collect();
+        for len in 0..=data.len() {
+            assert_eq!(
+                crc16(&data[..len]),
+                crc16_bitwise(&data[..len]),
+                "CRC16 of the first {len} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn finds_the_first_open_brace_at_every_position() {
+        for len in 0..24 {
+            assert_eq!(
+                find_open_brace(&vec![b'a'; len]),
+                None,
+                "no brace in {len} bytes"
+            );
+            for at in 0..len {
+                let mut key = vec![b'z'; len];
+                key[at] = b'{';
+                if at + 1 < len {
+                    key[len - 1] = b'{';
+                }
+                // Bytes next to '{' in value must not be mistaken for it.
+                for (i, b) in key.iter_mut().enumerate().take(at) {
+                    *b = if i % 2 == 0 { b'z' } else { 0xfb };
+                }
+                assert_eq!(find_open_brace(&key), Some(at), "first brace of {key:?}");
+            }
+        }
     }
 
     #[test]
