@@ -134,6 +134,51 @@ async fn a_client_reads_its_own_writes() {
     }
 }
 
+/// A command future looks the cache up when first polled, not when made: a write awaited in
+/// between is what it reads. And a task reading only hits still lets the others on its thread
+/// run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_read_is_looked_up_when_awaited_and_hits_yield() {
+    let _turn = TURN.lock().await;
+    let client = caching_client().await;
+    let key = "csc-lazy:k";
+    client.set(key, "old").await.unwrap();
+    let _: Option<String> = client.get(key).await.unwrap();
+    let _: Option<String> = client.get(key).await.unwrap();
+    let hits = client.stats().cache.hits;
+    assert!(hits >= 1, "the second read was a hit");
+    let made = client.get::<String>(key);
+    client.set(key, "new").await.unwrap();
+    assert_eq!(made.await.unwrap().as_deref(), Some("new"));
+
+    // One thread: a task spinning on hits must give it up for the other task to finish.
+    let spinner = client.clone();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = std::sync::Arc::clone(&flag);
+    let rounds = tokio::task::spawn_blocking(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let other = tokio::spawn(async move {
+                seen.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            let mut rounds = 0u64;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let _: Option<String> = spinner.get(key).await.unwrap();
+                rounds += 1;
+                assert!(rounds < 10_000_000, "the other task never ran");
+            }
+            other.await.unwrap();
+            rounds
+        })
+    })
+    .await
+    .unwrap();
+    assert!(rounds >= 1);
+}
+
 /// `GET`s the node at `port` has served, from its own `INFO commandstats`.
 fn gets_served(port: u16) -> u64 {
     common::stats::get_calls(slotwise_testkit::shared(), &[port])

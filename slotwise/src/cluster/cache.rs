@@ -61,7 +61,6 @@
 mod commands;
 mod tracker;
 
-use std::hash::RandomState;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -180,7 +179,15 @@ pub(crate) struct Cache {
     store: Arc<Store>,
 }
 
-type Map = quick_cache::sync::Cache<Bytes, Arc<KeyEntry>, Weigh, RandomState, Evictions>;
+/// Keys are hashed with quick_cache's seeded fast hasher (foldhash) rather than SipHash: every
+/// lookup hashes its key.
+type Map = quick_cache::sync::Cache<
+    Bytes,
+    Arc<KeyEntry>,
+    Weigh,
+    quick_cache::DefaultHashBuilder,
+    Evictions,
+>;
 
 #[derive(Debug)]
 struct Store {
@@ -288,7 +295,7 @@ impl Cache {
             items,
             weigh.capacity(),
             weigh,
-            RandomState::default(),
+            quick_cache::DefaultHashBuilder::default(),
             evictions,
         );
         Cache {

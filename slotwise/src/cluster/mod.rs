@@ -537,6 +537,9 @@ impl Executor for RedisCluster {
     type Output<T: FromValue + Send + 'static> = CommandFuture<T>;
 
     fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> CommandFuture<T> {
+        if self.inner.cache.is_some() {
+            return CommandFuture::cacheable(self.clone(), cmd, T::from_value);
+        }
         let cluster = self.clone();
         CommandFuture::new(async move { T::from_value(cluster.run(&cmd, None).await?) })
     }

@@ -125,8 +125,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::error::Result;
-use crate::protocol::{Cmd, FromValue, ToArgs};
+use crate::cluster::RedisCluster;
+use crate::error::{Error, ErrorKind, Result};
+use crate::protocol::{Cmd, FromValue, ToArgs, Value};
 
 pub use bitmaps::{BitFieldOps, BitOp, BitPosOptions, BitUnit, BitmapCommands, Overflow};
 pub use blocking::BlockingCommands;
@@ -172,21 +173,76 @@ pub trait Executor {
 /// The future of one command's typed reply.
 #[must_use = "a command does nothing unless awaited"]
 pub struct CommandFuture<T> {
-    inner: Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>,
+    inner: Repr<T>,
+}
+
+enum Repr<T> {
+    Boxed(Pin<Box<dyn Future<Output = Result<T>> + Send + 'static>>),
+    /// A read a cluster client with its client-side cache on may serve from memory: looked up
+    /// when first polled (not when made, so a write awaited in between is seen), sent only on
+    /// a miss. A hit allocates nothing.
+    Cacheable {
+        cluster: RedisCluster,
+        cmd: Cmd,
+        convert: fn(Value) -> Result<T>,
+    },
+    Done,
 }
 
 impl<T> CommandFuture<T> {
     /// Wraps a future (for implementing [`Executor`] on your own types).
     pub fn new(f: impl Future<Output = Result<T>> + Send + 'static) -> CommandFuture<T> {
-        CommandFuture { inner: Box::pin(f) }
+        CommandFuture {
+            inner: Repr::Boxed(Box::pin(f)),
+        }
+    }
+
+    /// `cmd` on `cluster`, whose cache may answer it.
+    pub(crate) fn cacheable(
+        cluster: RedisCluster,
+        cmd: Cmd,
+        convert: fn(Value) -> Result<T>,
+    ) -> CommandFuture<T> {
+        CommandFuture {
+            inner: Repr::Cacheable {
+                cluster,
+                cmd,
+                convert,
+            },
+        }
     }
 }
 
-impl<T> Future for CommandFuture<T> {
+impl<T: 'static> Future for CommandFuture<T> {
     type Output = Result<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        self.inner.as_mut().poll(cx)
+        if matches!(self.inner, Repr::Cacheable { .. }) {
+            // A hit waits on nothing: it takes a unit of the task's budget, so a task reading
+            // only hits still lets others run.
+            let budget = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+            if let Repr::Cacheable {
+                cluster,
+                cmd,
+                convert,
+            } = std::mem::replace(&mut self.inner, Repr::Done)
+            {
+                if let Some(value) = cluster.cache_hit(&cmd) {
+                    budget.made_progress();
+                    return Poll::Ready(convert(value));
+                }
+                self.inner = Repr::Boxed(Box::pin(async move {
+                    convert(cluster.run_cache_missed(&cmd).await?)
+                }));
+            }
+        }
+        match &mut self.inner {
+            Repr::Boxed(f) => f.as_mut().poll(cx),
+            Repr::Cacheable { .. } | Repr::Done => Poll::Ready(Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a command future polled after it completed",
+            ))),
+        }
     }
 }
 

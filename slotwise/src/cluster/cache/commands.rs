@@ -84,15 +84,17 @@ const CACHED: &[Cacheable] = &[
 
 /// The key of `cmd` if the cache may serve it, else `None`.
 pub(crate) fn cached_key(cmd: &Cmd) -> Option<&[u8]> {
-    let args = cmd.argc().checked_sub(1)?;
-    let name = cmd.name();
+    let count = cmd.argc().checked_sub(1)?;
+    // One walk over the arguments: each is found by reading the length before it.
+    let mut args = cmd.args();
+    let name = args.next()?;
     let known = CACHED
         .iter()
-        .find(|c| name.eq_ignore_ascii_case(c.name.as_bytes()))?;
-    if args < known.min_args || known.max_args.is_some_and(|max| args > max) {
+        .find(|c| c.name.len() == name.len() && name.eq_ignore_ascii_case(c.name.as_bytes()))?;
+    if count < known.min_args || known.max_args.is_some_and(|max| count > max) {
         return None;
     }
-    cmd.arg_at(1)
+    args.next()
 }
 
 #[cfg(test)]

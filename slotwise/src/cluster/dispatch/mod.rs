@@ -79,13 +79,33 @@ impl RedisCluster {
     /// anything else (a hit needs no routing: an entry is dropped when its node loses the
     /// slot), a miss is sent and stored, and a write drops its keys' entries.
     async fn run_caching(&self, cache: &super::cache::Cache, cmd: &Cmd) -> Result<Value> {
-        let key = super::cache::cached_key(cmd).filter(|_| self.cached);
-        let replicas = self.strategy().uses_replicas();
-        if let Some(value) = key.and_then(|key| cache.lookup(key, cmd, replicas)) {
+        if let Some(value) = self.cache_hit(cmd) {
             // A hit waits on nothing: a task reading only hits still lets others run.
             tokio::task::coop::consume_budget().await;
             return Ok(value);
         }
+        self.run_missed(cache, cmd).await
+    }
+
+    /// The reply to `cmd` from the client-side cache, if it has one to serve this handle.
+    pub(crate) fn cache_hit(&self, cmd: &Cmd) -> Option<Value> {
+        let cache = self.inner.cache.as_ref()?;
+        let key = super::cache::cached_key(cmd).filter(|_| self.cached)?;
+        cache.lookup(key, cmd, self.strategy().uses_replicas())
+    }
+
+    /// Runs `cmd`, which [`cache_hit`](Self::cache_hit) did not answer.
+    pub(crate) async fn run_cache_missed(&self, cmd: &Cmd) -> Result<Value> {
+        match &self.inner.cache {
+            Some(cache) => self.run_missed(cache, cmd).await,
+            None => self.run(cmd, None).await,
+        }
+    }
+
+    /// The rest of [`run_caching`](Self::run_caching), after the lookup missed.
+    async fn run_missed(&self, cache: &super::cache::Cache, cmd: &Cmd) -> Result<Value> {
+        let key = super::cache::cached_key(cmd).filter(|_| self.cached);
+        let replicas = self.strategy().uses_replicas();
         let snapshot = self.snapshot();
         let info = snapshot.table.lookup(cmd);
         if let Some(info) = info {
