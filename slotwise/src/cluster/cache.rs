@@ -59,6 +59,7 @@
 //! the replica itself lags, no more.
 
 mod commands;
+mod striped;
 mod tracker;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -193,8 +194,8 @@ type Map = quick_cache::sync::Cache<
 struct Store {
     map: Map,
     ttl: Option<Duration>,
-    hits: AtomicU64,
-    misses: AtomicU64,
+    hits: striped::Striped,
+    misses: striped::Striped,
     invalidations: AtomicU64,
     evictions: Arc<AtomicU64>,
     /// The bytes of every entry alive, added as it is made and taken off as it is dropped.
@@ -302,8 +303,8 @@ impl Cache {
             store: Arc::new(Store {
                 map,
                 ttl: config.ttl,
-                hits: AtomicU64::new(0),
-                misses: AtomicU64::new(0),
+                hits: striped::Striped::default(),
+                misses: striped::Striped::default(),
                 invalidations: AtomicU64::new(0),
                 evictions: counted,
                 bytes: Arc::new(AtomicU64::new(0)),
@@ -338,7 +339,7 @@ impl Cache {
             if store.ttl.is_some_and(|ttl| reply.stored.elapsed() >= ttl) {
                 return None;
             }
-            entry.node.counts.hits.fetch_add(1, Ordering::Relaxed);
+            entry.node.counts.hits.incr();
             Some(reply.value.clone())
         });
         let counter = if found.is_some() {
@@ -346,7 +347,7 @@ impl Cache {
         } else {
             &store.misses
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        counter.incr();
         found
     }
 
@@ -486,8 +487,8 @@ impl Cache {
     pub(crate) fn stats(&self) -> CacheStats {
         let store = &self.store;
         CacheStats {
-            hits: store.hits.load(Ordering::Relaxed),
-            misses: store.misses.load(Ordering::Relaxed),
+            hits: store.hits.get(),
+            misses: store.misses.get(),
             invalidations: store.invalidations.load(Ordering::Relaxed),
             evictions: store.evictions.load(Ordering::Relaxed),
             entries: store.map.len() as u64,

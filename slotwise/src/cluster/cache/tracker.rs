@@ -14,7 +14,7 @@ use crate::protocol::Value;
 /// node read as a replica and then as a primary add up.
 #[derive(Debug, Default)]
 pub(crate) struct NodeCounts {
-    pub(super) hits: AtomicU64,
+    pub(super) hits: super::striped::Striped,
     misses: AtomicU64,
     invalidations: AtomicU64,
     pub(super) evictions: AtomicU64,
@@ -27,7 +27,7 @@ impl NodeCounts {
     pub(crate) fn read(&self) -> CacheStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         CacheStats {
-            hits: get(&self.hits),
+            hits: self.hits.get(),
             misses: get(&self.misses),
             invalidations: get(&self.invalidations),
             evictions: get(&self.evictions),
