@@ -435,11 +435,7 @@ fn shards_reply(nodes: &[FakeNode], bounds: &[u16], resp3: bool) -> Bytes {
     let _ = write!(Text(&mut out), "*{shards}\r\n");
     for shard in 0..shards {
         let (first, last) = range(bounds, shard);
-        let members: Vec<(usize, &FakeNode)> = nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.shard == shard)
-            .collect();
+        let members = shard_members(nodes, shard);
         record(&mut out, 2);
         bulk(&mut out, "slots");
         let _ = write!(Text(&mut out), "*2\r\n:{first}\r\n:{last}\r\n");
@@ -466,6 +462,12 @@ fn shards_reply(nodes: &[FakeNode], bounds: &[u16], resp3: bool) -> Bytes {
     Bytes::from(out)
 }
 
+/// The nodes of `shard`, with their indexes (which name them), primary first.
+fn shard_members(nodes: &[FakeNode], shard: usize) -> Vec<(usize, &FakeNode)> {
+    let members = nodes.iter().enumerate();
+    members.filter(|(_, n)| n.shard == shard).collect()
+}
+
 /// `CLUSTER SLOTS`: one entry per shard's range, primary first.
 fn slots_reply(nodes: &[FakeNode], bounds: &[u16]) -> Bytes {
     let shards = bounds.len() - 1;
@@ -473,11 +475,7 @@ fn slots_reply(nodes: &[FakeNode], bounds: &[u16]) -> Bytes {
     let _ = write!(Text(&mut out), "*{shards}\r\n");
     for shard in 0..shards {
         let (first, last) = range(bounds, shard);
-        let members: Vec<(usize, &FakeNode)> = nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.shard == shard)
-            .collect();
+        let members = shard_members(nodes, shard);
         let _ = write!(
             Text(&mut out),
             "*{}\r\n:{first}\r\n:{last}\r\n",
