@@ -167,6 +167,9 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 
+#[doc(hidden)]
+#[path = "bench_support.rs"]
+pub mod bench;
 #[cfg(feature = "blocking")]
 pub mod blocking;
 mod cluster;

@@ -6,6 +6,7 @@
 //! watching an outage end in `topology`, its one owner; cross-slot splitting in `split`. This
 //! module holds the public handle and the few things every clone shares, not those paths.
 
+pub(crate) mod bench;
 mod builder;
 mod cache;
 mod discovery;
