@@ -216,7 +216,7 @@ struct WorkerArgs {
     fred_batch: FredBatch,
     #[arg(long, value_name = "N")]
     cache_entries: Option<u64>,
-    /// Leave out the workload's writes (with --ops only), for counting a cache hit alone.
+    /// Leave out the workload's writes, for measuring a cache hit alone.
     #[arg(long)]
     read_only: bool,
 }

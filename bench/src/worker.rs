@@ -136,9 +136,6 @@ pub(crate) fn run(
     length: Length,
     setup: &Setup,
 ) -> Result<Sample, String> {
-    if setup.read_only && matches!(length, Length::Timed { .. }) {
-        return Err("a read-only run needs a fixed operation count (--ops)".to_owned());
-    }
     let writes = workload.has_writes() && !setup.read_only;
     let runtime = match workload.flavor() {
         Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread()

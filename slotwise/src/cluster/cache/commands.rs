@@ -136,4 +136,25 @@ mod tests {
             assert_eq!(key(&cmd), None, "{:?} must not be cached", cmd.name());
         }
     }
+
+    #[test]
+    fn names_are_matched_in_any_case_and_arities_are_bounds() {
+        let zrange = Cmd::new("ZRevRangeByScore").arg("z").arg(0).arg(10);
+        assert_eq!(key(&zrange).as_deref(), Some("z"));
+        assert_eq!(key(&Cmd::new("BITCOUNT").arg("b")).as_deref(), Some("b"));
+        let bitcount = Cmd::new("BITCOUNT").arg("b").arg(0).arg(1).arg("BIT");
+        assert_eq!(key(&bitcount).as_deref(), Some("b"));
+        assert_eq!(key(&bitcount.arg("extra")), None);
+        assert_eq!(
+            key(&Cmd::new("ZRANK").arg("z").arg("m").arg("x").arg("y")),
+            None
+        );
+        assert_eq!(key(&Cmd::new("HMGET").arg("h")), None);
+        // Longer than any name on the list.
+        assert_eq!(
+            key(&Cmd::new("ZREVRANGEBYSCOREX").arg("z").arg(0).arg(1)),
+            None
+        );
+        assert_eq!(key(&Cmd::new("").arg("k")), None);
+    }
 }
