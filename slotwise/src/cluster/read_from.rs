@@ -102,6 +102,15 @@ impl ShardChoice {
         }
     }
 
+    /// A copy of `self`'s counters, for the same nodes in a new snapshot: the turn goes on
+    /// where it was, and the lowest-latency choice (an index into those nodes) stays valid.
+    pub(crate) fn carried(&self) -> ShardChoice {
+        ShardChoice {
+            turn: AtomicUsize::new(self.turn.load(Ordering::Relaxed)),
+            nearest: AtomicUsize::new(self.nearest.load(Ordering::Relaxed)),
+        }
+    }
+
     fn next_turn(&self) -> usize {
         self.turn.fetch_add(1, Ordering::Relaxed)
     }

@@ -4,15 +4,21 @@
 //! and the command table. It is replaced whole, through an atomic pointer, when the topology
 //! changes; commands already running keep the snapshot they started with.
 //!
+//! A refresh builds the next snapshot from the installed one ([`Snapshot::updated`]): a shard
+//! whose primary and online replicas are the same keeps its entries and its read-choice state,
+//! and only changed shards look their nodes up in the registry, so a refresh that moves one slot
+//! range does not touch every node.
+//!
 //! This module does not fetch topology (see `refresh`) or send commands (see `dispatch`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::node::{NodeEntry, Registry, Role};
 use super::read_from::{ReadFrom, ShardChoice};
 use crate::error::{Error, ErrorKind, Result};
 use crate::routing::CommandTable;
-use crate::topology::{ClusterView, SlotMap};
+use crate::topology::{ClusterView, NodeDesc, ShardDesc, SlotMap};
 
 /// The nodes of one shard.
 #[derive(Debug)]
@@ -37,6 +43,53 @@ impl ShardNodes {
     pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<NodeEntry>> {
         std::iter::once(&self.primary).chain(&self.replicas)
     }
+
+    /// The nodes of `shard`, taken from the registry.
+    fn looked_up(shard: &ShardDesc, registry: &Registry) -> ShardNodes {
+        ShardNodes {
+            primary: registry.entry(&shard.primary.host, shard.primary.port, Role::Primary),
+            replicas: shard
+                .replicas
+                .iter()
+                .filter(|r| r.online)
+                .map(|r| registry.entry(&r.host, r.port, Role::Replica))
+                .collect(),
+            choice: ShardChoice::new(),
+            listed: is_listed(shard),
+        }
+    }
+
+    /// The nodes of `shard` when they are this shard's (the same primary and online replicas,
+    /// in order), sharing its entries and carrying its choice on: the replica indices it holds
+    /// still name the same nodes.
+    fn reused_for(&self, shard: &ShardDesc) -> Option<ShardNodes> {
+        let same = |entry: &NodeEntry, n: &NodeDesc| {
+            entry.node.port() == n.port && entry.node.host() == n.host
+        };
+        if !same(&self.primary, &shard.primary) {
+            return None;
+        }
+        let mut online = shard.replicas.iter().filter(|r| r.online);
+        for replica in &self.replicas {
+            if !online.next().is_some_and(|r| same(replica, r)) {
+                return None;
+            }
+        }
+        if online.next().is_some() {
+            return None;
+        }
+        Some(ShardNodes {
+            primary: Arc::clone(&self.primary),
+            replicas: self.replicas.clone(),
+            choice: self.choice.carried(),
+            listed: is_listed(shard),
+        })
+    }
+}
+
+/// False for a shard that only remembers a replaced primary (see [`ShardNodes::is_listed`]).
+fn is_listed(shard: &ShardDesc) -> bool {
+    shard.primary.online || !shard.slots.is_empty()
 }
 
 /// One picture of the cluster.
@@ -48,6 +101,10 @@ pub(crate) struct Snapshot {
     /// Increases with every new snapshot, so callers can tell whether a refresh happened since
     /// they looked.
     pub(crate) generation: u64,
+    /// Built by [`Snapshot::updated`] with exactly the listed nodes of the snapshot before it,
+    /// none looked up in the registry: installing it leaves no registry entry unused that was
+    /// in use before (see [`Registry::drop_unused`]).
+    pub(crate) nodes_unchanged: bool,
 }
 
 impl Snapshot {
@@ -61,24 +118,90 @@ impl Snapshot {
         let shards = map
             .shards()
             .iter()
-            .map(|shard| ShardNodes {
-                primary: registry.entry(&shard.primary.host, shard.primary.port, Role::Primary),
-                replicas: shard
-                    .replicas
-                    .iter()
-                    .filter(|r| r.online)
-                    .map(|r| registry.entry(&r.host, r.port, Role::Replica))
-                    .collect(),
-                choice: ShardChoice::new(),
-                listed: shard.primary.online || !shard.slots.is_empty(),
-            })
+            .map(|shard| ShardNodes::looked_up(shard, registry))
             .collect();
         Snapshot {
             map,
             shards,
             table,
             generation,
+            nodes_unchanged: false,
         }
+    }
+
+    /// Builds the snapshot that follows `previous` for a new slot map. A shard whose primary and
+    /// online replicas a listed shard of `previous` has too (looked for at the same index, then
+    /// by primary) shares that shard's entries and carries its read choice on; only the other
+    /// shards look their nodes up in the registry. The entries of a shard `previous` does not
+    /// list are not reused: the registry may have dropped them.
+    pub(crate) fn updated(
+        previous: &Snapshot,
+        map: SlotMap,
+        registry: &Registry,
+        table: Arc<CommandTable>,
+        generation: u64,
+    ) -> Snapshot {
+        // Built only if a shard is not where it was.
+        let mut by_primary: Option<HashMap<(&str, u16), usize>> = None;
+        let mut reused = vec![false; previous.shards.len()];
+        let mut looked_up = false;
+        let mut shards = Vec::with_capacity(map.shards().len());
+        for (index, shard) in map.shards().iter().enumerate() {
+            let at = |i: usize| {
+                previous
+                    .shards
+                    .get(i)
+                    .filter(|p| p.listed)
+                    .and_then(|p| p.reused_for(shard))
+                    .map(|nodes| (i, nodes))
+            };
+            let found = at(index).or_else(|| {
+                let by_primary = by_primary.get_or_insert_with(|| previous.listed_by_primary());
+                let key = (shard.primary.host.as_str(), shard.primary.port);
+                by_primary.get(&key).and_then(|&i| at(i))
+            });
+            let nodes = match found {
+                Some((i, nodes)) => {
+                    if let Some(r) = reused.get_mut(i) {
+                        *r |= nodes.listed;
+                    }
+                    nodes
+                }
+                None => {
+                    let nodes = ShardNodes::looked_up(shard, registry);
+                    looked_up |= nodes.listed;
+                    nodes
+                }
+            };
+            shards.push(nodes);
+        }
+        // Every listed node came from a listed shard before, and every listed shard before
+        // gave its nodes to a listed shard now: the same set of nodes.
+        let nodes_unchanged = !looked_up
+            && previous
+                .shards
+                .iter()
+                .zip(&reused)
+                .all(|(p, &r)| r || !p.listed);
+        Snapshot {
+            map,
+            shards,
+            table,
+            generation,
+            nodes_unchanged,
+        }
+    }
+
+    /// The index of each listed shard, by its primary's host and port (the first, for a
+    /// primary listed twice).
+    fn listed_by_primary(&self) -> HashMap<(&str, u16), usize> {
+        let mut by_primary = HashMap::with_capacity(self.shards.len());
+        for (i, s) in self.shards.iter().enumerate().filter(|(_, s)| s.listed) {
+            by_primary
+                .entry((s.primary.node.host(), s.primary.node.port()))
+                .or_insert(i);
+        }
+        by_primary
     }
 
     /// Builds a snapshot from a view.

@@ -242,7 +242,8 @@ impl Inner {
                 tracing::warn!(error = %e, "topology refresh found uncovered slots");
             }
         }
-        let snapshot = Snapshot::new(
+        let snapshot = Snapshot::updated(
+            current,
             map,
             &self.registry,
             Arc::clone(&current.table),
