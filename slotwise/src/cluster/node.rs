@@ -287,6 +287,12 @@ impl Registry {
         });
     }
 
+    /// False when an entry may be here that the last sweep did not look at.
+    #[cfg(test)]
+    pub(crate) fn is_swept(&self) -> bool {
+        !self.lock().maybe_unused
+    }
+
     /// Every entry, for an action on all of them.
     pub(crate) fn all(&self) -> Vec<Arc<NodeEntry>> {
         self.lock().by_role.values().cloned().collect()

@@ -228,6 +228,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_carried_choice_goes_on_where_it_was() {
+        let choice = ShardChoice::new();
+        let turn = choice.next_turn().wrapping_add(1);
+        choice.nearest.store(2, Ordering::Relaxed);
+        let carried = choice.carried();
+        assert_eq!(carried.next_turn(), turn, "the turn goes on");
+        assert_eq!(
+            carried.nearest.load(Ordering::Relaxed),
+            2,
+            "the choice stays"
+        );
+    }
+
     fn zoned(zone: &'static str) -> Fake {
         Fake {
             zone: Some(zone),
