@@ -283,6 +283,18 @@ impl Snapshot {
         self.all().find(|e| e.node.name() == name)
     }
 
+    /// Every node by host and port, as [`find`](Self::find) would find it (a node that is a
+    /// primary and a replica of another shard: its primary entry).
+    pub(crate) fn by_address(&self) -> HashMap<(&str, u16), &Arc<NodeEntry>> {
+        let mut by_address = HashMap::new();
+        for entry in self.all() {
+            by_address
+                .entry((entry.node.host(), entry.node.port()))
+                .or_insert(entry);
+        }
+        by_address
+    }
+
     /// True when `entry` is one of this snapshot's primaries.
     pub(crate) fn is_primary(&self, name: &str) -> bool {
         self.primaries().any(|e| e.node.name() == name)
