@@ -1,17 +1,17 @@
 //! The part of a refresh the topology benchmark times, without a running client or sockets:
 //! the view compared with the last one installed (an equal one installs nothing, as in
-//! `refresh_locked_from`), else a slot map and a snapshot built from it against the node
-//! registry and the registry's unused entries dropped, as [`Inner::install`](super::Inner::install)
-//! does.
+//! `refresh_locked_from`), else a slot map and a snapshot built from it and the last one
+//! against the node registry, and the registry's unused entries dropped, as a refresh and
+//! [`Inner::install`](super::Inner::install) do.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::node::{Registry, Role};
+use super::node::Registry;
 use super::snapshot::Snapshot;
 use crate::connection::ConnectionConfig;
 use crate::routing::CommandTable;
-use crate::topology::ClusterView;
+use crate::topology::{ClusterView, SlotMap};
 
 /// A registry, the command table and the last snapshot built.
 #[derive(Debug)]
@@ -42,17 +42,18 @@ pub(crate) fn install_snapshot(nodes: &mut NodeSet, view: ClusterView) -> usize 
         }
     }
     nodes.last_view = Some(view.clone());
-    let generation = nodes.last.as_ref().map_or(0, |s| s.generation + 1);
-    let snapshot = Snapshot::from_view(view, &nodes.registry, Arc::clone(&nodes.table), generation);
-    {
-        let used: HashSet<(&str, Role)> = snapshot
-            .all()
-            .map(|e| (e.node.name(), e.node.role()))
-            .collect();
-        nodes
-            .registry
-            .retain(|e| used.contains(&(e.node.name(), e.node.role())));
-    }
+    let table = Arc::clone(&nodes.table);
+    let snapshot = match &nodes.last {
+        Some(last) => Snapshot::updated(
+            last,
+            SlotMap::new(view),
+            &nodes.registry,
+            table,
+            last.generation + 1,
+        ),
+        None => Snapshot::from_view(view, &nodes.registry, table, 0),
+    };
+    nodes.registry.drop_unused(&snapshot, None);
     let shards = snapshot.shards.len();
     nodes.last = Some(snapshot);
     shards

@@ -303,6 +303,10 @@ impl RedisCluster {
             Some(entry) => {
                 let before = self.inner.topology.default_entry();
                 self.inner.topology.set_default(Arc::clone(&entry));
+                if !Arc::ptr_eq(&before, &entry) {
+                    // The node it was may be in no snapshot.
+                    self.inner.registry.note_maybe_unused();
+                }
                 if before.node != entry.node {
                     self.inner.events.emit(|| {
                         Some(events::ClusterEvent::DefaultNodeChanged {

@@ -4,13 +4,14 @@
 //!
 //! This module does not decide which node serves a command; see the dispatcher.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use super::cache::{Cache, NodeCounts, NodeTracker};
 use super::read_from::latency::Smoothed;
 use super::read_from::Candidate;
+use super::snapshot::Snapshot;
 use super::RedisCluster;
 use crate::commands::{CommandFuture, Executor};
 use crate::connection::meter::Meter;
@@ -199,6 +200,9 @@ struct Entries {
     meters: HashMap<Arc<str>, Arc<Meter>>,
     /// The client-side cache's counts by node name, with the cache on.
     cache_counts: HashMap<Arc<str>, Arc<NodeCounts>>,
+    /// An entry may be here that the installed snapshot does not use: one was made, or the
+    /// topology or the default node changed outside an install, since the last sweep.
+    maybe_unused: bool,
 }
 
 impl Registry {
@@ -255,7 +259,38 @@ impl Registry {
             tracker,
         });
         entries.by_role.insert(key, Arc::clone(&entry));
+        entries.maybe_unused = true;
         entry
+    }
+
+    /// Notes that an entry may have fallen out of use outside an install (a `MOVED` patched the
+    /// snapshot, the default node changed): the next [`drop_unused`](Self::drop_unused) looks.
+    pub(crate) fn note_maybe_unused(&self) {
+        self.lock().maybe_unused = true;
+    }
+
+    /// Drops the entries `snapshot` does not use, except the node named `keep` (the default
+    /// node), closing their sockets. Nothing can be unused when `snapshot` has the nodes of the
+    /// one before it (`Snapshot::nodes_unchanged`) and nothing was made or fell out of use since
+    /// the last sweep: then no entry is looked at.
+    pub(crate) fn drop_unused(&self, snapshot: &Snapshot, keep: Option<&str>) {
+        if snapshot.nodes_unchanged && !self.lock().maybe_unused {
+            return;
+        }
+        // A set, not a search per entry: a cluster can have thousands of nodes.
+        let used: HashSet<(&str, Role)> = snapshot
+            .all()
+            .map(|e| (e.node.name(), e.node.role()))
+            .collect();
+        self.retain(|e| {
+            used.contains(&(e.node.name(), e.node.role())) || Some(e.node.name()) == keep
+        });
+    }
+
+    /// False when an entry may be here that the last sweep did not look at.
+    #[cfg(test)]
+    pub(crate) fn is_swept(&self) -> bool {
+        !self.lock().maybe_unused
     }
 
     /// Every entry, for an action on all of them.
@@ -288,17 +323,18 @@ impl Registry {
 
     /// Drops entries no longer in use, closing their sockets, and the meters of nodes left
     /// with no entry.
-    pub(crate) fn retain(&self, keep: impl Fn(&NodeEntry) -> bool) {
+    fn retain(&self, keep: impl Fn(&NodeEntry) -> bool) {
         let mut entries = self.lock();
         entries.by_role.retain(|_, e| keep(e));
+        entries.maybe_unused = false;
         let Entries {
             by_role,
             meters,
             cache_counts,
+            ..
         } = &mut *entries;
         // A set, not a search per meter: a cluster can have thousands of nodes.
-        let named: std::collections::HashSet<&str> =
-            by_role.keys().map(|(name, _)| name.as_ref()).collect();
+        let named: HashSet<&str> = by_role.keys().map(|(name, _)| name.as_ref()).collect();
         meters.retain(|name, _| named.contains(name.as_ref()));
         cache_counts.retain(|name, _| named.contains(name.as_ref()));
     }

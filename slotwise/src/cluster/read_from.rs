@@ -102,6 +102,15 @@ impl ShardChoice {
         }
     }
 
+    /// A copy of `self`'s counters, for the same nodes in a new snapshot: the turn goes on
+    /// where it was, and the lowest-latency choice (an index into those nodes) stays valid.
+    pub(crate) fn carried(&self) -> ShardChoice {
+        ShardChoice {
+            turn: AtomicUsize::new(self.turn.load(Ordering::Relaxed)),
+            nearest: AtomicUsize::new(self.nearest.load(Ordering::Relaxed)),
+        }
+    }
+
     fn next_turn(&self) -> usize {
         self.turn.fetch_add(1, Ordering::Relaxed)
     }
@@ -217,6 +226,20 @@ mod tests {
         fn latency(&self) -> Option<Duration> {
             self.ms.map(Duration::from_millis)
         }
+    }
+
+    #[test]
+    fn a_carried_choice_goes_on_where_it_was() {
+        let choice = ShardChoice::new();
+        let turn = choice.next_turn().wrapping_add(1);
+        choice.nearest.store(2, Ordering::Relaxed);
+        let carried = choice.carried();
+        assert_eq!(carried.next_turn(), turn, "the turn goes on");
+        assert_eq!(
+            carried.nearest.load(Ordering::Relaxed),
+            2,
+            "the choice stays"
+        );
     }
 
     fn zoned(zone: &'static str) -> Fake {

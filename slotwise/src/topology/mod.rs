@@ -34,6 +34,6 @@ pub(crate) use cluster_slots::parse_slots_wire;
 pub(crate) use endpoint::Origin;
 pub(crate) use map::SlotMap;
 pub use slot::keyslot;
-#[cfg(test)]
-pub(crate) use view::ShardDesc;
-pub(crate) use view::{choose_view, promoted_view, strands_live_slots, ClusterView, NodeDesc};
+pub(crate) use view::{
+    choose_view, promoted_view, strands_live_slots, ClusterView, NodeDesc, ShardDesc,
+};

@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use crate::protocol::SLOT_COUNT;
+
 /// The most shards a view may hold: the slot map indexes shards with `u16` and keeps
 /// `u16::MAX` for "no shard".
 pub(crate) const MAX_SHARDS: usize = u16::MAX as usize;
@@ -270,28 +272,73 @@ pub(crate) fn promoted_view<'a>(
 /// that `is_up` says is reachable: installing `next` would send those slots back to a node that
 /// cannot serve them (nodes that have not yet heard of an election still describe the old
 /// owner).
+///
+/// Linear in slots and shards: the failed primaries' claims are laid out by slot, then each
+/// live range is read against them; `is_up` is asked only of an owner whose slots a failed
+/// primary claims, and nothing is allocated when none claims any (the usual answer).
 pub(crate) fn strands_live_slots(
     next: &ClusterView,
     current: &ClusterView,
     is_up: impl Fn(&NodeDesc) -> bool,
 ) -> bool {
-    let live: Vec<(u16, u16, &NodeDesc)> = current
-        .shards
-        .iter()
-        .filter(|s| s.primary.online && is_up(&s.primary))
-        .flat_map(|s| s.slots.iter().map(move |&(a, b)| (a, b, &s.primary)))
-        .collect();
+    const NONE: u32 = u32::MAX;
+    // Two different failed primaries claim the slot: any owner is another node than one of them.
+    const SEVERAL: u32 = u32::MAX - 1;
     let same = |x: &NodeDesc, y: &NodeDesc| x.host == y.host && x.port == y.port;
-    next.shards
-        .iter()
-        .filter(|s| !s.primary.online)
-        .flat_map(|s| s.slots.iter().map(move |&(a, b)| (a, b, &s.primary)))
-        // Only slots another node serves now: the cluster calling their own owner failed is
-        // news, not a step back.
-        .any(|(a, b, failed)| {
-            live.iter()
-                .any(|&(c, d, owner)| a <= d && c <= b && !same(owner, failed))
-        })
+    // By slot, the index in `next` of the failed primary that claims it.
+    let mut claims: Option<Vec<u32>> = None;
+    for (index, shard) in next.shards.iter().enumerate() {
+        let Ok(index) = u32::try_from(index) else {
+            break;
+        };
+        if shard.primary.online || index >= SEVERAL {
+            continue;
+        }
+        for &(a, b) in &shard.slots {
+            let claims = claims.get_or_insert_with(|| vec![NONE; usize::from(SLOT_COUNT)]);
+            for claim in claims.get_mut(slots(a, b)).into_iter().flatten() {
+                *claim = match *claim {
+                    NONE => index,
+                    SEVERAL => SEVERAL,
+                    other => {
+                        let first = next.shards.get(other as usize).map(|s| &s.primary);
+                        if first.is_some_and(|f| same(f, &shard.primary)) {
+                            other
+                        } else {
+                            SEVERAL
+                        }
+                    }
+                };
+            }
+        }
+    }
+    let Some(claims) = claims else {
+        return false;
+    };
+    // Only slots another node serves now: the cluster calling their own owner failed is news,
+    // not a step back.
+    let claimed_from = |owner: &NodeDesc, claim: u32| match claim {
+        NONE => false,
+        SEVERAL => true,
+        failed => next
+            .shards
+            .get(failed as usize)
+            .is_some_and(|f| !same(&f.primary, owner)),
+    };
+    current.shards.iter().filter(|s| s.primary.online).any(|s| {
+        let taken = s.slots.iter().any(|&(c, d)| {
+            claims
+                .get(slots(c, d))
+                .is_some_and(|range| range.iter().any(|&k| claimed_from(&s.primary, k)))
+        });
+        taken && is_up(&s.primary)
+    })
+}
+
+/// The slots of the inclusive range `a..=b`, as indices; empty past the last slot.
+fn slots(a: u16, b: u16) -> std::ops::Range<usize> {
+    let end = usize::from(b.min(SLOT_COUNT - 1)) + 1;
+    usize::from(a).min(end)..end
 }
 
 #[cfg(test)]
@@ -458,6 +505,61 @@ mod tests {
         assert!(!strands_live_slots(&halves(8000), &promoted, |_| true));
         // The installed owner itself reported failed: not a step back.
         assert!(!strands_live_slots(&stale, &halves(8000), |_| true));
+    }
+
+    #[test]
+    fn only_the_owners_of_claimed_slots_are_asked_whether_they_are_up() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let is_up = |n: &NodeDesc| {
+            asked.borrow_mut().push(n.port);
+            true
+        };
+        assert!(!strands_live_slots(&halves(8000), &halves(8000), is_up));
+        assert!(asked.borrow().is_empty(), "no failed primary claims a slot");
+        let mut stale = halves(8000);
+        stale.shards[1].primary.online = false;
+        let promoted = view(vec![
+            shard(&[(0, 7999)], node("a", 7000), &[node("a1", 7003)]),
+            shard(&[(8000, 16383)], node("b1", 7004), &[]),
+        ]);
+        assert!(strands_live_slots(&stale, &promoted, is_up));
+        assert_eq!(*asked.borrow(), [7004], "only b1 serves slots b claims");
+    }
+
+    #[test]
+    fn two_failed_primaries_claiming_a_slot_strand_it_from_either() {
+        let mut a = node("a", 7000);
+        a.online = false;
+        let mut c = node("c", 7002);
+        c.online = false;
+        let stale = view(vec![
+            shard(&[(0, 7999)], a, &[]),
+            shard(&[(7999, 7999)], c, &[]),
+        ]);
+        // `a` owns slot 7999 now and `c` claims it too.
+        assert!(strands_live_slots(&stale, &halves(8000), |_| true));
+        // A range past the last slot claims nothing there.
+        let mut beyond = halves(8000);
+        beyond.shards[0].primary.online = false;
+        beyond.shards[0].slots = vec![(16384, u16::MAX)];
+        assert!(!strands_live_slots(&beyond, &halves(8000), |_| true));
+    }
+
+    #[test]
+    fn a_thousand_shards_with_one_failed_claim() {
+        let shards = |failed: bool| {
+            let shards = (0..1000u16).map(|i| {
+                let mut primary = node("p", 10_000 + i);
+                primary.online = !(failed && i == 500);
+                let (first, last) = (i * 16, i * 16 + 15);
+                shard(&[(first, last)], primary, &[])
+            });
+            view(shards.collect())
+        };
+        let mut promoted = shards(false);
+        promoted.shards[500].primary = node("r", 20_000);
+        assert!(strands_live_slots(&shards(true), &promoted, |_| true));
+        assert!(!strands_live_slots(&shards(true), &shards(false), |_| true));
     }
 
     #[test]

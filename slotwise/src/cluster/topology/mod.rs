@@ -14,13 +14,12 @@
 pub(super) mod recovery;
 pub(super) mod refresh;
 
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
 use super::events::{ChangeCause, ClusterEvent};
-use super::node::{NodeEntry, Role};
+use super::node::NodeEntry;
 use super::snapshot::Snapshot;
 use super::Inner;
 use crate::routing::CommandTable;
@@ -112,7 +111,8 @@ impl Inner {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         self.topology.snapshot.rcu(|current| {
-            Snapshot::new(
+            Snapshot::updated(
+                current,
                 current.map.clone(),
                 &self.registry,
                 Arc::clone(&table),
@@ -136,7 +136,8 @@ impl Inner {
                 return Arc::clone(current);
             }
             let map = current.map.with_slot_moved(slot, host, port);
-            let next = Snapshot::new(
+            let next = Snapshot::updated(
+                current,
                 map,
                 &self.registry,
                 Arc::clone(&current.table),
@@ -147,6 +148,8 @@ impl Inner {
         });
         self.note_move(slot, host, port);
         if let Some(generation) = installed {
+            // The patched snapshot may leave a node out (a primary that lost its last slot).
+            self.registry.note_maybe_unused();
             let new = self.topology.snapshot.load();
             if let Some(cache) = &self.cache {
                 cache.drop_moved(&old, &new);
@@ -187,6 +190,10 @@ impl Inner {
             snapshot.primaries().filter(|e| eligible(e)).collect();
         let pick = Arc::clone(candidates.get(fastrand::usize(..candidates.len().max(1)))?);
         let before = self.topology.default_node.swap(Arc::clone(&pick));
+        if !Arc::ptr_eq(&before, &pick) {
+            // The node it was may be in no snapshot.
+            self.registry.note_maybe_unused();
+        }
         if before.node != pick.node {
             self.events.emit(|| {
                 Some(ClusterEvent::DefaultNodeChanged {
@@ -210,15 +217,16 @@ impl Inner {
 
     /// Closes connections of nodes no longer in the topology.
     pub(crate) fn drop_unused_entries(&self) {
-        let snapshot = self.topology.snapshot.load();
-        let default = self.topology.default_node.load();
-        // A set, not a search per entry: a cluster can have thousands of nodes.
-        let used: HashSet<(&str, Role)> = snapshot
-            .all()
-            .map(|s| (s.node.name(), s.node.role()))
-            .collect();
-        self.registry.retain(|e| {
-            used.contains(&(e.node.name(), e.node.role())) || e.node.name() == default.node.name()
-        });
+        let snapshot = self.topology.snapshot.load_full();
+        let default = self.topology.default_node.load_full();
+        self.registry
+            .drop_unused(&snapshot, Some(default.node.name()));
+        // A `MOVED` patch or a new default node that came in while this looked noted itself
+        // before the sweep was done, which forgot the note: note it again.
+        if !Arc::ptr_eq(&snapshot, &self.topology.snapshot.load())
+            || !Arc::ptr_eq(&default, &self.topology.default_node.load())
+        {
+            self.registry.note_maybe_unused();
+        }
     }
 }

@@ -11,12 +11,14 @@
 //!
 //! The dispatcher asks for refreshes; `RedisCluster::connect` starts the periodic one.
 
+use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use crate::cluster::discovery::{check_coverage, discover, no_reachable_node};
-use crate::cluster::node::{node_name, NodeEntry, Role};
+use crate::cluster::node::{NodeEntry, Role};
 use crate::cluster::snapshot::Snapshot;
 use crate::cluster::stats::Counters;
 use crate::cluster::Inner;
@@ -225,9 +227,13 @@ impl Inner {
         // keep it, and look again shortly.
         let stale = {
             let last = self.refreshing().last_view();
+            // Made on the first question, and only for an answer that names a failed primary
+            // with slots: a thousand-shard topology is not searched node by node.
+            let by_address: OnceCell<HashMap<(&str, u16), &Arc<NodeEntry>>> = OnceCell::new();
             strands_live_slots(&discovery.view, &last, |n| {
-                current
-                    .find(&node_name(&n.host, n.port))
+                by_address
+                    .get_or_init(|| current.by_address())
+                    .get(&(n.host.as_str(), n.port))
                     .is_some_and(|e| !e.conn.is_down())
             })
         };
@@ -242,7 +248,8 @@ impl Inner {
                 tracing::warn!(error = %e, "topology refresh found uncovered slots");
             }
         }
-        let snapshot = Snapshot::new(
+        let snapshot = Snapshot::updated(
+            current,
             map,
             &self.registry,
             Arc::clone(&current.table),
