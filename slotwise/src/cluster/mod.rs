@@ -301,20 +301,7 @@ impl RedisCluster {
         let found = snapshot.primaries().find(|e| e.node == *node).cloned();
         match found {
             Some(entry) => {
-                let before = self.inner.topology.default_entry();
-                self.inner.topology.set_default(Arc::clone(&entry));
-                if !Arc::ptr_eq(&before, &entry) {
-                    // The node it was may be in no snapshot.
-                    self.inner.registry.note_maybe_unused();
-                }
-                if before.node != entry.node {
-                    self.inner.events.emit(|| {
-                        Some(events::ClusterEvent::DefaultNodeChanged {
-                            from: before.node.clone(),
-                            to: entry.node.clone(),
-                        })
-                    });
-                }
+                self.inner.replace_default(entry);
                 Ok(())
             }
             None => Err(Error::new(

@@ -69,11 +69,6 @@ impl Topology {
     pub(crate) fn default_entry(&self) -> Arc<NodeEntry> {
         self.default_node.load_full()
     }
-
-    /// Makes `entry` the default node.
-    pub(crate) fn set_default(&self, entry: Arc<NodeEntry>) {
-        self.default_node.store(entry);
-    }
 }
 
 impl Inner {
@@ -189,20 +184,26 @@ impl Inner {
         let candidates: Vec<&Arc<NodeEntry>> =
             snapshot.primaries().filter(|e| eligible(e)).collect();
         let pick = Arc::clone(candidates.get(fastrand::usize(..candidates.len().max(1)))?);
-        let before = self.topology.default_node.swap(Arc::clone(&pick));
-        if !Arc::ptr_eq(&before, &pick) {
+        self.replace_default(Arc::clone(&pick));
+        Some(pick)
+    }
+
+    /// Makes `entry` the default node, telling the registry the one before may be unused and
+    /// the event stream that the default node changed, if it did.
+    pub(crate) fn replace_default(&self, entry: Arc<NodeEntry>) {
+        let before = self.topology.default_node.swap(Arc::clone(&entry));
+        if !Arc::ptr_eq(&before, &entry) {
             // The node it was may be in no snapshot.
             self.registry.note_maybe_unused();
         }
-        if before.node != pick.node {
+        if before.node != entry.node {
             self.events.emit(|| {
                 Some(ClusterEvent::DefaultNodeChanged {
                     from: before.node.clone(),
-                    to: pick.node.clone(),
+                    to: entry.node.clone(),
                 })
             });
         }
-        Some(pick)
     }
 
     /// Picks a new default node when the current one is no longer a primary, or `always`.
