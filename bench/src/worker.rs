@@ -122,9 +122,8 @@ pub(crate) struct Setup {
     /// The bounds of `slotwise-cached`'s cache.
     pub(crate) cache: CacheConfig,
     /// Leave out a workload's writes, so that on the hot keys every `GET` after the first
-    /// read of each key is a cache hit: for counting a hit's instructions. Only with a fixed
-    /// operation count: a task whose every call completes at once never yields to the
-    /// scheduler, so the runtime's timers (and a timed window's end) would wait on it.
+    /// read of each key is a cache hit: for measuring a hit alone (a hit takes a unit of its
+    /// task's scheduling budget, so a timed window still ends).
     pub(crate) read_only: bool,
 }
 

@@ -4,7 +4,7 @@
 //! connection killed from outside drops what was read through it; a migrated slot's keys are
 //! read from their new owner; replica reads are cached and invalidated by the replica, with
 //! each node's share in `Stats::cache_nodes`; `no_cache()` bypasses it; RESP2 with a cache is
-//! refused; and
+//! refused; a read's future outlives its handles; and
 //! sixteen readers racing a writer never read a value older than one they already saw (the
 //! race between a read's reply and an invalidation: without the ticket check it fails).
 //!
@@ -177,6 +177,36 @@ async fn a_cached_read_is_looked_up_when_awaited_and_hits_yield() {
     .await
     .unwrap();
     assert!(rounds >= 1);
+}
+
+/// A read's future holds its client as a handle would (through the lane of the thread that
+/// made it): made on many threads, awaited after every handle is gone, hits and misses alike
+/// complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_reads_outlive_their_handles() {
+    let _turn = TURN.lock().await;
+    let client = caching_client().await;
+    let keys: Vec<String> = (0..8).map(|i| format!("csc-outlive:{i}")).collect();
+    for key in &keys {
+        client.set(key.as_str(), key.as_str()).await.unwrap();
+    }
+    // Half the keys read once, so their next read is a hit; the rest miss.
+    for key in &keys[..4] {
+        let _: Option<String> = client.get(key.as_str()).await.unwrap();
+    }
+    let futures: Vec<_> = std::thread::scope(|scope| {
+        let made: Vec<_> = (0..keys.len())
+            .map(|i| {
+                let (client, key) = (client.clone(), keys[i].clone());
+                scope.spawn(move || (key.clone(), client.get::<String>(key)))
+            })
+            .collect();
+        made.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    drop(client);
+    for (key, future) in futures {
+        assert_eq!(future.await.unwrap(), Some(key));
+    }
 }
 
 /// `GET`s the node at `port` has served, from its own `INFO commandstats`.

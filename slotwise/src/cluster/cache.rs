@@ -59,7 +59,7 @@
 //! the replica itself lags, no more.
 
 mod commands;
-mod striped;
+pub(crate) mod striped;
 mod tracker;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -12,6 +12,7 @@ mod cache;
 mod discovery;
 mod dispatch;
 pub mod events;
+mod lanes;
 mod node;
 mod pipeline;
 mod preconnect;
@@ -48,6 +49,7 @@ use crate::connection::Credentials;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue};
 use discovery::{check_coverage, discover, load_commands, no_reachable_node};
+pub(crate) use lanes::CachedRead;
 use node::{NodeEntry, Registry, Role as NodeRole};
 use snapshot::Snapshot;
 use topology::{spawn_periodic_refresh, Topology};
@@ -70,6 +72,9 @@ use topology::{spawn_periodic_refresh, Topology};
 #[derive(Clone)]
 pub struct RedisCluster {
     inner: Arc<Inner>,
+    /// With the client-side cache on, the references to `inner` the futures of cacheable reads
+    /// hold instead of a clone of the handle (see cluster/lanes.rs).
+    lanes: Option<Arc<lanes::Lanes>>,
     reads: Reads,
     /// Reads may be served from the client-side cache (if it is on); false on a
     /// [`no_cache`](RedisCluster::no_cache) handle.
@@ -84,6 +89,17 @@ enum Reads {
     Configured,
     PreferReplica,
     Primary,
+}
+
+impl Reads {
+    /// The strategy this stands for on the client of `inner`.
+    fn strategy(self, inner: &Inner) -> &ReadFrom {
+        match self {
+            Reads::Configured => &inner.settings.read_from,
+            Reads::PreferReplica => &ReadFrom::PreferReplica,
+            Reads::Primary => &ReadFrom::Primary,
+        }
+    }
 }
 
 /// State shared by every clone of a client.
@@ -221,6 +237,10 @@ impl RedisCluster {
             });
         }
         Ok(RedisCluster {
+            lanes: inner
+                .cache
+                .is_some()
+                .then(|| Arc::new(lanes::Lanes::new(&inner))),
             inner,
             reads: Reads::Configured,
             cached: true,
@@ -333,6 +353,7 @@ impl RedisCluster {
     pub fn readonly(&self) -> RedisCluster {
         RedisCluster {
             inner: Arc::clone(&self.inner),
+            lanes: self.lanes.clone(),
             reads: if self.inner.settings.read_from.uses_replicas() {
                 Reads::Configured
             } else {
@@ -347,6 +368,7 @@ impl RedisCluster {
     pub fn readwrite(&self) -> RedisCluster {
         RedisCluster {
             inner: Arc::clone(&self.inner),
+            lanes: self.lanes.clone(),
             reads: Reads::Primary,
             cached: self.cached,
         }
@@ -367,6 +389,7 @@ impl RedisCluster {
     pub fn no_cache(&self) -> RedisCluster {
         RedisCluster {
             inner: Arc::clone(&self.inner),
+            lanes: self.lanes.clone(),
             reads: self.reads,
             cached: false,
         }
@@ -385,11 +408,7 @@ impl RedisCluster {
 
     /// This handle's read strategy, borrowed.
     pub(crate) fn strategy(&self) -> &ReadFrom {
-        match self.reads {
-            Reads::Configured => &self.inner.settings.read_from,
-            Reads::PreferReplica => &ReadFrom::PreferReplica,
-            Reads::Primary => &ReadFrom::Primary,
-        }
+        self.reads.strategy(&self.inner)
     }
 
     /// The availability zone of `node`: the one it reported when the client last connected to
@@ -529,8 +548,8 @@ impl Executor for RedisCluster {
     type Output<T: FromValue + Send + 'static> = CommandFuture<T>;
 
     fn execute<T: FromValue + Send + 'static>(&self, cmd: Cmd) -> CommandFuture<T> {
-        if self.inner.cache.is_some() {
-            return CommandFuture::cacheable(self.clone(), cmd, T::from_value);
+        if let Some(read) = lanes::CachedRead::of(self) {
+            return CommandFuture::cacheable(read, cmd, T::from_value);
         }
         let cluster = self.clone();
         CommandFuture::new(async move { T::from_value(cluster.run(&cmd, None).await?) })
@@ -561,10 +580,12 @@ impl fmt::Debug for Inner {
 mod tests {
     use super::*;
 
-    /// Every command's future holds a clone of its handle: a strategy with a zone must not make
-    /// the handle (and so every future) larger, nor its clone more than a copy and an `Arc`.
+    /// Every command's future holds a clone of its handle (or, with the cache on, of one of its
+    /// lanes): a strategy with a zone must not make the handle (and so every future) larger,
+    /// nor its clone more than a copy and two `Arc`s (one without the cache).
     #[test]
-    fn a_handle_stays_a_pointer_and_a_byte() {
-        assert!(std::mem::size_of::<RedisCluster>() <= 16);
+    fn a_handle_stays_two_pointers_and_two_bytes() {
+        assert!(std::mem::size_of::<RedisCluster>() <= 24);
+        assert!(std::mem::size_of::<CachedRead>() <= 16);
     }
 }

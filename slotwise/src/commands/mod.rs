@@ -125,7 +125,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::cluster::RedisCluster;
+use crate::cluster::CachedRead;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue, ToArgs, Value};
 
@@ -182,7 +182,7 @@ enum Repr<T> {
     /// when first polled (not when made, so a write awaited in between is seen), sent only on
     /// a miss. A hit allocates nothing.
     Cacheable {
-        cluster: RedisCluster,
+        read: CachedRead,
         cmd: Cmd,
         convert: fn(Value) -> Result<T>,
     },
@@ -199,16 +199,12 @@ impl<T> CommandFuture<T> {
 
     /// `cmd` on `cluster`, whose cache may answer it.
     pub(crate) fn cacheable(
-        cluster: RedisCluster,
+        read: CachedRead,
         cmd: Cmd,
         convert: fn(Value) -> Result<T>,
     ) -> CommandFuture<T> {
         CommandFuture {
-            inner: Repr::Cacheable {
-                cluster,
-                cmd,
-                convert,
-            },
+            inner: Repr::Cacheable { read, cmd, convert },
         }
     }
 }
@@ -221,16 +217,14 @@ impl<T: 'static> Future for CommandFuture<T> {
             // A hit waits on nothing: it takes a unit of the task's budget, so a task reading
             // only hits still lets others run.
             let budget = std::task::ready!(tokio::task::coop::poll_proceed(cx));
-            if let Repr::Cacheable {
-                cluster,
-                cmd,
-                convert,
-            } = std::mem::replace(&mut self.inner, Repr::Done)
+            if let Repr::Cacheable { read, cmd, convert } =
+                std::mem::replace(&mut self.inner, Repr::Done)
             {
-                if let Some(value) = cluster.cache_hit(&cmd) {
+                if let Some(value) = read.hit(&cmd) {
                     budget.made_progress();
                     return Poll::Ready(convert(value));
                 }
+                let cluster = read.into_handle();
                 self.inner = Repr::Boxed(Box::pin(async move {
                     convert(cluster.run_cache_missed(&cmd).await?)
                 }));

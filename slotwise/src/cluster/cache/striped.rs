@@ -1,10 +1,11 @@
 //! A counter that threads add to without sharing a cache line: every cache hit counts, and on
 //! several cores one shared atomic would bounce between them on each hit.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Lanes per counter: threads beyond this share lanes, which stays correct.
-const LANES: usize = 4;
+pub(crate) const LANES: usize = 4;
 
 /// One lane, alone on its cache line.
 #[derive(Debug, Default)]
@@ -28,12 +29,20 @@ impl Striped {
 }
 
 /// This thread's lane: threads take lanes in the order they first count.
-fn lane() -> usize {
+pub(crate) fn lane() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
-        static LANE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % LANES;
+        // Const-initialised (`LANES` for none yet): read with no lazy-init check.
+        static LANE: Cell<usize> = const { Cell::new(LANES) };
     }
-    LANE.with(|l| *l)
+    LANE.with(|l| match l.get() {
+        lane @ 0..LANES => lane,
+        _ => {
+            let lane = NEXT.fetch_add(1, Ordering::Relaxed) % LANES;
+            l.set(lane);
+            lane
+        }
+    })
 }
 
 #[cfg(test)]
