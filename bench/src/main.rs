@@ -15,6 +15,8 @@
 //!   channel went deaf and how many messages were lost.
 //! - `invalidation`: slotwise's client-side cache, how long after another client's write is
 //!   acknowledged the node's invalidation arrives.
+//! - `scale`: slotwise on real clusters of 3 and 32 primaries: build time, sockets, memory,
+//!   idle CPU, and serving a killed primary's slots again.
 //!
 //! The codec micro-benchmark is separate: `cargo bench -p slotwise-bench --bench codec`.
 
@@ -26,6 +28,7 @@ mod recovery;
 mod redis_benchmark;
 mod report;
 mod runner;
+mod scale;
 mod worker;
 mod workload;
 
@@ -80,6 +83,23 @@ enum Mode {
     /// Measures, with slotwise's client-side cache on, the window from another client's
     /// acknowledged write to the node's invalidation reaching the caching client.
     Invalidation(InvalidationArgs),
+    /// Measures slotwise on real clusters of several sizes: build time, sockets, memory, idle
+    /// CPU, and serving a killed primary's slots again.
+    Scale(ScaleArgs),
+}
+
+/// The scale measurement.
+#[derive(Args, Debug)]
+struct ScaleArgs {
+    /// Cluster sizes in primaries (one replica each), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [3, 32])]
+    primaries: Vec<usize>,
+    /// Seconds the client idles while its CPU is counted.
+    #[arg(long, default_value_t = 60)]
+    idle_secs: u64,
+    /// Primaries killed one after the other on each cluster (never the seed).
+    #[arg(long, default_value_t = 2)]
+    kills: usize,
 }
 
 /// The invalidation window.
@@ -230,6 +250,7 @@ fn main() -> ExitCode {
         Some(Mode::RecoveryWorker(args)) => recovery_worker_mode(args),
         Some(Mode::PubsubRecovery(args)) => pubsub_recovery_mode(args),
         Some(Mode::Invalidation(args)) => invalidation_mode(args),
+        Some(Mode::Scale(args)) => scale_mode(args),
         Some(Mode::PubsubRecoveryWorker(args)) => {
             pubsub_recovery::worker::run(&pubsub_recovery::worker::WorkerSettings {
                 client: args.client,
@@ -438,6 +459,22 @@ fn invalidation_mode(args: InvalidationArgs) -> Result<(), String> {
     let (seed, _cluster) = seed_or_start(args.seed)?;
     let windows = invalidation::run(&seed, args.rounds)?;
     print_line(&invalidation::markdown(&windows));
+    Ok(())
+}
+
+fn scale_mode(args: ScaleArgs) -> Result<(), String> {
+    if args.primaries.is_empty() || args.primaries.contains(&0) {
+        return Err("--primaries needs sizes of at least 1".to_owned());
+    }
+    if args.idle_secs == 0 {
+        return Err("--idle-secs must be at least 1".to_owned());
+    }
+    let rows = scale::run(
+        &args.primaries,
+        Duration::from_secs(args.idle_secs),
+        args.kills,
+    )?;
+    print_line(&scale::markdown(&rows));
     Ok(())
 }
 
