@@ -1,11 +1,12 @@
 //! A latency histogram cheap enough to record every request: log-linear buckets of relaxed
-//! atomic counters, so recording is a few shifts and one add, with no lock, no allocation and
-//! no clock of its own.
+//! atomic counters, so recording is a few shifts and one add, with no lock, no clock of its
+//! own and, after the first value, no allocation.
 //!
 //! Values (nanoseconds) below 16 get a bucket each; above, every power of two is cut into 8
 //! buckets of equal width, so a bucket spans at most 12.5 % of its values. Values from 2⁴⁰ ns
 //! (about 18 minutes) on share the last bucket; the largest value is kept exactly beside the
-//! buckets. That is 304 buckets, 2.4 KiB per node.
+//! buckets. That is 304 buckets, 2.4 KiB per node, allocated with the first value: a node a
+//! client lists but never sends to (most of a big cluster's replicas) costs one pointer.
 //!
 //! A percentile is the upper end of the bucket that holds it, capped at the largest value seen:
 //! never below the true one, and above it by less than 12.5 %. Percentiles of the same counts
@@ -19,6 +20,7 @@
 //! This module does not decide what is measured or when; see the parent module.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Bits of a value kept below its leading one: 2³ = 8 buckets per power of two.
@@ -52,14 +54,15 @@ fn upper_end(i: usize) -> u64 {
 
 /// The live histogram, recorded into by any number of threads at once.
 pub(crate) struct Histogram {
-    buckets: [AtomicU64; BUCKETS],
+    /// Made by the first value recorded.
+    buckets: OnceLock<Box<[AtomicU64; BUCKETS]>>,
     max: AtomicU64,
 }
 
 impl Histogram {
     pub(crate) fn new() -> Histogram {
         Histogram {
-            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            buckets: OnceLock::new(),
             max: AtomicU64::new(0),
         }
     }
@@ -67,7 +70,10 @@ impl Histogram {
     /// Counts one value, in nanoseconds.
     #[inline]
     pub(crate) fn record(&self, nanos: u64) {
-        self.buckets[index(nanos)].fetch_add(1, Ordering::Relaxed);
+        let buckets = self
+            .buckets
+            .get_or_init(|| Box::new(std::array::from_fn(|_| AtomicU64::new(0))));
+        buckets[index(nanos)].fetch_add(1, Ordering::Relaxed);
         // A load first: once the maximum is known, a new one is rare, and a plain load is far
         // cheaper than the compare-and-swap loop a `fetch_max` compiles to.
         if nanos > self.max.load(Ordering::Relaxed) {
@@ -78,8 +84,10 @@ impl Histogram {
     /// A copy of the counts. Values recorded meanwhile may or may not be in it.
     pub(crate) fn read(&self) -> Counts {
         let mut counts = Counts::default();
-        for (to, from) in counts.buckets.iter_mut().zip(&self.buckets) {
-            *to = from.load(Ordering::Relaxed);
+        if let Some(buckets) = self.buckets.get() {
+            for (to, from) in counts.buckets.iter_mut().zip(buckets.iter()) {
+                *to = from.load(Ordering::Relaxed);
+            }
         }
         counts.max = self.max.load(Ordering::Relaxed);
         counts
@@ -186,6 +194,16 @@ pub struct Latency {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buckets_are_made_by_the_first_value() {
+        let h = Histogram::new();
+        assert!(h.buckets.get().is_none());
+        assert_eq!(h.read().latency().count, 0);
+        h.record(1_000);
+        assert!(h.buckets.get().is_some());
+        assert_eq!(h.read().latency().count, 1);
+    }
 
     fn of(values: impl IntoIterator<Item = u64>) -> Counts {
         let h = Histogram::new();
