@@ -69,7 +69,8 @@ impl RedisCluster {
                 Some(policy) => Merge::Policy(policy),
                 None => Merge::PerNode,
             };
-            return self.run_target(cmd, target, merge, readonly).await;
+            // Boxed, as every path but a slot's: the slot path's future is every command's.
+            return Box::pin(self.run_target(cmd, target, merge, readonly)).await;
         }
         let route = route(info, cmd)?;
         self.run_routed(cmd, info, readonly, route).await
@@ -135,13 +136,15 @@ impl RedisCluster {
     ) -> Result<Value> {
         match route {
             Route::Slot(slot) => self.run_slot(cmd, info, slot).await,
+            // The fan-outs are boxed: inline, they would make every command's future larger
+            // than the slot path's (see `a_get_future_fits_the_allocator_s_thread_cache`).
             Route::AllNodes(policy) => {
-                self.run_target(cmd, &Target::AllNodes, Merge::Tip(policy), readonly)
-                    .await
+                let merge = Merge::Tip(policy);
+                Box::pin(self.run_target(cmd, &Target::AllNodes, merge, readonly)).await
             }
             Route::AllShards(policy) => {
-                self.run_target(cmd, &Target::Primaries, Merge::Tip(policy), readonly)
-                    .await
+                let merge = Merge::Tip(policy);
+                Box::pin(self.run_target(cmd, &Target::Primaries, merge, readonly)).await
             }
             Route::Default => {
                 self.dispatch(cmd, Destination::Default, readonly, Block::Not)
@@ -407,4 +410,28 @@ impl Inner {
 /// The read strategy's view of one attempt: did it go to a replica?
 pub(super) fn via_replica(entry: &NodeEntry) -> bool {
     entry.node.role() == Role::Replica
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future `f` returns, without calling it.
+    fn future_size<'a, F, Fut>(_f: F) -> usize
+    where
+        F: FnOnce(&'a RedisCluster, &'a Cmd) -> Fut,
+    {
+        std::mem::size_of::<Fut>()
+    }
+
+    /// A command's future is boxed once, with its handle and command: glibc serves blocks of up
+    /// to 1,032 bytes from a per-thread cache, and one larger takes its slower path for every
+    /// command. The rare paths (fan-outs, waits between attempts) are boxed where they are
+    /// awaited so that they do not count.
+    #[test]
+    fn a_get_future_fits_the_allocator_s_thread_cache() {
+        let run = future_size(|c, cmd| c.run(cmd, None));
+        let boxed = run + std::mem::size_of::<RedisCluster>() + std::mem::size_of::<Cmd>();
+        assert!(boxed <= 1_032, "a command's boxed future is {boxed} bytes");
+    }
 }

@@ -212,8 +212,10 @@ impl RedisCluster {
                                 deadline,
                             );
                             self.inner.request_refresh();
-                            self.inner
-                                .wait_for_change_since(snapshot.generation, serving, wait)
+                            let generation = snapshot.generation;
+                            // The waits are boxed, so that the loop's future is no larger
+                            // than its send.
+                            Box::pin(self.inner.wait_for_change_since(generation, serving, wait))
                                 .await;
                             continue;
                         }
@@ -279,14 +281,14 @@ impl RedisCluster {
                         backoff::delay(attempt, 50, settings.retry_max_backoff),
                         deadline,
                     );
-                    self.inner
-                        .pause_before_retry(
-                            Refresh::AwaitChange,
-                            wait,
-                            snapshot.generation,
-                            serving,
-                        )
-                        .await;
+                    let generation = snapshot.generation;
+                    Box::pin(self.inner.pause_before_retry(
+                        Refresh::AwaitChange,
+                        wait,
+                        generation,
+                        serving,
+                    ))
+                    .await;
                 }
                 Action::Retry {
                     cause,
@@ -311,9 +313,12 @@ impl RedisCluster {
                         deadline,
                     );
                     if !elsewhere {
-                        self.inner
-                            .pause_before_retry(refresh, wait, snapshot.generation, serving)
-                            .await;
+                        let generation = snapshot.generation;
+                        Box::pin(
+                            self.inner
+                                .pause_before_retry(refresh, wait, generation, serving),
+                        )
+                        .await;
                     }
                 }
                 Action::Fail => return Err(err),
