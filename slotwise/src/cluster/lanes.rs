@@ -54,10 +54,7 @@ impl CachedRead {
     /// The cached reply to `cmd`, if the cache has one this read may be served.
     #[inline]
     pub(crate) fn hit(&self, cmd: &Cmd) -> Option<Value> {
-        let inner = &self.lane.0;
-        let cache = inner.cache.as_ref()?;
-        let key = super::cache::cached_key(cmd)?;
-        cache.lookup(key, cmd, self.reads.strategy(inner).uses_replicas())
+        self.lane.0.cache_hit(cmd, self.reads)
     }
 
     /// The handle to send the read through after a miss.

@@ -90,9 +90,10 @@ impl RedisCluster {
 
     /// The reply to `cmd` from the client-side cache, if it has one to serve this handle.
     pub(crate) fn cache_hit(&self, cmd: &Cmd) -> Option<Value> {
-        let cache = self.inner.cache.as_ref()?;
-        let key = super::cache::cached_key(cmd).filter(|_| self.cached)?;
-        cache.lookup(key, cmd, self.strategy().uses_replicas())
+        if !self.cached {
+            return None;
+        }
+        self.inner.cache_hit(cmd, self.reads)
     }
 
     /// Runs `cmd`, which [`cache_hit`](Self::cache_hit) did not answer.
@@ -356,6 +357,15 @@ async fn send_dedicated(
 }
 
 impl Inner {
+    /// The reply to `cmd` from the client-side cache, if it has one to serve a handle reading
+    /// with `reads` through the cache.
+    #[inline]
+    pub(super) fn cache_hit(&self, cmd: &Cmd, reads: super::Reads) -> Option<Value> {
+        let cache = self.cache.as_ref()?;
+        let key = super::cache::cached_key(cmd)?;
+        cache.lookup(key, cmd, reads.strategy(self).uses_replicas())
+    }
+
     /// Waits before a retry: `wait`, or until a new topology (asking for one) or word that the
     /// cluster serves again, whichever comes first, when the retry needs one.
     pub(crate) async fn pause_before_retry(
