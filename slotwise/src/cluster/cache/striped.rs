@@ -1,7 +1,6 @@
 //! A counter that threads add to without sharing a cache line: every cache hit counts, and on
 //! several cores one shared atomic would bounce between them on each hit.
 
-use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Lanes per counter: threads beyond this share lanes, which stays correct.
@@ -32,17 +31,9 @@ impl Striped {
 pub(crate) fn lane() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
-        // Const-initialised (`LANES` for none yet): read with no lazy-init check.
-        static LANE: Cell<usize> = const { Cell::new(LANES) };
+        static LANE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % LANES;
     }
-    LANE.with(|l| match l.get() {
-        lane @ 0..LANES => lane,
-        _ => {
-            let lane = NEXT.fetch_add(1, Ordering::Relaxed) % LANES;
-            l.set(lane);
-            lane
-        }
-    })
+    LANE.with(|l| *l)
 }
 
 #[cfg(test)]
