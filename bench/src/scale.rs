@@ -6,8 +6,9 @@
 //! before the next), the sockets the first `build()` opened (the nodes' `connected_clients`,
 //! summed, before and after), the CPU the idle client uses (this process's, from `getrusage`,
 //! over a window with the default settings: a topology check every 30 s), and after each
-//! primary kill the time from the replica's election (polled with `ROLE`) to the first `GET`
-//! of a key of the killed shard, sent after the kill, served; one task reads it all along.
+//! primary kill the time from the replica's election (its `ROLE` polled every 5 ms, as the
+//! `recovery` mode polls it) to the first `GET` of a key of the killed shard, sent after the
+//! kill, served; one task reads it all along.
 //! Memory per node is the fake topology's measurement (`tests/cluster_connections.rs`), where
 //! an allocator counts it; here the process's resident size would mostly show the runtime's
 //! first use. Only slotwise: the peers' recovery at 3 shards is the `recovery` mode's.
@@ -17,17 +18,19 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use slotwise::commands::StringCommands;
-use slotwise::protocol::{Cmd, Value};
+use slotwise::protocol::Cmd;
 use slotwise::RedisCluster;
 use slotwise_testkit::{LocalCluster, NodeInfo};
 
 use crate::measure::cpu_time;
+use crate::recovery;
 
 /// Builds timed per size.
 const BUILDS: usize = 9;
 /// How long a `GET` of the killed shard may wait before the round counts as not served.
 const SERVE_LIMIT: Duration = Duration::from_secs(30);
-/// How long the replica's election may take (node timeout 3 s, plus the vote).
+/// How long the reader waits for the replica's election (node timeout 3 s, plus the vote);
+/// `recovery::watch_promotion` has a bound of its own.
 const ELECTION_LIMIT: Duration = Duration::from_secs(40);
 
 /// What one cluster size measured.
@@ -175,7 +178,7 @@ async fn kill_and_recover(
                 let after_kill = killed.load(Ordering::Acquire);
                 let ok = client.get::<String>(key.as_str()).await.is_ok();
                 if ok && after_kill {
-                    return Some(Instant::now());
+                    return Some(recovery::now_ns());
                 }
                 tokio::task::yield_now().await;
             }
@@ -187,13 +190,13 @@ async fn kill_and_recover(
         tokio::task::spawn_blocking(move || {
             cluster.kill(victim.port).map_err(|e| e.to_string())?;
             killed.store(true, Ordering::Release);
-            watch_promotion(&cluster, heir.port)
+            recovery::watch_promotion(&cluster, heir.port)
         })
         .await
         .map_err(|e| format!("kill: {e}"))??
     };
     let served_at = reader.await.map_err(|e| format!("reader: {e}"))?;
-    Ok(served_at.map(|at| at.saturating_duration_since(elected)))
+    Ok(served_at.map(|at| Duration::from_nanos(at.saturating_sub(elected))))
 }
 
 /// A key of `slot` (its hash tag found by search).
@@ -202,22 +205,6 @@ fn key_in_slot(slot: u16) -> String {
         .map(|i| format!("{{scale-{i}}}:k"))
         .find(|k| RedisCluster::keyslot(k.as_bytes()) == slot)
         .unwrap_or_default()
-}
-
-/// Polls the node's role until it says `master`; returns when that was first seen.
-fn watch_promotion(cluster: &LocalCluster, port: u16) -> Result<Instant, String> {
-    let deadline = Instant::now() + ELECTION_LIMIT;
-    loop {
-        if let Ok(Value::Array(items)) = cluster.call(port, &Cmd::new("ROLE")) {
-            if items.first().and_then(|v| v.as_bytes()) == Some(b"master".as_slice()) {
-                return Ok(Instant::now());
-            }
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{port} was not elected within {ELECTION_LIMIT:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// The rows as a markdown table.
