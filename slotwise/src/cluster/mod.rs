@@ -49,6 +49,7 @@ use crate::connection::meter::NodeStats;
 use crate::connection::Credentials;
 use crate::error::{Error, ErrorKind, Result};
 use crate::protocol::{Cmd, FromValue};
+pub(crate) use dispatch::InFlight;
 pub(crate) use lanes::CachedRead;
 use node::{NodeEntry, Registry};
 use snapshot::Snapshot;
@@ -445,8 +446,7 @@ impl Executor for RedisCluster {
         if let Some(read) = lanes::CachedRead::of(self) {
             return CommandFuture::cacheable(read, cmd, T::from_value);
         }
-        let cluster = self.clone();
-        CommandFuture::new(async move { T::from_value(cluster.run(&cmd, None).await?) })
+        CommandFuture::direct(self.clone(), cmd, T::from_value)
     }
 }
 

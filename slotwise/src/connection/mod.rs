@@ -37,6 +37,14 @@ pub use tls::TlsConfig;
 use crate::error::{Error, ErrorKind, Result, Sent};
 use crate::protocol::{Cmd, ServerError, Value, WireReply};
 
+/// A request [`Connection::start`] queued: where its reply comes, and when it was queued (its
+/// timeout counts from then).
+#[derive(Debug)]
+pub(crate) struct Started {
+    rx: tokio::sync::oneshot::Receiver<Result<Reply>>,
+    pub(crate) at: Instant,
+}
+
 /// A multiplexed connection to one node, reconnecting on demand.
 ///
 /// ```no_run
@@ -197,11 +205,50 @@ impl Connection {
     pub async fn send_within(&self, cmd: &Cmd, timeout: Duration) -> Result<Value> {
         self.check(cmd)?;
         let mux = self.mux(timeout).await?;
-        let reply = mux
-            .request(std::iter::once(cmd), false, timeout)
-            .await
-            .map_err(|e| e.with_command(command_name(cmd)))?;
-        match reply {
+        let reply = mux.request(std::iter::once(cmd), false, timeout).await;
+        self.one_reply(reply, cmd)
+    }
+
+    /// Queues `cmd` on the open socket without waiting for its reply, for a caller that polls
+    /// it itself ([`poll_reply`](Self::poll_reply)): `None` when no socket is open (the caller
+    /// takes [`send_within`](Self::send_within)'s way, which connects), else the request or
+    /// why it was refused.
+    pub(crate) fn start(&self, cmd: &Cmd, timeout: Duration) -> Option<Result<Started>> {
+        let current = self.inner.current.load();
+        let mux = current.as_ref().filter(|mux| mux.is_open())?;
+        if let Err(e) = self.check(cmd) {
+            return Some(Err(e));
+        }
+        let started = mux.queue_one(cmd, timeout).map(|(rx, at)| Started {
+            rx,
+            at: at.into_std(),
+        });
+        Some(started.map_err(|e| e.with_command(command_name(cmd))))
+    }
+
+    /// The reply to `cmd`, [`start`](Self::start)ed as `started`, once it comes: what
+    /// [`send_within`](Self::send_within) would have returned.
+    pub(crate) fn poll_reply(
+        &self,
+        started: &mut Started,
+        cmd: &Cmd,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<Value>> {
+        use std::future::Future;
+        let reply = match std::task::ready!(std::pin::Pin::new(&mut started.rx).poll(cx)) {
+            Ok(reply) => reply,
+            // The reader dropped the slot without answering: it only does so while closing,
+            // after the request may have been written.
+            Err(_) => Err(Error::new(ErrorKind::Closed, "connection closed")
+                .with_node(self.node())
+                .with_sent(Sent::Maybe)),
+        };
+        std::task::Poll::Ready(self.one_reply(reply, cmd))
+    }
+
+    /// One command's reply as the caller gets it: an error reply as an [`Error`].
+    fn one_reply(&self, reply: Result<Reply>, cmd: &Cmd) -> Result<Value> {
+        match reply.map_err(|e| e.with_command(command_name(cmd)))? {
             Reply::One(Value::Error(e)) => Err(self.server_error(e, cmd)),
             Reply::One(v) => Ok(v),
             Reply::Many(_) | Reply::Frames(_) => {

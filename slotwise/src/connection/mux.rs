@@ -183,14 +183,55 @@ struct State {
     writes_started: u64,
 }
 
+/// The replies a batch's request has so far: decoded, or as they came for one that wants
+/// them undecoded. One field for both keeps a queued request, which every command moves into
+/// the queue and out of it, within a few register copies.
+#[derive(Debug, Default)]
+enum Parts {
+    #[default]
+    None,
+    Values(Vec<Value>),
+    Frames(Vec<WireReply>),
+}
+
+impl Parts {
+    fn push_value(&mut self, value: Value) {
+        match self {
+            Parts::Values(values) => values.push(value),
+            _ => *self = Parts::Values(vec![value]),
+        }
+    }
+
+    fn push_frame(&mut self, frame: WireReply) {
+        match self {
+            Parts::Frames(frames) => frames.push(frame),
+            _ => *self = Parts::Frames(vec![frame]),
+        }
+    }
+
+    fn into_values(self) -> Vec<Value> {
+        match self {
+            Parts::Values(values) => values,
+            Parts::None | Parts::Frames(_) => Vec::new(),
+        }
+    }
+
+    fn into_frames(self) -> Vec<WireReply> {
+        match self {
+            Parts::Frames(frames) => frames,
+            Parts::None | Parts::Values(_) => Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Pending {
     seq: u64,
-    remaining: usize,
+    /// Replies still to come (a request of more than 2^32 commands cannot be held).
+    remaining: u32,
     wants: Wants,
-    values: Vec<Value>,
-    /// The replies so far, for a request that wants them undecoded.
-    frames: Vec<WireReply>,
+    /// The replies so far of a batch.
+    parts: Parts,
     /// `None` once the caller was told it timed out: the reply, when it comes, is dropped.
     tx: Option<oneshot::Sender<Result<Reply>>>,
     /// Nanoseconds since `epoch` when the request was queued.
@@ -332,6 +373,19 @@ impl Multiplexer {
         }
     }
 
+    /// Queues one command without waiting for its reply: the slot the reply comes to (as
+    /// [`request`](Self::request) would return it) and the instant the request's timeout
+    /// counts from.
+    pub(crate) fn queue_one(
+        &self,
+        cmd: &Cmd,
+        timeout: Duration,
+    ) -> Result<(oneshot::Receiver<Result<Reply>>, Instant)> {
+        let now = Instant::now();
+        let (_, rx) = self.enqueue_at(std::iter::once(cmd), Wants::One, timeout, now)?;
+        Ok((rx, now))
+    }
+
     fn enqueue<'a, I>(
         &self,
         cmds: I,
@@ -341,8 +395,20 @@ impl Multiplexer {
     where
         I: IntoIterator<Item = &'a Cmd>,
     {
+        self.enqueue_at(cmds, wants, timeout, Instant::now())
+    }
+
+    fn enqueue_at<'a, I>(
+        &self,
+        cmds: I,
+        wants: Wants,
+        timeout: Duration,
+        now: Instant,
+    ) -> Result<(u64, oneshot::Receiver<Result<Reply>>)>
+    where
+        I: IntoIterator<Item = &'a Cmd>,
+    {
         let (tx, rx) = oneshot::channel();
-        let now = Instant::now();
         // A timeout too long to represent never fires.
         let deadline = now.checked_add(timeout).unwrap_or(now + FOREVER);
         let mut state = self.shared.lock();
@@ -379,10 +445,9 @@ impl Multiplexer {
         state.queued += count as u64;
         state.pending.push_back(Pending {
             seq,
-            remaining: count,
+            remaining: u32::try_from(count).unwrap_or(u32::MAX),
             wants,
-            values: Vec::new(),
-            frames: Vec::new(),
+            parts: Parts::None,
             tx: Some(tx),
             started_ns: self.shared.ns_since_epoch(now),
             writes_before,
@@ -507,8 +572,8 @@ impl Shared {
         }
         // Requests left unanswered leave the in-flight count; those whose callers still wait
         // failed with the socket.
-        let unanswered: usize = drained.iter().map(|p| p.remaining).sum();
-        self.meter.answered(unanswered as u64);
+        let unanswered: u64 = drained.iter().map(|p| u64::from(p.remaining)).sum();
+        self.meter.answered(unanswered);
         for p in drained {
             let sent = if p.seq < handed {
                 Sent::Maybe

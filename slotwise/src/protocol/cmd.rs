@@ -26,7 +26,13 @@ use super::value::Value;
 pub struct Cmd {
     /// The arguments, each as `$len\r\ndata\r\n`.
     buf: Vec<u8>,
-    argc: usize,
+    /// The number of arguments (a command cannot hold 2^32: each takes at least 6 bytes).
+    argc: u32,
+    /// Where the header of the argument after the name (most often the key) starts in `buf`,
+    /// 0 before it is added or past `u32` offsets: routing reads it for every command sent,
+    /// without a walk past the name. Fields of 32 bits keep a `Cmd`, and so every command's
+    /// future, as small as the buffer alone and its count were.
+    second: u32,
 }
 
 impl Cmd {
@@ -36,6 +42,7 @@ impl Cmd {
         let mut cmd = Cmd {
             buf: Vec::with_capacity(64),
             argc: 0,
+            second: 0,
         };
         name.write_args(&mut cmd);
         cmd
@@ -57,6 +64,9 @@ impl Cmd {
     /// Adds one argument from raw bytes. [`ToArgs`] implementations end here.
     pub fn push_bytes(&mut self, data: &[u8]) {
         let len = data.len();
+        if self.argc == 1 {
+            self.second = u32::try_from(self.buf.len()).unwrap_or(0);
+        }
         // Every command's name and keys pass through here. Lengths under 100 (nearly all
         // names and keys) get their header as one fixed-size copy instead of a formatted
         // number and three appends.
@@ -89,7 +99,7 @@ impl Cmd {
         }
         self.buf.extend_from_slice(data);
         self.buf.extend_from_slice(b"\r\n");
-        self.argc += 1;
+        self.argc = self.argc.saturating_add(1);
     }
 
     /// Adds one argument: a signed integer in decimal.
@@ -122,20 +132,28 @@ impl Cmd {
 
     /// The number of arguments, the name included.
     pub fn argc(&self) -> usize {
-        self.argc
+        self.argc as usize
     }
 
     /// The arguments, the name first.
     pub fn args(&self) -> Args<'_> {
         Args {
             rest: &self.buf,
-            left: self.argc,
+            left: self.argc as usize,
         }
     }
 
     /// The argument at `index` (0 is the command name).
+    #[inline]
     pub fn arg_at(&self, index: usize) -> Option<&[u8]> {
-        self.args().nth(index)
+        match index {
+            0 => self.args().next(),
+            1 if self.second != 0 && self.argc >= 2 => {
+                let rest = self.buf.get(self.second as usize..)?;
+                Args { rest, left: 1 }.next()
+            }
+            _ => self.args().nth(index),
+        }
     }
 
     /// Every argument, the name first, as encoded on the wire (without the array header): two
@@ -179,27 +197,37 @@ pub struct Args<'a> {
 impl<'a> Iterator for Args<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         if self.left == 0 {
             return None;
         }
         // The buffer is written only by `push_bytes`, so each entry is `$len\r\ndata\r\n`.
-        // Routing walks the arguments of every command sent, so the length is read digit by
-        // digit here rather than through `str::parse`; the checks only guard against a bug.
-        let mut len = 0usize;
-        let mut cr = 1;
-        loop {
-            let b = *self.rest.get(cr)?;
-            if b == b'\r' {
-                break;
+        // Routing reads the name and key of every command sent: lengths of one or two digits
+        // (nearly all names and keys) are matched whole, others read digit by digit rather
+        // than through `str::parse`; the checks only guard against a bug.
+        let (start, len) = match *self.rest {
+            [b'$', d, b'\r', ..] if d.is_ascii_digit() => (4, usize::from(d - b'0')),
+            [b'$', d1, d2, b'\r', ..] if d1.is_ascii_digit() && d2.is_ascii_digit() => {
+                (5, usize::from(d1 - b'0') * 10 + usize::from(d2 - b'0'))
             }
-            if !b.is_ascii_digit() {
-                return None;
+            _ => {
+                let mut len = 0usize;
+                let mut cr = 1;
+                loop {
+                    let b = *self.rest.get(cr)?;
+                    if b == b'\r' {
+                        break;
+                    }
+                    if !b.is_ascii_digit() {
+                        return None;
+                    }
+                    len = len.checked_mul(10)?.checked_add(usize::from(b - b'0'))?;
+                    cr += 1;
+                }
+                (cr + 2, len)
             }
-            len = len.checked_mul(10)?.checked_add(usize::from(b - b'0'))?;
-            cr += 1;
-        }
-        let start = cr + 2;
+        };
         let end = start.checked_add(len)?;
         let data = self.rest.get(start..end)?;
         self.rest = self.rest.get(end + 2..)?;
@@ -409,6 +437,11 @@ mod tests {
             assert_eq!(got, &want.as_slice());
         }
         assert_eq!(cmd.args().count(), args.len() + 1);
+        // The name and the first arguments are found without a walk: the same bytes.
+        for (i, want) in cmd.args().enumerate() {
+            assert_eq!(cmd.arg_at(i), Some(want), "argument {i}");
+        }
+        assert_eq!(cmd.arg_at(args.len() + 1), None);
         let mut out = BytesMut::new();
         cmd.encode(&mut out);
         let mut expected = format!("*{}\r\n", args.len() + 1).into_bytes();
@@ -419,6 +452,23 @@ mod tests {
             expected.extend_from_slice(b"\r\n");
         }
         assert_eq!(&out[..], &expected[..]);
+    }
+
+    #[test]
+    fn the_name_and_key_of_a_short_command() {
+        let long = vec![b'k'; 300];
+        for cmd in [
+            Cmd::new("GET").arg(long.as_slice()),
+            Cmd::new(&["CLIENT", "INFO"][..]),
+            Cmd::new("PING"),
+        ] {
+            let walked: Vec<&[u8]> = cmd.args().collect();
+            for i in 0..3 {
+                assert_eq!(cmd.arg_at(i), walked.get(i).copied(), "argument {i}");
+            }
+        }
+        assert_eq!(Cmd::new("PING").arg_at(1), None);
+        assert_eq!(Cmd::new("").name(), b"");
     }
 
     #[test]

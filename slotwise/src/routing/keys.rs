@@ -140,7 +140,7 @@ impl KeySource {
                         // Most commands (GET, SET, HGET …) name one key at a fixed index: no
                         // spans to merge, one walk to it.
                         let at = usize::try_from(i).ok().filter(|&at| at >= 1 && at < argc);
-                        if let Some((at, key)) = at.and_then(|at| Some((at, cmd.args().nth(at)?))) {
+                        if let Some((at, key)) = at.and_then(|at| Some((at, cmd.arg_at(at)?))) {
                             f(at, key);
                         }
                         return KeyScan::Done;

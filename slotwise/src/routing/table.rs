@@ -453,14 +453,13 @@ impl CommandTable {
     /// command has subcommands and argument 1 names one, its entry, else the command's own.
     /// Names match in any case.
     pub(crate) fn lookup(&self, cmd: &Cmd) -> Option<&CommandInfo> {
-        let mut args = cmd.args();
-        let name = args.next()?;
+        let name = cmd.arg_at(0)?;
         if name.len() > self.longest {
             return None;
         }
         let info = find(&self.commands, name)?;
         match info.subcommands.as_deref() {
-            Some(subs) => Some(args.next().and_then(|s| find(subs, s)).unwrap_or(info)),
+            Some(subs) => Some(cmd.arg_at(1).and_then(|s| find(subs, s)).unwrap_or(info)),
             None => Some(info),
         }
     }
@@ -473,8 +472,10 @@ fn find<'t>(names: &'t Names, name: &[u8]) -> Option<&'t CommandInfo> {
     if name.len() <= STACK {
         let mut buf = [0u8; STACK];
         let lower = &mut buf[..name.len()];
-        lower.copy_from_slice(name);
-        lower.make_ascii_lowercase();
+        // One pass, inline: a copy and a second pass would call `memcpy` for three bytes.
+        for (to, from) in lower.iter_mut().zip(name) {
+            *to = from.to_ascii_lowercase();
+        }
         names.get(&*lower)
     } else {
         names.get(&*name.to_ascii_lowercase())

@@ -85,16 +85,15 @@ const CACHED: &[Cacheable] = &[
 /// The key of `cmd` if the cache may serve it, else `None`.
 pub(crate) fn cached_key(cmd: &Cmd) -> Option<&[u8]> {
     let count = cmd.argc().checked_sub(1)?;
-    // One walk over the arguments: each is found by reading the length before it.
-    let mut args = cmd.args();
-    let name = args.next()?;
+    // The name and the key are found without walking the arguments (see `Cmd::arg_at`).
+    let name = cmd.arg_at(0)?;
     let known = CACHED
         .iter()
         .find(|c| c.name.len() == name.len() && name.eq_ignore_ascii_case(c.name.as_bytes()))?;
     if count < known.min_args || known.max_args.is_some_and(|max| count > max) {
         return None;
     }
-    args.next()
+    cmd.arg_at(1)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 pub(super) mod backoff;
 mod cached;
 pub(super) mod classify;
+mod direct;
 mod fanout;
 mod retry;
 pub(super) mod scatter;
@@ -26,6 +27,7 @@ use super::{Inner, RedisCluster};
 use crate::error::{Error, ErrorKind, Redirect, Result};
 use crate::protocol::{Cmd, Value};
 use crate::routing::{block_time, one_slot, route, Block, CommandInfo, CommandTable, Route};
+pub(crate) use direct::InFlight;
 pub(crate) use fanout::Merge;
 pub(crate) use retry::{within_deadline, Attempt, Destination, HandleReads, Operation};
 

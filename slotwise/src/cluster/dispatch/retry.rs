@@ -116,10 +116,24 @@ impl Attempt for OneCommand<'_> {
     }
 }
 
+/// An attempt made outside the loop, which failed: where it went and what it met, and what
+/// the loop would have noted before making it.
+#[derive(Debug)]
+pub(crate) struct Tried {
+    pub(crate) entry: Arc<NodeEntry>,
+    pub(crate) error: Error,
+    /// When the operation began: its deadline counts from then.
+    pub(crate) started: Instant,
+    /// The generation of the snapshot the node was chosen from.
+    pub(crate) generation: u64,
+    /// The serving epoch then.
+    pub(crate) serving: u64,
+}
+
 tokio::task_local! {
     /// A deadline several commands share (a pipeline's), for the commands run inside
     /// [`within_deadline`]: each ends by it or by its own, whichever comes first.
-    static SHARED_DEADLINE: Instant;
+    pub(super) static SHARED_DEADLINE: Instant;
 }
 
 /// Runs `f` with every command it sends bound by `deadline` as well as by its own.
@@ -161,69 +175,119 @@ impl RedisCluster {
         dest: Destination,
         attempt: A,
     ) -> Result<A::Output> {
-        let span = tracing::debug_span!(
-            "slotwise.command",
-            command = %String::from_utf8_lossy(op.name),
-            node = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            redirect = tracing::field::Empty,
-        );
-        self.attempt_loop(op, dest, attempt).instrument(span).await
+        self.attempt_loop(op, dest, attempt, None)
+            .instrument(command_span(op.name))
+            .await
     }
 
+    /// Goes on with a command whose first attempt, made without the attempt loop (see
+    /// `direct`), failed as `first` tells: what the loop would have done after that attempt.
+    pub(crate) async fn run_after(&self, cmd: &Cmd, first: super::direct::Failed) -> Result<Value> {
+        let op = Operation {
+            name: cmd.name(),
+            readonly: first.readonly,
+            follow_ask: true,
+            lasts: Duration::ZERO,
+        };
+        let dest = Destination::Slot {
+            slot: first.slot,
+            read: first.read,
+        };
+        let keep = self.inner.settings.blocking_idle;
+        let attempt = OneCommand {
+            cmd,
+            blocks: None,
+            keep,
+        };
+        self.attempt_loop(op, dest, attempt, Some(Box::new(first.tried)))
+            .instrument(command_span(op.name))
+            .await
+    }
+
+    /// The loop itself; `first`, when given, is the outcome of an attempt already made (boxed:
+    /// inline, it would make every command's future larger).
     async fn attempt_loop<A: Attempt>(
         &self,
         op: Operation<'_>,
         mut dest: Destination,
         mut op_attempt: A,
+        mut first: Option<Box<Tried>>,
     ) -> Result<A::Output> {
         let settings = &self.inner.settings;
-        let budget = settings.retry_deadline.checked_add(op.lasts);
-        let own = crate::connection::deadline_in(budget.unwrap_or(op.lasts));
-        let deadline = SHARED_DEADLINE.try_with(|d| own.min(*d)).unwrap_or(own);
-        let response_timeout = settings.connection.response_timeout;
+        // In a block: what only the deadline needs takes no room in the loop's future.
+        let deadline = {
+            let budget = settings.retry_deadline.checked_add(op.lasts);
+            let started = first
+                .as_ref()
+                .map_or_else(Instant::now, |tried| tried.started);
+            let own = crate::connection::later_than(started, budget.unwrap_or(op.lasts));
+            SHARED_DEADLINE.try_with(|d| own.min(*d)).unwrap_or(own)
+        };
         let mut asking: Option<Arc<NodeEntry>> = None;
         let mut attempt = 0u32;
         let mut counted = 0u32;
         loop {
             // The next attempt goes to another node at once: no reason to wait before it.
             let mut elsewhere = false;
-            let snapshot = self.snapshot();
-            let serving = self.inner.serving_epoch();
-            let timeout = backoff::within(response_timeout, deadline);
             let asked = asking.take();
             let is_asking = asked.is_some();
-            let entry = match (asked, &dest) {
-                (Some(entry), _) => entry,
-                (None, Destination::Node(entry)) => Arc::clone(entry),
-                (None, Destination::Default) => self.default_entry(),
-                (None, Destination::Slot { slot, read }) => {
-                    match snapshot.node_for_slot(*slot, read.map(|_| self.strategy())) {
-                        Ok(entry) => Arc::clone(entry),
-                        Err(e) => {
-                            // A slot without a node, in a topology caught mid-change: wait for
-                            // the next one within the deadline rather than fail at once.
-                            attempt += 1;
-                            if e.kind() != ErrorKind::SlotNotCovered || Instant::now() >= deadline {
-                                return Err(e);
+            let (entry, result, generation, serving) = match first.take() {
+                Some(tried) => {
+                    let Tried {
+                        entry,
+                        error,
+                        generation,
+                        serving,
+                        ..
+                    } = *tried;
+                    (entry, Err(error), generation, serving)
+                }
+                None => {
+                    let snapshot = self.snapshot();
+                    let serving = self.inner.serving_epoch();
+                    let timeout = backoff::within(settings.connection.response_timeout, deadline);
+                    let entry = match (asked, &dest) {
+                        (Some(entry), _) => entry,
+                        (None, Destination::Node(entry)) => Arc::clone(entry),
+                        (None, Destination::Default) => self.default_entry(),
+                        (None, Destination::Slot { slot, read }) => {
+                            match snapshot.node_for_slot(*slot, read.map(|_| self.strategy())) {
+                                Ok(entry) => Arc::clone(entry),
+                                Err(e) => {
+                                    // A slot without a node, in a topology caught mid-change:
+                                    // wait for the next one within the deadline rather than
+                                    // fail at once.
+                                    attempt += 1;
+                                    if e.kind() != ErrorKind::SlotNotCovered
+                                        || Instant::now() >= deadline
+                                    {
+                                        return Err(e);
+                                    }
+                                    let wait = backoff::within(
+                                        backoff::delay(attempt, 20, settings.retry_max_backoff),
+                                        deadline,
+                                    );
+                                    self.inner.request_refresh();
+                                    let generation = snapshot.generation;
+                                    // The waits are boxed, so that the loop's future is no
+                                    // larger than its send.
+                                    Box::pin(
+                                        self.inner.wait_for_change_since(generation, serving, wait),
+                                    )
+                                    .await;
+                                    continue;
+                                }
                             }
-                            let wait = backoff::within(
-                                backoff::delay(attempt, 20, settings.retry_max_backoff),
-                                deadline,
-                            );
-                            self.inner.request_refresh();
-                            let generation = snapshot.generation;
-                            // The waits are boxed, so that the loop's future is no larger
-                            // than its send.
-                            Box::pin(self.inner.wait_for_change_since(generation, serving, wait))
-                                .await;
-                            continue;
                         }
-                    }
+                    };
+                    let generation = snapshot.generation;
+                    drop(snapshot);
+                    // One await point for every kind of destination keeps the loop's future
+                    // small.
+                    let result = op_attempt.run(&entry, is_asking, timeout).await;
+                    (entry, result, generation, serving)
                 }
             };
-            // One await point for every kind of destination keeps the loop's future small.
-            let result = op_attempt.run(&entry, is_asking, timeout).await;
             // A lost or refused connection, not a slow reply: a default node that is only slow
             // (or paused) stays the default.
             if !is_asking
@@ -281,7 +345,6 @@ impl RedisCluster {
                         backoff::delay(attempt, 50, settings.retry_max_backoff),
                         deadline,
                     );
-                    let generation = snapshot.generation;
                     Box::pin(self.inner.pause_before_retry(
                         Refresh::AwaitChange,
                         wait,
@@ -313,7 +376,6 @@ impl RedisCluster {
                         deadline,
                     );
                     if !elsewhere {
-                        let generation = snapshot.generation;
                         Box::pin(
                             self.inner
                                 .pause_before_retry(refresh, wait, generation, serving),
@@ -330,6 +392,18 @@ impl RedisCluster {
             }
         }
     }
+}
+
+/// The span of one operation's attempts, with the node that answered and how many attempts
+/// it took recorded at the end.
+fn command_span(name: &[u8]) -> tracing::Span {
+    tracing::debug_span!(
+        "slotwise.command",
+        command = %String::from_utf8_lossy(name),
+        node = tracing::field::Empty,
+        attempts = tracing::field::Empty,
+        redirect = tracing::field::Empty,
+    )
 }
 
 impl crate::cluster::Inner {

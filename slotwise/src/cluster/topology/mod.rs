@@ -60,6 +60,13 @@ impl Topology {
         self.snapshot.load_full()
     }
 
+    /// The installed snapshot, for a look that ends before the caller awaits anything: no
+    /// count of the snapshot's is touched, which every command on every core would write.
+    #[inline]
+    pub(crate) fn current(&self) -> arc_swap::Guard<Arc<Snapshot>> {
+        self.snapshot.load()
+    }
+
     /// Tells of every new snapshot (its generation) from now on.
     pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
         self.generation.subscribe()

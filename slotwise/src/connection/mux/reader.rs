@@ -135,7 +135,7 @@ fn deliver(
             }
             front.remaining -= 1;
             if front.remaining > 0 {
-                front.values.push(value);
+                front.parts.push_value(value);
                 continue;
             }
             let Some(p) = state.pending.pop_front() else {
@@ -146,7 +146,7 @@ fn deliver(
             let reply = if p.wants == Wants::One {
                 Reply::One(value)
             } else {
-                let mut values = p.values;
+                let mut values = p.parts.into_values();
                 values.push(value);
                 Reply::Many(values)
             };
@@ -269,7 +269,7 @@ fn deliver_frame(shared: &Shared, frame: WireReply, read_ns: u64) -> bool {
             return false;
         };
         shared.meter.answered(1);
-        front.frames.push(frame);
+        front.parts.push_frame(frame);
         front.remaining -= 1;
         if front.remaining > 0 {
             return true;
@@ -282,7 +282,7 @@ fn deliver_frame(shared: &Shared, frame: WireReply, read_ns: u64) -> bool {
             shared.undecoded.fetch_sub(1, Ordering::Release);
         }
         // No sender: the caller timed out and is gone.
-        p.tx.map(|tx| (tx, Reply::Frames(p.frames)))
+        p.tx.map(|tx| (tx, Reply::Frames(p.parts.into_frames())))
     };
     // Wake the caller outside the lock.
     if let Some((tx, reply)) = answered {
