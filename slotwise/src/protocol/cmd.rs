@@ -26,7 +26,8 @@ use super::value::Value;
 pub struct Cmd {
     /// The arguments, each as `$len\r\ndata\r\n`.
     buf: Vec<u8>,
-    /// The number of arguments (a command cannot hold 2^32: each takes at least 6 bytes).
+    /// The number of arguments. Servers refuse a command of more than 2^31 arguments (Redis
+    /// and Valkey read the count as a signed 32-bit number), so 32 bits hold every count sent.
     argc: u32,
     /// Where the header of the argument after the name (most often the key) starts in `buf`,
     /// 0 before it is added or past `u32` offsets: routing reads it for every command sent,

@@ -37,7 +37,7 @@ pub(crate) struct InFlight {
 enum Outcome {
     Waiting(Started),
     /// The socket refused the request (closed, overloaded, a command not allowed): nothing was
-    /// queued, and [`InFlight::started`] is when it was tried.
+    /// queued; the instant is when it was tried, which the retry deadline counts from.
     Refused(Error, Instant),
 }
 

@@ -151,6 +151,17 @@ impl RedisCluster {
         readonly: bool,
         blocks: Block,
     ) -> Result<Value> {
+        let (op, attempt) = self.one_command(cmd, readonly, blocks);
+        self.run_attempts(op, dest, attempt).await
+    }
+
+    /// `cmd` as an operation of the attempt loop and its attempts.
+    fn one_command<'c>(
+        &self,
+        cmd: &'c Cmd,
+        readonly: bool,
+        blocks: Block,
+    ) -> (Operation<'c>, OneCommand<'c>) {
         let blocks = match blocks {
             Block::Not => None,
             Block::For(d) => Some(d),
@@ -163,8 +174,7 @@ impl RedisCluster {
             lasts: blocks.unwrap_or_default(),
         };
         let keep = self.inner.settings.blocking_idle;
-        self.run_attempts(op, dest, OneCommand { cmd, blocks, keep })
-            .await
+        (op, OneCommand { cmd, blocks, keep })
     }
 
     /// Runs `attempt` until it succeeds or the budget is spent, following redirections and
@@ -183,21 +193,11 @@ impl RedisCluster {
     /// Goes on with a command whose first attempt, made without the attempt loop (see
     /// `direct`), failed as `first` tells: what the loop would have done after that attempt.
     pub(crate) async fn run_after(&self, cmd: &Cmd, first: super::direct::Failed) -> Result<Value> {
-        let op = Operation {
-            name: cmd.name(),
-            readonly: first.readonly,
-            follow_ask: true,
-            lasts: Duration::ZERO,
-        };
+        // Only commands that do not block take the direct path.
+        let (op, attempt) = self.one_command(cmd, first.readonly, Block::Not);
         let dest = Destination::Slot {
             slot: first.slot,
             read: first.read,
-        };
-        let keep = self.inner.settings.blocking_idle;
-        let attempt = OneCommand {
-            cmd,
-            blocks: None,
-            keep,
         };
         self.attempt_loop(op, dest, attempt, Some(Box::new(first.tried)))
             .instrument(command_span(op.name))
